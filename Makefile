@@ -1,0 +1,51 @@
+# airlock Makefile. `make demo` runs the main job end to end on embedded
+# defaults; `make test` installs what it needs and runs every test.
+export GOTOOLCHAIN := local
+export CGO_ENABLED ?= 1
+GO      ?= go
+BIN     := bin/airlock
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PUBLIC_GOOD_ROOT := testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
+
+.PHONY: all build test deps softhsm demo bench fuzz conformance lint interop clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/airlock
+
+# deps installs what the tests need on a machine that has only Go and apt.
+deps: softhsm
+	$(GO) mod download
+
+softhsm:
+	@command -v softhsm2-util >/dev/null 2>&1 || { \
+	  echo "installing softhsm2 (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 opensc >/dev/null; }
+
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/airlock
+	$(MAKE) --no-print-directory conformance
+
+conformance: build
+	PATH=$(CURDIR)/bin:$$PATH testdata/conformance/run-offline.sh -E 1 -t $(PUBLIC_GOOD_ROOT) -- scripts/conformance-client
+
+demo: build
+	./scripts/demo.sh
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	./scripts/fuzz.sh
+
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
+
+clean:
+	rm -rf bin

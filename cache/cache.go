@@ -1,0 +1,132 @@
+// Package cache is airlock's one bbolt database: TUF metadata per
+// repository, target blobs, the site log, mirrored checkpoints and the
+// hash-chained audit trail.
+//
+// A command opens the database, works in short transactions and closes it;
+// no lock is held while hashing artifacts or talking to a token. Every open
+// has a timeout, so a second writer gets ErrLocked rather than a hang.
+// Everything one import or signing batch changes is committed in one
+// transaction (Update), so a crash at any moment leaves the previous state.
+//
+// cache satisfies the store interfaces that trust, tlog and airgap define,
+// without importing them.
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout version written in the meta bucket. Opening a
+// database with a newer schema fails rather than misreading it.
+const SchemaVersion = 1
+
+// ErrLocked is returned when another airlock process holds the database.
+var ErrLocked = errors.New("database is locked by another airlock process")
+
+// ErrNotInitialized is returned when a read-only open finds no database.
+var ErrNotInitialized = errors.New("no airlock database")
+
+// Bucket names. Top-level buckets are created on the first writable open.
+var (
+	bucketMeta  = []byte("meta")
+	bucketAudit = []byte("audit")
+	// BucketTUF holds one sub-bucket per TUF repository.
+	BucketTUF = []byte("tuf")
+	// BucketTargets holds target files by hex sha256.
+	BucketTargets = []byte("targets")
+	// BucketLog holds the site transparency log.
+	BucketLog = []byte("sitelog")
+	// BucketCheckpoints holds mirrored checkpoints per log origin.
+	BucketCheckpoints = []byte("checkpoints")
+)
+
+var topBuckets = [][]byte{bucketMeta, bucketAudit, BucketTUF, BucketTargets, BucketLog, BucketCheckpoints}
+
+// Options configure Open. The zero value opens read-write, creating the
+// file and its directory, with a 3 second lock timeout.
+type Options struct {
+	// ReadOnly opens with a shared lock and never creates the file.
+	ReadOnly bool
+	// Timeout is how long to wait for the file lock; zero means 3 seconds.
+	Timeout time.Duration
+}
+
+// DB is an open airlock database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens (and, unless read-only, creates) the database at path.
+func Open(path string, opts Options) (*DB, error) {
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 3 * time.Second
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %q", ErrNotInitialized, path)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating database directory: %w", err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening database %q: %w", path, err)
+	}
+	db := &DB{bolt: b, path: path}
+	if err := db.checkSchema(opts.ReadOnly); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) checkSchema(readOnly bool) error {
+	check := func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if readOnly {
+				return nil
+			}
+			for _, name := range topBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte{SchemaVersion})
+		}
+		v := meta.Get([]byte("schema"))
+		if len(v) != 1 || v[0] > SchemaVersion {
+			return fmt.Errorf("database %q has schema %v, this airlock understands up to %d", db.path, v, SchemaVersion)
+		}
+		return nil
+	}
+	if readOnly {
+		return db.bolt.View(check)
+	}
+	return db.bolt.Update(check)
+}
+
+// Path returns the file the database was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Close releases the database and its lock.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(fn func(*bolt.Tx) error) error { return db.bolt.View(fn) }
+
+// Update runs fn in one read-write transaction: all of it is committed, or
+// none of it.
+func (db *DB) Update(fn func(*bolt.Tx) error) error { return db.bolt.Update(fn) }

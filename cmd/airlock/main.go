@@ -1,0 +1,78 @@
+// Command airlock signs, attests and verifies software artifacts with
+// Sigstore, on both sides of an air gap. See README.md.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set by the Makefile with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() { os.Exit(Main()) }
+
+// Main runs airlock with os.Args and returns the process exit code. It never
+// calls os.Exit itself, so deferred cleanup (token logout, database close) runs.
+func Main() int {
+	return run(os.Args, os.Stdin, os.Stdout, os.Stderr)
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.Run(args)
+	return report(stderr, err)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Fprintf(c.App.Writer, "airlock %s\n", c.App.Version)
+	}
+	app := &cli.App{
+		Name:                 "airlock",
+		Usage:                "Sigstore signing and offline verification for air-gapped sites",
+		Version:              version,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: false,
+		HideHelpCommand:      true,
+		Flags:                globalFlags(),
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageErr(err)
+		},
+		Commands: commands(),
+		Description: `airlock verifies Sigstore bundles with no network, against trust kept in one
+bbolt database (or a --trusted-root file), and signs with keys held in PKCS#11 tokens.
+
+Exit codes: 0 ok or verified; 1 rejected (the evidence does not hold);
+2 could not run (usage, unreadable input, locked database, token error).`,
+	}
+	setUsageErrorHandlers(app.Commands)
+	addGlobalFlags(app.Commands)
+	return app
+}
+
+// commands lists every top-level command. Each lives in its own file.
+func commands() []*cli.Command {
+	var cmds []*cli.Command
+	cmds = append(cmds, verifyCommands()...)
+	cmds = append(cmds, bundleCommand())
+	cmds = append(cmds, signCommands()...)
+	cmds = append(cmds, hsmCommand())
+	cmds = append(cmds, trustCommand())
+	return cmds
+}
+
+func setUsageErrorHandlers(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageErr(err) }
+		}
+		setUsageErrorHandlers(c.Subcommands)
+	}
+}
