@@ -11,7 +11,6 @@ import (
 
 	"github.com/airlock-project/airlock/bundle"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
 )
@@ -41,7 +40,7 @@ func verifyBlobAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("verify-blob takes one FILE or sha256:DIGEST")
 	}
-	tm, err := loadTrustedMaterial(c)
+	ts, err := loadTrust(c, time.Now())
 	if err != nil {
 		return err
 	}
@@ -70,7 +69,7 @@ func verifyBlobAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := bundle.Verify(b, tm, p, a, time.Now()); err != nil {
+	if _, err := bundle.Verify(b, ts.Sources[0].Material, p, a, time.Now()); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.App.Writer, "Verified OK")
@@ -97,15 +96,3 @@ func artifactDigest(arg string) (bundle.Artifact, error) {
 	return bundle.Artifact{Algorithm: "sha256", Digest: h.Sum(nil)}, nil
 }
 
-// loadTrustedMaterial returns the trust for a verification: --trusted-root
-// FILE, else the database (the trust-store issue).
-func loadTrustedMaterial(c *cli.Context) (root.TrustedMaterial, error) {
-	if p := c.String("trusted-root"); p != "" {
-		tr, err := root.NewTrustedRootFromPath(p)
-		if err != nil {
-			return nil, fmt.Errorf("reading trusted root %q: %w", p, err)
-		}
-		return tr, nil
-	}
-	return nil, withHint(fmt.Errorf("no trusted root"), "pass --trusted-root FILE")
-}
