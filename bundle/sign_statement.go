@@ -1,0 +1,146 @@
+package bundle
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// InTotoStatementV1 is the _type of the statements attest-blob makes.
+const InTotoStatementV1 = "https://in-toto.io/Statement/v1"
+
+// Predicate type URIs for cosign's --type short names.
+const (
+	PredicateCustom   = "https://cosign.sigstore.dev/attestation/v1"
+	PredicateSPDX     = "https://spdx.dev/Document"
+	PredicateCycloneX = "https://cyclonedx.org/bom"
+	PredicateSLSA02   = "https://slsa.dev/provenance/v0.2"
+	PredicateSLSA1    = "https://slsa.dev/provenance/v1"
+	PredicateLink     = "https://in-toto.io/Link/v1"
+	PredicateVuln     = "https://cosign.sigstore.dev/attestation/vuln/v1"
+	PredicateOpenVEX  = "https://openvex.dev/ns"
+)
+
+// predicateTypes maps cosign's --type names to predicate type URIs.
+var predicateTypes = map[string]string{
+	"custom":           PredicateCustom,
+	"slsaprovenance":   PredicateSLSA02,
+	"slsaprovenance02": PredicateSLSA02,
+	"slsaprovenance1":  PredicateSLSA1,
+	"spdx":             PredicateSPDX,
+	"spdxjson":         PredicateSPDX,
+	"cyclonedx":        PredicateCycloneX,
+	"link":             PredicateLink,
+	"vuln":             PredicateVuln,
+	"openvex":          PredicateOpenVEX,
+}
+
+// PredicateTypeURI resolves a --type value: one of cosign's short names
+// (custom, slsaprovenance, slsaprovenance02, slsaprovenance1, spdx,
+// spdxjson, cyclonedx, link, vuln, openvex) or an absolute URI.
+func PredicateTypeURI(t string) (string, error) {
+	if u, ok := predicateTypes[t]; ok {
+		return u, nil
+	}
+	u, err := url.ParseRequestURI(t)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("invalid predicate type %q: want a URI or one of custom, slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex", t)
+	}
+	return t, nil
+}
+
+// MaxPredicateSize bounds the predicate file attest-blob reads.
+const MaxPredicateSize = 32 << 20
+
+// Subject is an artifact an in-toto statement is about.
+type Subject struct {
+	Name   string
+	SHA256 []byte
+}
+
+// Statement builds the in-toto Statement v1 that attest-blob signs, the way
+// cosign attest-blob does for the same --type:
+//
+//   - "" (no --type): when the predicate file is itself of the form
+//     {"predicateType": URI, "predicate": {...}}, that type and predicate are
+//     used; otherwise as "custom".
+//   - "custom" (cosign's default): the predicate file's text wrapped as
+//     {"Data": TEXT, "Timestamp": now (RFC 3339)}.
+//   - "spdx": a JSON object, or the file's text as a string predicate.
+//   - any other name or URI: the predicate must be a JSON object.
+//
+// It returns the statement and its predicate type.
+func Statement(t string, predicate []byte, subjects []Subject, now time.Time) ([]byte, string, error) {
+	if len(subjects) == 0 {
+		return nil, "", errors.New("statement needs a subject")
+	}
+	var ptype string
+	var pred any
+	if t == "" {
+		var wrapped struct {
+			PredicateType string          `json:"predicateType"`
+			Predicate     json.RawMessage `json:"predicate"`
+		}
+		if json.Unmarshal(predicate, &wrapped) == nil && wrapped.PredicateType != "" && isJSONObject(wrapped.Predicate) {
+			if _, err := url.ParseRequestURI(wrapped.PredicateType); err == nil {
+				ptype, pred = wrapped.PredicateType, wrapped.Predicate
+			}
+		}
+		if ptype == "" {
+			t = "custom"
+		}
+	}
+	if ptype == "" {
+		var err error
+		ptype, err = PredicateTypeURI(t)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case ptype == PredicateCustom:
+			pred = map[string]string{"Data": string(predicate), "Timestamp": now.UTC().Format(time.RFC3339)}
+		case isJSONObject(predicate):
+			pred = json.RawMessage(predicate)
+		case t == "spdx":
+			pred = string(predicate)
+		default:
+			return nil, "", fmt.Errorf("predicate for type %q must be a JSON object", t)
+		}
+	}
+	st := struct {
+		Type          string        `json:"_type"`
+		Subject       []subjectJSON `json:"subject"`
+		PredicateType string        `json:"predicateType"`
+		Predicate     any           `json:"predicate"`
+	}{Type: InTotoStatementV1, PredicateType: ptype, Predicate: pred}
+	for _, s := range subjects {
+		if len(s.SHA256) != 32 {
+			return nil, "", fmt.Errorf("subject %q: sha256 digest is %d bytes", s.Name, len(s.SHA256))
+		}
+		st.Subject = append(st.Subject, subjectJSON{Name: s.Name, Digest: map[string]string{"sha256": hex.EncodeToString(s.SHA256)}})
+	}
+	out, err := json.Marshal(st)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding statement: %w", err)
+	}
+	return out, ptype, nil
+}
+
+type subjectJSON struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// isJSONObject reports whether b is one valid JSON object.
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var m map[string]json.RawMessage
+	return json.Unmarshal(b, &m) == nil
+}

@@ -1,0 +1,326 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+type testKey struct {
+	name string
+	key  crypto.Signer
+	hash crypto.Hash
+}
+
+func testKeys(t *testing.T) []testKey {
+	t.Helper()
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3072, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []testKey{
+		{"ecdsa-p256", p256, crypto.SHA256},
+		{"ecdsa-p384", p384, crypto.SHA384},
+		{"rsa-3072", r3072, crypto.SHA256},
+		{"ed25519", ed, 0},
+	}
+}
+
+func hashName(h crypto.Hash) string {
+	return map[crypto.Hash]string{crypto.SHA256: "sha256", crypto.SHA384: "sha384", crypto.SHA512: "sha512"}[h]
+}
+
+func loadBundle(t *testing.T, data []byte) *sgbundle.Bundle {
+	t.Helper()
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		t.Fatalf("sigstore-go cannot load the bundle: %v\n%s", err, data)
+	}
+	return &b
+}
+
+func TestSignDigestRoundTrip(t *testing.T) {
+	artifact := bytes.Repeat([]byte("airlock "), 100000)
+	for _, k := range testKeys(t) {
+		t.Run(k.name, func(t *testing.T) {
+			s, err := NewSigner(k.key, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := s.Hash(), k.hash; got != want {
+				t.Fatalf("hash = %v, want %v", got, want)
+			}
+			if k.hash == 0 {
+				_, err := s.SignDigest(make([]byte, 32))
+				if !errors.Is(err, ErrMessageSignatureUnsupported) {
+					t.Fatalf("Ed25519 SignDigest: err = %v, want ErrMessageSignatureUnsupported", err)
+				}
+				return
+			}
+			digest, err := s.Digest(bytes.NewReader(artifact))
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := s.SignDigest(digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := loadBundle(t, signed.Bundle)
+			if got, want := b.GetMediaType(), MediaTypeV03; got != want {
+				t.Errorf("media type = %q, want %q", got, want)
+			}
+			if got := b.GetVerificationMaterial().GetPublicKey().GetHint(); got != s.Hint() {
+				t.Errorf("hint = %q, want %q", got, s.Hint())
+			}
+			if n := len(b.GetVerificationMaterial().GetTlogEntries()); n != 0 {
+				t.Errorf("bundle has %d tlog entries, want none", n)
+			}
+			pol := Policy{Key: k.key.Public(), InsecureIgnoreTlogUnsafe: true}
+			art := Artifact{Algorithm: hashName(k.hash), Digest: digest}
+			if _, err := Verify(b, nil, pol, art, time.Now()); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+
+			// cosign's .sig: the raw signature verifies over the file with
+			// the default verifier for the key.
+			v, err := signature.LoadDefaultVerifier(k.key.Public())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.VerifySignature(bytes.NewReader(signed.Signature), bytes.NewReader(artifact)); err != nil {
+				t.Errorf("raw signature does not verify over the artifact: %v", err)
+			}
+
+			// A different artifact is rejected.
+			other := sha256.Sum256([]byte("other"))
+			bad := Artifact{Algorithm: "sha256", Digest: other[:]}
+			if k.hash == crypto.SHA384 {
+				bad = Artifact{Algorithm: "sha384", Digest: bytes.Repeat([]byte{1}, 48)}
+			}
+			if _, err := Verify(b, nil, pol, bad, time.Now()); !errors.Is(err, ErrRejected) {
+				t.Errorf("Verify(other artifact) = %v, want rejection", err)
+			}
+			// Another key is rejected.
+			other256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if _, err := Verify(b, nil, Policy{Key: other256.Public(), InsecureIgnoreTlogUnsafe: true}, art, time.Now()); !errors.Is(err, ErrRejected) {
+				t.Errorf("Verify(other key) = %v, want rejection", err)
+			}
+		})
+	}
+}
+
+func TestSignDSSERoundTrip(t *testing.T) {
+	artifact := []byte("hello.tgz contents")
+	sum := sha256.Sum256(artifact)
+	pred := []byte(`{"SPDXID":"SPDXRef-DOCUMENT","name":"hello-archive"}`)
+	stmt, ptype, err := Statement("spdxjson", pred, []Subject{{Name: "hello.tgz", SHA256: sum[:]}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ptype, PredicateSPDX; got != want {
+		t.Fatalf("predicate type = %q, want %q", got, want)
+	}
+	for _, k := range testKeys(t) {
+		t.Run(k.name, func(t *testing.T) {
+			s, err := NewSigner(k.key, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := s.SignDSSE(InTotoPayloadType, stmt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := loadBundle(t, signed.Bundle)
+			pol := Policy{Key: k.key.Public(), InsecureIgnoreTlogUnsafe: true}
+			res, err := Verify(b, nil, pol, Artifact{Algorithm: "sha256", Digest: sum[:]}, time.Now())
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if res.Statement == nil || res.Statement.GetPredicateType() != PredicateSPDX {
+				t.Errorf("verified statement = %v, want predicate type %s", res.Statement, PredicateSPDX)
+			}
+			other := sha256.Sum256([]byte("other"))
+			if _, err := Verify(b, nil, pol, Artifact{Algorithm: "sha256", Digest: other[:]}, time.Now()); !errors.Is(err, ErrRejected) {
+				t.Errorf("Verify(other artifact) = %v, want rejection", err)
+			}
+
+			// The .att envelope is cosign's: payload and sig base64, same
+			// signature as the bundle.
+			var env struct {
+				Payload     string `json:"payload"`
+				PayloadType string `json:"payloadType"`
+				Signatures  []struct {
+					Sig   string `json:"sig"`
+					KeyID string `json:"keyid"`
+				} `json:"signatures"`
+			}
+			if err := json.Unmarshal(signed.Envelope, &env); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(signed.Envelope), `{"payload":"`) {
+				t.Errorf("envelope = %s, want cosign's field order", signed.Envelope)
+			}
+			if got, want := env.Payload, base64.StdEncoding.EncodeToString(stmt); got != want {
+				t.Errorf("envelope payload = %q, want %q", got, want)
+			}
+			if env.PayloadType != InTotoPayloadType || len(env.Signatures) != 1 ||
+				env.Signatures[0].Sig != base64.StdEncoding.EncodeToString(signed.Signature) {
+				t.Errorf("envelope = %s", signed.Envelope)
+			}
+		})
+	}
+}
+
+func TestSignerCertificate(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "site CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "release signer"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, leafKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(leafDER)
+
+	if _, err := NewSigner(caKey, []*x509.Certificate{leaf}); err == nil {
+		t.Fatal("NewSigner accepted a certificate for another key")
+	}
+	s, err := NewSigner(leafKey, []*x509.Certificate{leaf, ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact := []byte("artifact")
+	digest, _ := s.Digest(bytes.NewReader(artifact))
+	signed, err := s.SignDigest(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := loadBundle(t, signed.Bundle)
+	vc, err := b.VerificationContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vc.Certificate(); got == nil || !got.Equal(leaf) {
+		t.Fatalf("bundle certificate = %v, want the leaf", got)
+	}
+	sc, err := b.SignatureContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sgverify.VerifySignatureWithArtifacts(sc, vc, nil, []io.Reader{bytes.NewReader(artifact)}); err != nil {
+		t.Errorf("signature does not verify with the bundle's certificate: %v", err)
+	}
+}
+
+func TestStatement(t *testing.T) {
+	sum := sha256.Sum256([]byte("x"))
+	subj := []Subject{{Name: "hello.tgz", SHA256: sum[:]}}
+	now := time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
+	for _, tc := range []struct {
+		name, typ, pred, wantType, wantPred string
+		wantErr                             bool
+	}{
+		{"spdxjson", "spdxjson", `{"a":1}`, PredicateSPDX, `{"a":1}`, false},
+		{"cyclonedx", "cyclonedx", `{"bomFormat":"CycloneDX"}`, PredicateCycloneX, `{"bomFormat":"CycloneDX"}`, false},
+		{"uri", "https://example.com/p/v1", `{"k":"v"}`, "https://example.com/p/v1", `{"k":"v"}`, false},
+		{"custom", "custom", "free text", PredicateCustom, `{"Data":"free text","Timestamp":"2026-11-26T01:02:03Z"}`, false},
+		{"default wraps non-statement", "", `{"a":1}`, PredicateCustom, `{"Data":"{\"a\":1}","Timestamp":"2026-11-26T01:02:03Z"}`, false},
+		{"default takes primer form", "", `{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`, PredicateSPDX, `{"SPDXID":"x"}`, false},
+		{"spdx text", "spdx", "SPDXVersion: SPDX-2.3", PredicateSPDX, `"SPDXVersion: SPDX-2.3"`, false},
+		{"not json", "cyclonedx", "not json", "", "", true},
+		{"bad type", "no such type", `{}`, "", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, ptype, err := Statement(tc.typ, []byte(tc.pred), subj, now)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("Statement = %s, want error", out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct {
+				Type          string          `json:"_type"`
+				PredicateType string          `json:"predicateType"`
+				Predicate     json.RawMessage `json:"predicate"`
+				Subject       []subjectJSON   `json:"subject"`
+			}
+			if err := json.Unmarshal(out, &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Type != InTotoStatementV1 || st.PredicateType != tc.wantType || ptype != tc.wantType {
+				t.Errorf("statement %s: want type %s", out, tc.wantType)
+			}
+			if got := string(st.Predicate); got != tc.wantPred {
+				t.Errorf("predicate = %s, want %s", got, tc.wantPred)
+			}
+			if len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] != "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881" {
+				t.Errorf("subject = %+v", st.Subject)
+			}
+		})
+	}
+}
+
+func FuzzStatement(f *testing.F) {
+	f.Add("", []byte(`{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`))
+	f.Add("spdxjson", []byte(`{"a":[1,2,{"b":null}]}`))
+	f.Add("spdx", []byte("SPDXVersion: SPDX-2.3\n"))
+	f.Add("custom", []byte("\x00\xff"))
+	f.Add("https://example.com/t", []byte(`{"predicateType":1}`))
+	sum := sha256.Sum256(nil)
+	f.Fuzz(func(t *testing.T, typ string, pred []byte) {
+		out, ptype, err := Statement(typ, pred, []Subject{{Name: "f", SHA256: sum[:]}}, time.Unix(0, 0))
+		if err != nil {
+			return
+		}
+		var st map[string]json.RawMessage
+		if err := json.Unmarshal(out, &st); err != nil {
+			t.Fatalf("Statement made invalid JSON %q: %v", out, err)
+		}
+		if _, err := PredicateTypeURI(ptype); err != nil {
+			t.Fatalf("Statement chose invalid predicate type %q", ptype)
+		}
+	})
+}
