@@ -47,5 +47,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 
+# interop builds stock cosign v3 from the Go module proxy (cached in ~/.cache/airlock-interop)
+# and checks that each side verifies what the other signs. Not part of `make test`.
+interop: build
+	./scripts/interop.sh
+
 clean:
 	rm -rf bin

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# interop.sh: airlock <-> stock cosign v3 interoperability, offline. Run by `make interop`
+# (not part of `make test`; CI may skip it). Builds cosign from the Go module proxy once into
+# a cache directory, then signs and attests with airlock and verifies with cosign, and the
+# reverse. Every check prints PASS or FAIL (with the command and its output); the script exits
+# 1 if any check failed. See docs/interop.md.
+#
+# Environment:
+#   AIRLOCK          airlock binary (default: bin/airlock, built by `make build`)
+#   COSIGN           cosign binary (default: built into $AIRLOCK_INTEROP_CACHE/bin)
+#   COSIGN_VERSION   cosign module version to build (default v3.1.3)
+#   AIRLOCK_INTEROP_CACHE  cache directory (default $HOME/.cache/airlock-interop)
+#   INTEROP_KEEP=1   keep the work directory for inspection
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+A=${AIRLOCK:-$REPO/bin/airlock}
+COSIGN_VERSION=${COSIGN_VERSION:-v3.1.3}
+CACHE=${AIRLOCK_INTEROP_CACHE:-$HOME/.cache/airlock-interop}
+PUBLIC_GOOD_ROOT=$REPO/testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
+V=$REPO/testdata/conformance/bundle-verify
+ID=https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main
+ISS=https://token.actions.githubusercontent.com
+
+die() { echo "interop: error: $*" >&2; exit 2; }
+
+# ---- cosign ---------------------------------------------------------------------------------
+# build_cosign installs cosign $COSIGN_VERSION into $CACHE/bin/cosign-$COSIGN_VERSION. It tries
+# the local Go toolchain first and falls back to go1.27.3 from the module proxy when cosign's
+# go.mod asks for a newer Go (GOTOOLCHAIN applies to this one build only).
+build_cosign() {
+  local out=$CACHE/bin/cosign-$COSIGN_VERSION tmp log start
+  mkdir -p "$CACHE/bin" || die "cannot create $CACHE/bin"
+  tmp=$(mktemp -d "$CACHE/build.XXXXXX") && log=$tmp/log
+  echo "interop: building cosign $COSIGN_VERSION from the Go module proxy (once; cached in $CACHE/bin)" >&2
+  start=$(date +%s)
+  if ! (cd "$tmp" && GOTOOLCHAIN=local GOBIN=$tmp go install \
+        "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION") >"$log" 2>&1; then
+    if grep -q 'requires go >=\|toolchain' "$log"; then
+      echo "interop: cosign needs a newer Go; retrying with GOTOOLCHAIN=go1.27.3" >&2
+      (cd "$tmp" && GOTOOLCHAIN=go1.27.3 GOBIN=$tmp go install \
+        "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION") >"$log" 2>&1 ||
+        { tail -20 "$log" >&2; die "building cosign $COSIGN_VERSION failed"; }
+    else
+      tail -20 "$log" >&2; die "building cosign $COSIGN_VERSION failed"
+    fi
+  fi
+  mv "$tmp/cosign" "$out.tmp" && mv "$out.tmp" "$out" || die "installing cosign failed"
+  rm -rf "$tmp"
+  echo "interop: built cosign in $(( $(date +%s) - start ))s" >&2
+}
+
+if [ -z "${COSIGN:-}" ]; then
+  COSIGN=$CACHE/bin/cosign-$COSIGN_VERSION
+  [ -x "$COSIGN" ] || build_cosign
+fi
+[ -x "$A" ] || die "airlock binary $A not found: run 'make build' first"
+command -v openssl >/dev/null || die "openssl is required"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/airlock-interop.XXXXXX") || die "mktemp failed"
+if [ "${INTEROP_KEEP:-}" = 1 ]; then echo "interop: work dir $T (kept)"; else trap 'rm -rf "$T"' EXIT; fi
+# cosign must never reach the network: keep its TUF cache inside the work dir, and give it
+# explicit trust (--key, or --trusted-root for keyless) so it never needs one.
+export TUF_ROOT=$T/tuf-cache SIGSTORE_NO_CACHE=true
+export AIRLOCK_DB=$T/airlock.db
+
+echo "interop: airlock: $("$A" --version 2>&1 | head -1)"
+echo "interop: cosign:  $("$COSIGN" version 2>&1 | awk '/GitVersion/{print $2}')"
+echo "interop: work dir $T"
+
+# ---- check helpers --------------------------------------------------------------------------
+PASS=0 FAIL=0 SKIP=0
+FAILED=()
+quote() { local s=; for a in "$@"; do s+=" $(printf '%q' "$a")"; done; echo "${s# }"; }
+report_fail() { # name, output, command...
+  local name=$1 out=$2; shift 2
+  FAIL=$((FAIL+1)); FAILED+=("$name")
+  echo "FAIL  $name"
+  echo "      \$ $(quote "$@")"
+  [ -n "$out" ] && sed -n '1,15s/^/      | /p' <<<"$out"
+}
+# ok NAME CMD...: the command must exit 0.
+ok() {
+  local name=$1 out rc; shift
+  out=$("$@" 2>&1); rc=$?; printf '%s\n' "$out" >>"$T/checks.log"
+  if [ $rc = 0 ]; then PASS=$((PASS+1)); echo "PASS  $name"; else report_fail "$name (exit $rc)" "$out" "$@"; fi
+}
+# rejects NAME WANT CMD...: the command must fail; WANT is the exact exit code, or "any".
+rejects() {
+  local name=$1 want=$2 out rc; shift 2
+  out=$("$@" 2>&1); rc=$?; printf '%s\n' "$out" >>"$T/checks.log"
+  if [ $rc != 0 ] && { [ "$want" = any ] || [ $rc = "$want" ]; }; then
+    PASS=$((PASS+1)); echo "PASS  $name (rejected, exit $rc)"
+  else
+    report_fail "$name (want rejection exit $want, got $rc)" "$out" "$@"
+  fi
+}
+# produces NAME OUTFILE CMD...: run CMD with stdout to OUTFILE; exit 0 and a non-empty file.
+produces() {
+  local name=$1 outfile=$2 err rc; shift 2
+  err=$("$@" 2>&1 >"$outfile"); rc=$?; printf '%s\n' "$err" >>"$T/checks.log"
+  if [ $rc = 0 ] && [ -s "$outfile" ]; then PASS=$((PASS+1)); echo "PASS  $name"
+  else report_fail "$name (exit $rc, $(wc -c <"$outfile") bytes on stdout)" "$err" "$@"; fi
+}
+skip() { SKIP=$((SKIP+1)); echo "SKIP  $1: $2"; }
+missing() { # an airlock command the issues require is not there yet: that is a FAIL
+  FAIL=$((FAIL+1)); FAILED+=("$1"); echo "FAIL  $1: airlock has no '$2' command yet ($("$A" "$2" --help 2>&1 | head -1))"
+}
+has_cmd() { # has_cmd sign-blob | has_cmd hsm keygen
+  local out
+  out=$("$A" "$@" --help 2>&1) || return 1
+  grep -qi 'usage\|NAME' <<<"$out" || return 1
+  # urfave/cli prints the parent's help for an unknown subcommand; require the name in it
+  grep -q -- "${*: -1}" <<<"$(head -3 <<<"$out")"
+}
+section() { printf '\n== %s\n' "$*"; }
+
+# ---- inputs ---------------------------------------------------------------------------------
+cd "$T"
+head -c 1048576 /dev/urandom >hello.tgz
+cp hello.tgz tampered.tgz && printf x >>tampered.tgz
+cat >sbom.json <<'EOF'
+{
+  "SPDXID": "SPDXRef-DOCUMENT",
+  "spdxVersion": "SPDX-2.3",
+  "name": "hello-archive",
+  "packages": [
+    { "SPDXID": "SPDXRef-Pkg-1", "name": "libfoo", "versionInfo": "1.2.3" }
+  ]
+}
+EOF
+# Software keys, PEM PKCS#8, made by openssl.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out p256.key 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out p384.key 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out rsa3072.key 2>/dev/null
+openssl genpkey -algorithm ED25519 -out ed25519.key 2>/dev/null
+for k in p256 p384 rsa3072 ed25519; do
+  openssl pkey -in $k.key -pubout -out $k.pub 2>/dev/null || die "openssl could not make $k.pub"
+done
+export COSIGN_PASSWORD=interop-cosign-password
+"$COSIGN" generate-key-pair --output-key-prefix cosign >/dev/null 2>&1 || die "cosign generate-key-pair failed"
+
+HAVE_SIGN=0 HAVE_ATTEST=0 HAVE_VATT=0
+has_cmd sign-blob && HAVE_SIGN=1
+has_cmd attest-blob && HAVE_ATTEST=1
+has_cmd verify-attestation && HAVE_VATT=1
+HAVE_SIGFLAG=0
+"$A" verify-blob --help 2>&1 | grep -q -- '--signature' && HAVE_SIGFLAG=1
+
+# airlock_signs NAME KEYREF PUB: airlock sign-blob / attest-blob with KEYREF, cosign verifies.
+airlock_signs() {
+  local n=$1 key=$2 pub=$3 attest=${4:-1}
+  section "airlock signs ($n), cosign $COSIGN_VERSION verifies"
+  if [ $HAVE_SIGN = 1 ]; then
+    ok "airlock sign-blob --bundle ($n)" \
+      "$A" sign-blob --key "$key" --tlog none --bundle $n.sigstore.json hello.tgz
+    if [ -s $n.sigstore.json ]; then
+      ok "cosign verify-blob --bundle <- airlock ($n)" \
+        "$COSIGN" verify-blob --key "$pub" --insecure-ignore-tlog --bundle $n.sigstore.json hello.tgz
+      rejects "cosign verify-blob --bundle rejects a tampered artifact ($n)" any \
+        "$COSIGN" verify-blob --key "$pub" --insecure-ignore-tlog --bundle $n.sigstore.json tampered.tgz
+      ok "airlock verify-blob --bundle <- airlock ($n)" \
+        "$A" verify-blob --key "$pub" --insecure-ignore-tlog --bundle $n.sigstore.json hello.tgz
+    fi
+    produces "airlock sign-blob > .sig ($n)" $n.sig \
+      "$A" sign-blob --key "$key" --tlog none hello.tgz
+    if [ -s $n.sig ]; then
+      ok "cosign verify-blob --signature <- airlock .sig ($n)" \
+        "$COSIGN" verify-blob --key "$pub" --insecure-ignore-tlog --signature $n.sig hello.tgz
+      rejects "cosign verify-blob --signature rejects a tampered artifact ($n)" any \
+        "$COSIGN" verify-blob --key "$pub" --insecure-ignore-tlog --signature $n.sig tampered.tgz
+    fi
+  else
+    missing "airlock sign-blob ($n)" sign-blob
+  fi
+  [ "$attest" = 1 ] || return 0
+  if [ $HAVE_ATTEST = 1 ]; then
+    ok "airlock attest-blob --bundle ($n)" \
+      "$A" attest-blob --key "$key" --tlog none --predicate sbom.json --type spdxjson \
+      --bundle $n.att.sigstore.json hello.tgz
+    if [ -s $n.att.sigstore.json ]; then
+      ok "cosign verify-blob-attestation --bundle <- airlock ($n)" \
+        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        --bundle $n.att.sigstore.json hello.tgz
+      rejects "cosign verify-blob-attestation rejects a tampered artifact ($n)" any \
+        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        --bundle $n.att.sigstore.json tampered.tgz
+    fi
+    produces "airlock attest-blob > .att ($n)" $n.att \
+      "$A" attest-blob --key "$key" --tlog none --predicate sbom.json --type spdxjson hello.tgz
+    if [ -s $n.att ]; then
+      ok "cosign verify-blob-attestation --signature <- airlock .att ($n)" \
+        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        --signature $n.att hello.tgz
+    fi
+  else
+    missing "airlock attest-blob ($n)" attest-blob
+  fi
+}
+
+# ---- 1. airlock signs, cosign verifies ------------------------------------------------------
+airlock_signs p256 p256.key p256.pub
+airlock_signs p384 p384.key p384.pub 0
+airlock_signs rsa3072 rsa3072.key rsa3072.pub 0
+# cosign's own encrypted key file: the migration path (password from COSIGN_PASSWORD).
+airlock_signs cosign-key cosign.key cosign.pub 0
+
+# ---- 2. cosign signs, airlock verifies ------------------------------------------------------
+section "cosign $COSIGN_VERSION signs (cosign.key, no tlog), airlock verifies"
+# Offline signing in cosign v3: --use-signing-config=false (no TUF signing config),
+# --tlog-upload=false (no Rekor). The bundle is the new format by default.
+COSIGN_OFFLINE=(--key cosign.key --tlog-upload=false --use-signing-config=false --yes)
+ok "cosign sign-blob --bundle" \
+  "$COSIGN" sign-blob "${COSIGN_OFFLINE[@]}" --bundle cosign.sigstore.json hello.tgz
+if [ -s cosign.sigstore.json ]; then
+  ok "airlock verify-blob --bundle <- cosign" \
+    "$A" verify-blob --key cosign.pub --insecure-ignore-tlog --bundle cosign.sigstore.json hello.tgz
+  rejects "airlock verify-blob --bundle rejects a tampered artifact" 1 \
+    "$A" verify-blob --key cosign.pub --insecure-ignore-tlog --bundle cosign.sigstore.json tampered.tgz
+  rejects "airlock verify-blob --bundle rejects the wrong key" 1 \
+    "$A" verify-blob --key p256.pub --insecure-ignore-tlog --bundle cosign.sigstore.json hello.tgz
+fi
+# The legacy detached signature: base64 on stdout with --new-bundle-format=false.
+produces "cosign sign-blob > .sig" cosign.sig \
+  "$COSIGN" sign-blob "${COSIGN_OFFLINE[@]}" --new-bundle-format=false hello.tgz
+if [ -s cosign.sig ]; then
+  if [ $HAVE_SIGFLAG = 1 ]; then
+    ok "airlock verify-blob --signature <- cosign .sig" \
+      "$A" verify-blob --key cosign.pub --insecure-ignore-tlog --signature cosign.sig hello.tgz
+    rejects "airlock verify-blob --signature rejects a tampered artifact" 1 \
+      "$A" verify-blob --key cosign.pub --insecure-ignore-tlog --signature cosign.sig tampered.tgz
+  else
+    FAIL=$((FAIL+1)); FAILED+=("airlock verify-blob --signature"); echo "FAIL  airlock verify-blob --signature <- cosign .sig: airlock verify-blob has no --signature flag yet"
+  fi
+fi
+ok "cosign attest-blob --bundle" \
+  "$COSIGN" attest-blob "${COSIGN_OFFLINE[@]}" --predicate sbom.json --type spdxjson \
+  --bundle cosign.att.sigstore.json hello.tgz
+if [ -s cosign.att.sigstore.json ]; then
+  if [ $HAVE_VATT = 1 ]; then
+    ok "airlock verify-attestation --bundle <- cosign" \
+      "$A" verify-attestation --key cosign.pub --insecure-ignore-tlog --type spdxjson \
+      --bundle cosign.att.sigstore.json hello.tgz
+    ok "airlock verify-blob-attestation (alias) --bundle <- cosign" \
+      "$A" verify-blob-attestation --key cosign.pub --insecure-ignore-tlog --type https://spdx.dev/Document \
+      --bundle cosign.att.sigstore.json hello.tgz
+    rejects "airlock verify-attestation rejects a tampered artifact" 1 \
+      "$A" verify-attestation --key cosign.pub --insecure-ignore-tlog --type spdxjson \
+      --bundle cosign.att.sigstore.json tampered.tgz
+    rejects "airlock verify-attestation rejects the wrong --type" 1 \
+      "$A" verify-attestation --key cosign.pub --insecure-ignore-tlog --type cyclonedx \
+      --bundle cosign.att.sigstore.json hello.tgz
+  else
+    missing "airlock verify-attestation <- cosign bundle" verify-attestation
+  fi
+fi
+produces "cosign attest-blob > .att" cosign.att \
+  "$COSIGN" attest-blob "${COSIGN_OFFLINE[@]}" --new-bundle-format=false --predicate sbom.json \
+  --type spdxjson hello.tgz
+if [ -s cosign.att ] && [ $HAVE_VATT = 1 ]; then
+  ok "airlock verify-attestation --signature <- cosign .att" \
+    "$A" verify-attestation --key cosign.pub --insecure-ignore-tlog --type https://spdx.dev/Document \
+    --signature cosign.att hello.tgz
+  rejects "airlock verify-attestation --signature rejects a tampered artifact" 1 \
+    "$A" verify-attestation --key cosign.pub --insecure-ignore-tlog --type https://spdx.dev/Document \
+    --signature cosign.att tampered.tgz
+fi
+
+# ---- 3. SoftHSM token key -------------------------------------------------------------------
+section "SoftHSM token key: airlock signs, cosign verifies"
+MODULE=
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+         /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so /usr/local/lib/softhsm/libsofthsm2.so; do
+  [ -f "$m" ] && { MODULE=$m; break; }
+done
+if ! command -v softhsm2-util >/dev/null || [ -z "$MODULE" ]; then
+  skip "SoftHSM" "softhsm2 is not installed (make softhsm installs it)"
+elif ! has_cmd hsm keygen || ! has_cmd hsm pubkey; then
+  missing "airlock hsm keygen/pubkey" "hsm keygen"
+else
+  mkdir -p "$T/softhsm/tokens"
+  printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+    "$T/softhsm/tokens" >"$T/softhsm/softhsm2.conf"
+  export SOFTHSM2_CONF=$T/softhsm/softhsm2.conf AIRLOCK_PKCS11_MODULE=$MODULE
+  PIN=$(openssl rand -hex 8)
+  ( umask 077; printf '%s\n' "$PIN" >"$T/softhsm/pin" )
+  if ! softhsm2-util --init-token --free --label interop --pin "$PIN" --so-pin "$(openssl rand -hex 8)" >/dev/null; then
+    report_fail "softhsm2-util --init-token" "" softhsm2-util --init-token --free --label interop
+  else
+    for kt in ecdsa-p256 ecdsa-p384 rsa-3072; do
+      uri="pkcs11:token=interop;object=$kt?module-path=$MODULE&pin-source=$T/softhsm/pin"
+      ok "airlock hsm keygen --type $kt" \
+        "$A" hsm keygen --token interop --label $kt --type $kt
+      produces "airlock hsm pubkey ($kt)" hsm-$kt.pub "$A" hsm pubkey "$uri"
+      [ -s hsm-$kt.pub ] && airlock_signs hsm-$kt "$uri" hsm-$kt.pub "$([ $kt = ecdsa-p256 ] && echo 1 || echo 0)"
+    done
+    # The PIN must appear nowhere in what airlock wrote: outputs, stdout, stderr.
+    if grep -qF "$PIN" "$T"/*.sigstore.json "$T"/*.sig "$T"/*.att "$T"/*.pub "$T/checks.log" 2>/dev/null; then
+      report_fail "PIN hygiene: the PIN appears in airlock's output" "" grep -lF PIN "$T"
+    else
+      PASS=$((PASS+1)); echo "PASS  PIN hygiene: the PIN appears in no output, stdout or stderr"
+    fi
+  fi
+fi
+
+# ---- 4. keyless conformance vectors: cosign and airlock agree ---------------------------------
+section "keyless: cosign $COSIGN_VERSION and airlock on the same public-good bundle, offline"
+ok "cosign verify-blob (keyless happy-path-v0.3, --trusted-root)" \
+  "$COSIGN" verify-blob --bundle $V/happy-path-v0.3/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$PUBLIC_GOOD_ROOT" $V/a.txt
+ok "airlock verify-blob (keyless happy-path-v0.3, --trusted-root)" \
+  "$A" verify-blob --bundle $V/happy-path-v0.3/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$PUBLIC_GOOD_ROOT" $V/a.txt
+rejects "cosign rejects signature-mismatch_fail" any \
+  "$COSIGN" verify-blob --bundle $V/signature-mismatch_fail/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$PUBLIC_GOOD_ROOT" $V/a.txt
+rejects "airlock rejects signature-mismatch_fail" 1 \
+  "$A" verify-blob --bundle $V/signature-mismatch_fail/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$PUBLIC_GOOD_ROOT" $V/a.txt
+
+# ---- summary --------------------------------------------------------------------------------
+echo
+echo "interop: $PASS passed, $FAIL failed, $SKIP skipped (cosign $COSIGN_VERSION)"
+if [ $FAIL -gt 0 ]; then
+  printf 'interop: FAILED: %s\n' "${FAILED[@]}"
+  exit 1
+fi
