@@ -1,0 +1,104 @@
+# bench-compare-lib.sh: shared by scripts/bench-compare-*.sh (sourced, not run).
+# Locates airlock, stock cosign v3 and sigstore-go's bare conformance client (building the
+# latter two from the Go module proxy into $AIRLOCK_INTEROP_CACHE/bin once), and renders
+# hyperfine results as a markdown table with ratios and peak RSS.
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+A=${AIRLOCK:-$REPO/bin/airlock}
+COSIGN_VERSION=${COSIGN_VERSION:-v3.1.3}
+SIGSTORE_GO_VERSION=${SIGSTORE_GO_VERSION:-v1.3.0}
+CACHE=${AIRLOCK_INTEROP_CACHE:-$HOME/.cache/airlock-interop}
+PUBLIC_GOOD_ROOT=$REPO/testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
+V=$REPO/testdata/conformance/bundle-verify
+ID=https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main
+ISS=https://token.actions.githubusercontent.com
+
+die() { echo "bench: error: $*" >&2; exit 2; }
+
+# go_tool NAME MODULE_PATH@VERSION: install a main package into $CACHE/bin/NAME once.
+go_tool() {
+  local name=$1 pkg=$2 out=$CACHE/bin/$1 tmp
+  [ -x "$out" ] && { echo "$out"; return; }
+  mkdir -p "$CACHE/bin" && tmp=$(mktemp -d "$CACHE/build.XXXXXX") || die "cannot create $CACHE"
+  echo "bench: building $pkg (once)" >&2
+  (cd "$tmp" && GOTOOLCHAIN=local GOBIN=$tmp go install "$pkg") >&2 ||
+    (cd "$tmp" && GOTOOLCHAIN=go1.27.3 GOBIN=$tmp go install "$pkg") >&2 || die "building $pkg failed"
+  mv "$tmp/$(basename "${pkg%@*}")" "$out" && rm -rf "$tmp" || die "installing $name failed"
+  echo "$out"
+}
+
+COSIGN=${COSIGN:-$(go_tool "cosign-$COSIGN_VERSION" "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION")}
+SGCLIENT=${SGCLIENT:-$(go_tool "sigstore-go-conformance-$SIGSTORE_GO_VERSION" "github.com/sigstore/sigstore-go/test/conformance@$SIGSTORE_GO_VERSION")}
+[ -x "$A" ] || die "airlock binary $A not found: run 'make build' first"
+command -v hyperfine >/dev/null || die "hyperfine is required (apt-get install hyperfine)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is required (apt-get install time)"
+# cosign must never reach the network; keep anything it caches out of $HOME.
+export TUF_ROOT=${TMPDIR:-/tmp}/airlock-bench-tuf SIGSTORE_NO_CACHE=true
+
+# header TITLE: what ran, where, when.
+header() {
+  echo "### $1"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
+    "airlock $("$A" --version 2>&1 | awk '{print $NF}' | head -1) (git $(git -C "$REPO" rev-parse --short HEAD)), cosign $COSIGN_VERSION," \
+    "sigstore-go conformance client $SIGSTORE_GO_VERSION, $(openssl version | cut -d' ' -f1-2), hyperfine $(hyperfine --version | awk '{print $2}')."
+  echo
+}
+
+# peak_rss_mib CMD...: the largest of three runs' maximum resident set size, in MiB
+# (/usr/bin/time's %M, the same figure as "Maximum resident set size" of time -v).
+peak_rss_mib() {
+  local max=0 kb i f
+  f=$(mktemp)
+  for i in 1 2 3; do
+    if ! /usr/bin/time -o "$f" -f '%M' "$@" >/dev/null 2>&1; then
+      rm -f "$f"; echo "n/a (the command failed)"; return
+    fi
+    kb=$(tail -1 "$f")
+    [ "$kb" -gt "$max" ] 2>/dev/null && max=$kb
+  done
+  rm -f "$f"
+  awk -v k="$max" 'BEGIN{printf "%.1f", k/1024}'
+}
+
+# runnable NAME CMD...: keep in array NAME only the commands that exit 0 (run once each, which
+# also warms the page cache); say which did not and why.
+runnable() {
+  local -n _cmds=$1; local keep=() c err
+  for c in "${_cmds[@]}"; do
+    if err=$($c 2>&1 >/dev/null); then keep+=("$c")
+    else echo "- did not run, excluded: \`$c\`: $(head -1 <<<"$err")"; fi
+  done
+  _cmds=("${keep[@]}")
+}
+
+# table JSON RSS...: markdown rows from a hyperfine JSON export; ratio to the first command;
+# RSS values (MiB) given in command order ("-" when not measured).
+table() {
+  local json=$1; shift
+  python3 - "$json" "$@" <<'EOF'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+rss = sys.argv[2:]
+base = res[0]["mean"]
+print("| command | mean ± σ | min | ratio to first | peak RSS |")
+print("|---|---|---|---|---|")
+for i, r in enumerate(res):
+    m = r["mean"]
+    unit, f = ("s", 1) if m >= 1 else ("ms", 1000)
+    rs = rss[i] if i < len(rss) else "-"
+    rs = rs + " MiB" if rs[:1].isdigit() else rs
+    print(f"| `{r['command']}` | {m*f:.3g} ± {r['stddev']*f:.2g} {unit} | {r['min']*f:.3g} {unit} | {m/base:.2f}x | {rs} |")
+EOF
+}
+
+# workdir: a temp dir (never in git) with airlock, cosign and sgclient on PATH under short
+# names, so the commands in the tables read as typed. Removed on exit unless BENCH_KEEP=1.
+workdir() {
+  W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/airlock-bench.XXXXXX") || die "mktemp failed"
+  [ "${BENCH_KEEP:-}" = 1 ] && echo "bench: work dir $W (kept)" >&2 || trap 'rm -rf "$W"' EXIT
+  mkdir -p "$W/bin"
+  ln -s "$A" "$W/bin/airlock"; ln -s "$COSIGN" "$W/bin/cosign"; ln -s "$SGCLIENT" "$W/bin/sgclient"
+  export PATH=$W/bin:$PATH
+  cd "$W"
+}
