@@ -2,22 +2,37 @@
 //
 // Verification is sigstore-go's, run offline under an explicit policy:
 // identity (certificate SAN and OIDC issuer, exact or regexp) or a public
-// key, the artifact (streamed) or its digest, and the trusted material the
-// caller loaded. The result is a typed Result that the command line renders
-// as text or JSON; any defect of the evidence is an error wrapping
-// ErrRejected.
+// key, the artifact's digest (computed by streaming, see DigestFile) and
+// the trusted material the caller loaded. Cosign's detached signatures
+// (.sig) and bare DSSE attestations (.att) are verified with a key; they
+// carry no log evidence, and the Result says so in a warning.
+//
+// The result is a typed Result that the command line renders as text or
+// JSON; any defect of the evidence is an error wrapping ErrRejected. A
+// Verifier is safe for concurrent use and is meant to be built once for a
+// batch: it builds each sigstore-go verifier once and caches certificate
+// chain results.
 package bundle
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+	"sync"
 	"time"
 
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/options"
 )
 
 // ErrRejected is wrapped by every error that means the evidence does not
@@ -35,10 +50,10 @@ type rejection struct{ err error }
 func (r *rejection) Error() string   { return r.err.Error() }
 func (r *rejection) Unwrap() []error { return []error{ErrRejected, r.err} }
 
-// Policy says what a bundle must show to be accepted. The zero value
+// Policy says what evidence must show to be accepted. The zero value
 // accepts nothing: either Key or an identity must be set.
 type Policy struct {
-	// Key, when set, requires the bundle to be signed by this public key
+	// Key, when set, requires the evidence to be signed by this public key
 	// (ECDSA, RSA or Ed25519) instead of a certificate.
 	Key crypto.PublicKey
 
@@ -50,70 +65,413 @@ type Policy struct {
 	CertificateOIDCIssuer       string
 	CertificateOIDCIssuerRegexp string
 
+	// PredicateType, when set, requires an in-toto statement (DSSE) with
+	// this predicate type URI (see PredicateType for cosign's names).
+	// Empty accepts message signatures and statements of any type.
+	PredicateType string
+
 	// InsecureIgnoreTlogUnsafe accepts a key-signed bundle without any
-	// transparency-log entry.
+	// transparency-log entry. Results carry a warning.
 	InsecureIgnoreTlogUnsafe bool
 }
 
-// Artifact is what the bundle is checked against: a digest (Algorithm and
-// Digest) computed by the caller while streaming, or given by the user.
-type Artifact struct {
-	Algorithm string // "sha256", "sha384", "sha512"
-	Digest    []byte
+// TrustSource is one named set of trusted material.
+type TrustSource struct {
+	Name     string
+	Material root.TrustedMaterial
 }
 
-// Verify checks b against trusted material and policy. now is the time used
-// for checks that need a current time (key-signed bundles with no log
-// entry); Result records it.
-func Verify(b *sgbundle.Bundle, tm root.TrustedMaterial, p Policy, a Artifact, now time.Time) (*sgverify.VerificationResult, error) {
-	var vopts []sgverify.VerifierOption
-	var popts []sgverify.PolicyOption
+// Trust is what verification runs against. Sources are tried in order;
+// the first under which the evidence verifies is named in the Result.
+type Trust struct {
+	Sources []TrustSource
+	// From says where the caller loaded trust from; copied to the Result.
+	From string
+	// Time is the reference time trust was evaluated at; copied to the Result.
+	Time time.Time
+}
+
+// Options tune a Verifier. The zero value is a plain verifier.
+type Options struct {
+	// CacheCertificates caches certificate-chain results across
+	// verifications: identical leaf certificates are path-validated once
+	// (validity windows are still checked at every verification time), and
+	// a CA's intermediate is checked against its root once. Worth it for
+	// batches; a single verification gains nothing.
+	CacheCertificates bool
+}
+
+// Verifier verifies evidence under one Trust and Policy. It is safe for
+// concurrent use.
+type Verifier struct {
+	trust    Trust
+	policy   Policy
+	sources  []root.TrustedMaterial // per trust source, with the key prepended
+	plain    []root.TrustedMaterial // the same without caching wrappers
+	identity *sgverify.CertificateIdentity
+	keyFP    string
+	cached   bool // sources wrap plain with certificate caches
+
+	mu        sync.Mutex
+	verifiers map[verifierKey]*sgverify.Verifier
+}
+
+type verifierKey struct {
+	source              int
+	plain               bool
+	tsa, tlog, set, now bool
+}
+
+// NewVerifier checks the policy and prepares trusted material. Its errors
+// are usage errors (no key or identity, a bad regexp), not rejections.
+func NewVerifier(t Trust, p Policy, o Options) (*Verifier, error) {
+	v := &Verifier{trust: t, policy: p, cached: o.CacheCertificates, verifiers: map[verifierKey]*sgverify.Verifier{}}
+	hasID := p.CertificateIdentity != "" || p.CertificateIdentityRegexp != ""
+	hasIss := p.CertificateOIDCIssuer != "" || p.CertificateOIDCIssuerRegexp != ""
+	switch {
+	case p.Key != nil && (hasID || hasIss):
+		return nil, errors.New("a key and a certificate identity cannot both be required")
+	case p.Key == nil && !(hasID && hasIss):
+		return nil, errors.New("either a key or a certificate identity and OIDC issuer is required")
+	}
+	var keyMaterial root.TrustedMaterial
 	if p.Key != nil {
-		v, err := signature.LoadDefaultVerifier(p.Key)
+		kv, err := loadKeyVerifier(p.Key)
 		if err != nil {
-			return nil, fmt.Errorf("loading key: %w", err)
+			return nil, Rejectf("unusable public key: %v", err)
 		}
-		km := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
-			return root.NewExpiringKey(v, time.Time{}, time.Time{}), nil
+		keyMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return root.NewExpiringKey(kv, time.Time{}, time.Time{}), nil
 		})
-		if tm != nil {
-			tm = root.TrustedMaterialCollection{km, tm}
-		} else {
-			tm = km
+		der, err := x509.MarshalPKIXPublicKey(p.Key)
+		if err != nil {
+			return nil, Rejectf("unusable public key: %v", err)
 		}
-		popts = append(popts, sgverify.WithKey())
+		sum := sha256.Sum256(der)
+		v.keyFP = "sha256:" + hex.EncodeToString(sum[:])
 	} else {
 		id, err := sgverify.NewShortCertificateIdentity(p.CertificateOIDCIssuer, p.CertificateOIDCIssuerRegexp,
 			p.CertificateIdentity, p.CertificateIdentityRegexp)
 		if err != nil {
 			return nil, fmt.Errorf("identity policy: %w", err)
 		}
-		popts = append(popts, sgverify.WithCertificateIdentity(id))
-		vopts = append(vopts, sgverify.WithSignedCertificateTimestamps(1))
+		v.identity = &id
 	}
-	ts, err := b.Timestamps()
+	if len(t.Sources) == 0 {
+		return nil, errors.New("no trusted material")
+	}
+	for _, s := range t.Sources {
+		tm := s.Material
+		switch {
+		case keyMaterial != nil && tm == nil:
+			tm = keyMaterial
+		case keyMaterial != nil:
+			tm = root.TrustedMaterialCollection{keyMaterial, tm}
+		case tm == nil:
+			return nil, fmt.Errorf("trust source %q has no trusted material", s.Name)
+		}
+		v.plain = append(v.plain, tm)
+		if o.CacheCertificates {
+			tm = newCachingMaterial(tm)
+		}
+		v.sources = append(v.sources, tm)
+	}
+	return v, nil
+}
+
+// loadKeyVerifier returns the verifier cosign and sigstore-go use for key:
+// ECDSA with the curve's hash, RSA PKCS#1 v1.5 with SHA-256, Ed25519ph
+// for Ed25519 (cosign's default for blobs, and the only Ed25519 form that
+// verifies a digest).
+func loadKeyVerifier(key crypto.PublicKey) (signature.Verifier, error) {
+	if _, ok := key.(ed25519.PublicKey); ok {
+		ph, err := signature.LoadVerifierWithOpts(key, options.WithED25519ph())
+		if err != nil {
+			return nil, err
+		}
+		pure, err := signature.LoadDefaultVerifier(key)
+		if err != nil {
+			return nil, err
+		}
+		return &ed25519Verifier{ph: ph, pure: pure}, nil
+	}
+	return signature.LoadDefaultVerifier(key)
+}
+
+// ed25519Verifier accepts Ed25519ph (what cosign signs with, and the only
+// form that verifies a digest) and, for whole messages such as a DSSE
+// envelope's pre-authentication encoding, pure Ed25519.
+type ed25519Verifier struct{ ph, pure signature.Verifier }
+
+func (e *ed25519Verifier) PublicKey(opts ...signature.PublicKeyOption) (crypto.PublicKey, error) {
+	return e.ph.PublicKey(opts...)
+}
+
+func (e *ed25519Verifier) VerifySignature(sig, msg io.Reader, opts ...signature.VerifyOption) error {
+	if msg == nil {
+		return e.ph.VerifySignature(sig, nil, opts...)
+	}
+	s, err := ReadLimited(sig, MaxSignatureSize, "signature")
 	if err != nil {
-		return nil, Rejectf("%v", err)
+		return err
 	}
-	if len(tm.TimestampingAuthorities()) > 0 && len(ts) > 0 {
-		vopts = append(vopts, sgverify.WithSignedTimestamps(1))
+	m, err := ReadLimited(msg, MaxBundleSize, "signed message")
+	if err != nil {
+		return err
 	}
-	switch {
-	case p.InsecureIgnoreTlogUnsafe && p.Key != nil && !b.HasInclusionProof() && !b.HasInclusionPromise():
-		vopts = append(vopts, sgverify.WithCurrentTime())
-	case len(tm.RekorLogs()) > 0:
-		vopts = append(vopts, sgverify.WithTransparencyLog(1))
-		if b.HasInclusionPromise() {
-			vopts = append(vopts, sgverify.WithIntegratedTimestamps(1))
+	if err := e.ph.VerifySignature(bytes.NewReader(s), bytes.NewReader(m), opts...); err == nil {
+		return nil
+	}
+	return e.pure.VerifySignature(bytes.NewReader(s), bytes.NewReader(m), opts...)
+}
+
+func (v *Verifier) sgVerifier(k verifierKey) (*sgverify.Verifier, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if sv, ok := v.verifiers[k]; ok {
+		return sv, nil
+	}
+	var opts []sgverify.VerifierOption
+	if v.policy.Key == nil {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	if k.tsa {
+		opts = append(opts, sgverify.WithSignedTimestamps(1))
+	}
+	if k.now {
+		opts = append(opts, sgverify.WithCurrentTime())
+	}
+	if k.tlog {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	if k.set {
+		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+	}
+	tm := v.sources[k.source]
+	if k.plain {
+		tm = v.plain[k.source]
+	}
+	sv, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return nil, err
+	}
+	v.verifiers[k] = sv
+	return sv, nil
+}
+
+// newResult starts a Result with what is known before any check.
+func (v *Verifier) newResult(kind, evidence string, a Artifact) *Result {
+	r := &Result{
+		Kind:       kind,
+		Evidence:   evidence,
+		Artifact:   ArtifactResult{Name: a.Name, Digests: a.hexDigests()},
+		LogEntries: []LogEntry{},
+		Times:      []TimeUsed{},
+		Warnings:   []string{},
+		Trust:      TrustResult{From: v.trust.From},
+	}
+	if !v.trust.Time.IsZero() {
+		t := v.trust.Time.UTC()
+		r.Trust.Time = &t
+	}
+	return r
+}
+
+// reject records err as the Result's reason and returns it wrapped as a
+// rejection.
+func (r *Result) reject(err error) (*Result, error) {
+	r.Verified = false
+	r.Signer = nil
+	if !errors.Is(err, ErrRejected) {
+		err = &rejection{err}
+	}
+	r.Reason = err.Error()
+	return r, err
+}
+
+// VerifyBundle verifies b (read from the file named evidence) against the
+// artifact a. The artifact must carry a digest with one of
+// DigestAlgorithms(b). The Result is never nil; err wraps ErrRejected when
+// the evidence does not hold.
+func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, error) {
+	r, _, err := v.verifyBundle(b, evidence, a)
+	return r, err
+}
+
+// Verify checks b against trusted material tm (nil with a key: the key
+// alone) and policy, and returns sigstore-go's result. It is the one-shot
+// form of NewVerifier and Verifier.VerifyBundle; now is unused, kept for
+// callers: sigstore-go reads the clock itself for key-signed bundles with
+// no log entry.
+func Verify(b *sgbundle.Bundle, tm root.TrustedMaterial, p Policy, a Artifact, now time.Time) (*sgverify.VerificationResult, error) {
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "trusted material", Material: tm}}}, p, Options{})
+	if err != nil {
+		return nil, err
+	}
+	_, res, err := v.verifyBundle(b, "", a)
+	return res, err
+}
+
+func (v *Verifier) verifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
+	r, res, err := v.verifyBundleResult(b, evidence, a)
+	if err != nil {
+		return r, nil, err
+	}
+	return r, res, nil
+}
+
+func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
+	rej := func(r *Result, err error) (*Result, *sgverify.VerificationResult, error) {
+		r, err = r.reject(err)
+		return r, nil, err
+	}
+	r := v.newResult("bundle", evidence, a)
+	if b == nil || b.Bundle == nil {
+		return rej(r, errors.New("empty bundle"))
+	}
+	r.MediaType = b.GetMediaType()
+	r.LogEntries = logEntries(b)
+	if v.policy.InsecureIgnoreTlogUnsafe {
+		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog: a key-signed bundle is accepted without transparency-log evidence")
+	}
+
+	var alg string
+	var digest []byte
+	for _, x := range DigestAlgorithms(b) {
+		if d, ok := a.digest(x); ok {
+			alg, digest = x, d
+			break
 		}
 	}
-	v, err := sgverify.NewVerifier(tm, vopts...)
-	if err != nil {
-		return nil, Rejectf("%v", err)
+	if alg == "" {
+		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %s", DigestAlgorithms(b)[0], a.Name))
 	}
-	res, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifactDigest(a.Algorithm, a.Digest), popts...))
-	if err != nil {
-		return nil, Rejectf("%v", err)
+
+	if v.policy.PredicateType != "" {
+		if b.GetDsseEnvelope() == nil {
+			return rej(r, fmt.Errorf("not an attestation: the bundle holds a message signature, not an in-toto statement"))
+		}
 	}
-	return res, nil
+
+	var popts []sgverify.PolicyOption
+	if v.policy.Key != nil {
+		popts = append(popts, sgverify.WithKey())
+	} else {
+		popts = append(popts, sgverify.WithCertificateIdentity(*v.identity))
+	}
+	pb := sgverify.NewPolicy(sgverify.WithArtifactDigest(alg, digest), popts...)
+
+	ts, err := b.Timestamps()
+	if err != nil {
+		return rej(r, err)
+	}
+	k := verifierKey{}
+	hasTlog := b.HasInclusionProof() || b.HasInclusionPromise()
+
+	var firstErr error
+	for i := range v.sources {
+		tm := v.plain[i]
+		k.source = i
+		k.tsa = len(tm.TimestampingAuthorities()) > 0 && len(ts) > 0
+		k.now, k.tlog, k.set = false, false, false
+		switch {
+		case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !hasTlog:
+			k.now = true
+		case len(tm.RekorLogs()) > 0:
+			k.tlog = true
+			k.set = b.HasInclusionPromise()
+		}
+		res, err := v.verifyWith(k, b, pb)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if err := v.fill(r, res, b, i); err != nil {
+			return rej(r, err)
+		}
+		return r, res, nil
+	}
+	return rej(r, firstErr)
+}
+
+// verifyWith runs sigstore-go. With certificate caching, a rejection is
+// retried without the caches, so the caches can only ever save work,
+// never change a verdict to "rejected".
+func (v *Verifier) verifyWith(k verifierKey, b *sgbundle.Bundle, pb sgverify.PolicyBuilder) (*sgverify.VerificationResult, error) {
+	sv, err := v.sgVerifier(k)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sv.Verify(b, pb)
+	if err != nil && v.cached {
+		k.plain = true
+		sv, err2 := v.sgVerifier(k)
+		if err2 != nil {
+			return nil, err
+		}
+		res, err = sv.Verify(b, pb)
+	}
+	return res, err
+}
+
+// fill copies a successful sigstore-go result into r.
+func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle.Bundle, source int) error {
+	if v.policy.PredicateType != "" {
+		if res.Statement == nil {
+			return errors.New("not an attestation: no in-toto statement")
+		}
+		if got := res.Statement.GetPredicateType(); got != v.policy.PredicateType {
+			return fmt.Errorf("predicate type is %q, want %q", got, v.policy.PredicateType)
+		}
+	}
+	if res.Statement != nil {
+		r.PredicateType = res.Statement.GetPredicateType()
+	}
+	r.Verified = true
+	r.Reason = ""
+	r.Trust.Source = v.trust.Sources[source].Name
+	s := &SignedBy{}
+	if res.Signature != nil && res.Signature.Certificate != nil {
+		c := res.Signature.Certificate
+		s.Identity = c.SubjectAlternativeName
+		s.Issuer = c.Extensions.Issuer
+		s.CertificateIssuer = c.CertificateIssuer
+	} else {
+		s.KeyFingerprint = v.keyFP
+		if pk := b.GetVerificationMaterial().GetPublicKey(); pk != nil {
+			s.KeyHint = pk.GetHint()
+		}
+	}
+	r.Signer = s
+	for _, t := range res.VerifiedTimestamps {
+		r.Times = append(r.Times, TimeUsed{Type: t.Type, URI: t.URI, Time: t.Timestamp.UTC()})
+	}
+	return nil
+}
+
+// logEntries lists the bundle's transparency-log entries as they are
+// written; verification decides whether they hold.
+func logEntries(b *sgbundle.Bundle) []LogEntry {
+	out := []LogEntry{}
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		le := LogEntry{
+			LogID:            hex.EncodeToString(e.GetLogId().GetKeyId()),
+			Index:            e.GetLogIndex(),
+			Kind:             e.GetKindVersion().GetKind(),
+			Version:          e.GetKindVersion().GetVersion(),
+			InclusionProof:   e.GetInclusionProof() != nil,
+			InclusionPromise: e.GetInclusionPromise() != nil,
+		}
+		if it := e.GetIntegratedTime(); it > 0 {
+			t := time.Unix(it, 0).UTC()
+			le.IntegratedTime = &t
+		}
+		if cp := e.GetInclusionProof().GetCheckpoint().GetEnvelope(); cp != "" {
+			le.Origin, _, _ = strings.Cut(cp, "\n")
+		}
+		out = append(out, le)
+	}
+	return out
 }

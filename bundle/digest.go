@@ -1,0 +1,146 @@
+package bundle
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"slices"
+	"strings"
+)
+
+// hashBufferSize is the read size used when streaming an artifact. Large
+// reads keep the hashing loop at memory speed; the buffer is the only
+// memory an artifact of any size costs.
+const hashBufferSize = 1 << 20
+
+// Artifact is what evidence is checked against: its digests, computed by
+// streaming the file (DigestFile, HashReader) or given by the user
+// (ParseArtifactArg with "sha256:HEX").
+type Artifact struct {
+	// Name is the file name, or the "ALG:HEX" argument for a digest.
+	Name string
+	// Digests maps "sha256", "sha384" or "sha512" to the raw digest.
+	Digests map[string][]byte
+	// Algorithm and Digest give one more digest, for callers that have
+	// exactly one.
+	Algorithm string
+	Digest    []byte
+}
+
+// digest returns a's digest with algorithm alg.
+func (a Artifact) digest(alg string) ([]byte, bool) {
+	if d, ok := a.Digests[alg]; ok {
+		return d, true
+	}
+	if a.Algorithm == alg && a.Digest != nil {
+		return a.Digest, true
+	}
+	return nil, false
+}
+
+// supportedDigests are the algorithms airlock hashes artifacts with.
+var supportedDigests = []string{"sha256", "sha384", "sha512"}
+
+func newHash(alg string) (hash.Hash, error) {
+	switch alg {
+	case "sha256":
+		return sha256.New(), nil
+	case "sha384":
+		return sha512.New384(), nil
+	case "sha512":
+		return sha512.New(), nil
+	}
+	return nil, fmt.Errorf("unsupported digest algorithm %q", alg)
+}
+
+// HashReader hashes r with every algorithm in algs in one pass, reading
+// hashBufferSize bytes at a time; it never holds more than that in memory.
+func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
+	if len(algs) == 0 {
+		algs = []string{"sha256"}
+	}
+	hs := make([]hash.Hash, 0, len(algs))
+	ws := make([]io.Writer, 0, len(algs))
+	for _, a := range algs {
+		h, err := newHash(a)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+		ws = append(ws, h)
+	}
+	w := ws[0]
+	if len(ws) > 1 {
+		w = io.MultiWriter(ws...)
+	}
+	buf := make([]byte, hashBufferSize)
+	// Not io.CopyBuffer: *os.File's WriterTo would bypass buf.
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n]) // hash.Hash writes never fail
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string][]byte, len(algs))
+	for i, a := range algs {
+		out[a] = hs[i].Sum(nil)
+	}
+	return out, nil
+}
+
+// DigestFile streams the file at path through HashReader. An error here
+// means the file could not be read; it does not wrap ErrRejected.
+func DigestFile(path string, algs []string) (Artifact, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Artifact{}, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return Artifact{}, fmt.Errorf("%q is a directory", path)
+	}
+	d, err := HashReader(f, algs)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("reading %q: %w", path, err)
+	}
+	return Artifact{Name: path, Digests: d}, nil
+}
+
+// ParseDigestArg parses an artifact argument of the form "sha256:HEX"
+// (also sha384 and sha512). ok is false when arg does not have that form
+// and should be treated as a file name; err is set when it has the prefix
+// but not a valid digest.
+func ParseDigestArg(arg string) (a Artifact, ok bool, err error) {
+	alg, hexd, found := strings.Cut(arg, ":")
+	if !found || !slices.Contains(supportedDigests, alg) {
+		return Artifact{}, false, nil
+	}
+	h, _ := newHash(alg)
+	d, err := hex.DecodeString(hexd)
+	if err != nil || len(d) != h.Size() {
+		return Artifact{}, true, fmt.Errorf("%q is not a %s digest: want %d hex digits", arg, alg, 2*h.Size())
+	}
+	return Artifact{Name: arg, Digests: map[string][]byte{alg: d}}, true, nil
+}
+
+// hexDigests renders a's digests for a Result.
+func (a Artifact) hexDigests() map[string]string {
+	m := make(map[string]string, len(a.Digests)+1)
+	for k, v := range a.Digests {
+		m[k] = hex.EncodeToString(v)
+	}
+	if a.Algorithm != "" && a.Digest != nil {
+		m[a.Algorithm] = hex.EncodeToString(a.Digest)
+	}
+	return m
+}

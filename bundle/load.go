@@ -1,0 +1,133 @@
+package bundle
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+)
+
+// Limits on untrusted metadata read from files. Artifacts are streamed and
+// have no limit.
+const (
+	// MaxBundleSize bounds a bundle file.
+	MaxBundleSize = 32 << 20
+	// MaxSignatureSize bounds a detached .sig or .att file.
+	MaxSignatureSize = 32 << 20
+)
+
+// ReadLimited reads all of r, failing if it is longer than limit. The
+// error for an over-long input wraps ErrRejected.
+func ReadLimited(r io.Reader, limit int64, what string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, Rejectf("%s is larger than %d bytes", what, limit)
+	}
+	return data, nil
+}
+
+// ParseBundle parses a Sigstore bundle in its JSON form. Anything that is
+// not a well-formed bundle of a known version is a rejection.
+func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, Rejectf("not a valid Sigstore bundle: %v", cleanErr(err))
+	}
+	if _, err := b.Version(); err != nil {
+		return nil, Rejectf("not a valid Sigstore bundle: %v", err)
+	}
+	return &b, nil
+}
+
+// ReadBundleFile reads and parses the bundle at path. An unreadable file is
+// a plain error; a malformed one a rejection.
+func ReadBundleFile(path string) (*sgbundle.Bundle, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := ReadLimited(f, MaxBundleSize, fmt.Sprintf("bundle %q", path))
+	if err != nil {
+		return nil, err
+	}
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %q: %w", path, err)
+	}
+	return b, nil
+}
+
+// DigestAlgorithms returns the algorithms the artifact must be hashed with
+// for b: the message digest's algorithm for a message signature, the
+// in-toto subjects' algorithms for a DSSE statement. The first is
+// preferred; sha256 when the bundle names nothing airlock supports.
+func DigestAlgorithms(b *sgbundle.Bundle) []string {
+	if b == nil || b.Bundle == nil {
+		return []string{"sha256"}
+	}
+	if ms := b.GetMessageSignature(); ms != nil {
+		switch ms.GetMessageDigest().GetAlgorithm() {
+		case protocommon.HashAlgorithm_SHA2_384:
+			return []string{"sha384"}
+		case protocommon.HashAlgorithm_SHA2_512:
+			return []string{"sha512"}
+		}
+		return []string{"sha256"}
+	}
+	if env, err := b.Envelope(); err == nil {
+		if st, err := env.Statement(); err == nil {
+			var algs []string
+			for _, s := range st.GetSubject() {
+				for alg := range s.GetDigest() {
+					if isSupported(alg) && !contains(algs, alg) {
+						algs = append(algs, alg)
+					}
+				}
+			}
+			if contains(algs, "sha256") {
+				return []string{"sha256"}
+			}
+			if len(algs) > 0 {
+				return algs[:1]
+			}
+		}
+	}
+	return []string{"sha256"}
+}
+
+func isSupported(alg string) bool { return contains(supportedDigests, alg) }
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanErr shortens protojson's and encoding/json's messages, which can
+// carry control characters from the input.
+func cleanErr(err error) string {
+	var se *json.SyntaxError
+	msg := err.Error()
+	if errors.As(err, &se) {
+		msg = fmt.Sprintf("JSON syntax error at offset %d", se.Offset)
+	}
+	msg = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, msg)
+	return strings.TrimSpace(strings.Join(strings.Fields(msg), " "))
+}
