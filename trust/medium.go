@@ -1,0 +1,234 @@
+package trust
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// A Medium is where TUF metadata and targets are read from: a directory or a
+// tar file carried across the air gap, or (on a connected machine) a
+// repository over HTTPS. Names are slash-separated and relative to the
+// repository's top ("timestamp.json", "15.root.json", "targets/<hash>.x").
+//
+// Read returns at most limit bytes; a file longer than limit is an
+// ErrTooLarge error, a missing one wraps fs.ErrNotExist. Nothing on a medium
+// can name a file outside it.
+type Medium interface {
+	Read(name string, limit int64) ([]byte, error)
+	// String names the medium for messages and the audit trail.
+	String() string
+}
+
+// ErrTooLarge is returned when a file on a medium exceeds its size limit.
+var ErrTooLarge = errors.New("file is larger than allowed")
+
+// readBounded reads r up to limit bytes and fails if there is more.
+func readBounded(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %q is over %d bytes", ErrTooLarge, name, limit)
+	}
+	return data, nil
+}
+
+func checkName(name string) error {
+	if !fs.ValidPath(name) || name == "." {
+		return fmt.Errorf("invalid file name %q on medium", name)
+	}
+	return nil
+}
+
+// dirMedium reads a directory through os.Root: symlinks and ".." cannot
+// leave it.
+type dirMedium struct {
+	root *os.Root
+	dir  string
+}
+
+// OpenDir opens a directory medium. Close it with CloseMedium.
+func OpenDir(dir string) (Medium, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening medium %q: %w", dir, err)
+	}
+	return &dirMedium{root: r, dir: dir}, nil
+}
+
+func (m *dirMedium) String() string { return "dir " + m.dir }
+
+func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	f, err := m.root.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q on medium is not a regular file", name)
+	}
+	return readBounded(f, name, limit)
+}
+
+func (m *dirMedium) Close() error { return m.root.Close() }
+
+// tarMedium holds the regular files of a tar (optionally gzip-compressed)
+// in memory, by cleaned name. The tar is never extracted to disk.
+type tarMedium struct {
+	name  string
+	files map[string][]byte
+}
+
+// OpenTar reads a tar or tar.gz medium, bounded by MaxTarSize and
+// MaxTarEntries. If the repository sits in one top directory of the tar
+// (repo/timestamp.json), names are taken relative to it.
+func OpenTar(file string) (Medium, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("opening medium %q: %w", file, err)
+	}
+	defer f.Close()
+	m, err := ReadTar(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading tar medium %q: %w", file, err)
+	}
+	m.(*tarMedium).name = file
+	return m, nil
+}
+
+// ReadTar reads a tar medium from r (see OpenTar).
+func ReadTar(r io.Reader) (Medium, error) {
+	br := bufio.NewReader(r)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		src = zr
+	}
+	// The whole tar stream, headers included, is bounded.
+	lr := &io.LimitedReader{R: src, N: MaxTarSize + 1}
+	tr := tar.NewReader(lr)
+	files := map[string][]byte{}
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if lr.N <= 0 {
+				return nil, fmt.Errorf("%w: tar is over %d bytes", ErrTooLarge, MaxTarSize)
+			}
+			return nil, err
+		}
+		if n >= MaxTarEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, MaxTarEntries)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue // directories, links, devices: never followed
+		}
+		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
+		if !fs.ValidPath(name) || name == "." {
+			return nil, fmt.Errorf("tar entry %q leaves the medium", h.Name)
+		}
+		if _, dup := files[name]; dup {
+			return nil, fmt.Errorf("tar entry %q appears twice", name)
+		}
+		if h.Size > MaxTargetsSize && h.Size > MaxTargetSize {
+			return nil, fmt.Errorf("%w: tar entry %q is %d bytes", ErrTooLarge, name, h.Size)
+		}
+		data, err := readBounded(tr, name, max(MaxTargetsSize, MaxTargetSize))
+		if err != nil {
+			if lr.N <= 0 {
+				return nil, fmt.Errorf("%w: tar is over %d bytes", ErrTooLarge, MaxTarSize)
+			}
+			return nil, err
+		}
+		files[name] = data
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("%w: tar is over %d bytes", ErrTooLarge, MaxTarSize)
+		}
+	}
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("%w: tar is over %d bytes", ErrTooLarge, MaxTarSize)
+	}
+	// A repository packed as one top directory: strip it.
+	if _, ok := files["timestamp.json"]; !ok {
+		var top string
+		for name := range files {
+			if dir, base := path.Split(name); base == "timestamp.json" && strings.Count(dir, "/") == 1 {
+				top = dir
+			}
+		}
+		if top != "" {
+			stripped := map[string][]byte{}
+			for name, data := range files {
+				if rest, ok := strings.CutPrefix(name, top); ok {
+					stripped[rest] = data
+				}
+			}
+			files = stripped
+		}
+	}
+	return &tarMedium{name: "tar", files: files}, nil
+}
+
+func (m *tarMedium) String() string { return "tar " + m.name }
+
+func (m *tarMedium) Read(name string, limit int64) ([]byte, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	data, ok := m.files[name]
+	if !ok {
+		return nil, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %q is over %d bytes", ErrTooLarge, name, limit)
+	}
+	return bytes.Clone(data), nil
+}
+
+// OpenMedium opens from as a directory, a tar file (.tar, .tar.gz, .tgz or
+// any regular file), or, for http:// and https:// URLs, a remote repository.
+func OpenMedium(from string) (Medium, error) {
+	if strings.HasPrefix(from, "https://") || strings.HasPrefix(from, "http://") {
+		return OpenHTTP(from)
+	}
+	st, err := os.Stat(from)
+	if err != nil {
+		return nil, fmt.Errorf("opening medium %q: %w", from, err)
+	}
+	if st.IsDir() {
+		return OpenDir(from)
+	}
+	return OpenTar(from)
+}
+
+// CloseMedium releases what m holds open, if anything.
+func CloseMedium(m Medium) error {
+	if c, ok := m.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+// Package trust keeps TUF-verified Sigstore trust in airlock's database.
+//
+// Each repository (public-good, a private Sigstore, the site's own) is
+// pinned by an anchor root at Init and advanced by Update from a Medium (a
+// directory or tar carried across the air gap, or HTTPS when connected).
+// go-tuf/v2's trustedmetadata does the TUF checks: root rotation walk with
+// threshold signatures, rollback, freeze, mix-and-match, lengths and hashes.
+// trust drives it itself, so the reference time is a parameter: the machine
+// clock, or an explicit time that the metadata's own validity allows.
+//
+// The state is kept by a Store (the bbolt database): the anchor, the whole
+// root chain, the current timestamp, snapshot and targets, target blobs by
+// sha256. Nothing stored is believed on its own: Load re-verifies the chain
+// from the anchor and the other roles against it every time, and a database
+// that does not verify is ErrTampered and never used.
+//
+// trust never prints, exits or reads flags; it returns typed values
+// (Status, UpdateResult) and sentinel errors the command line maps to exit
+// codes.
+package trust
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors. Callers test them with errors.Is.
+var (
+	// ErrRejected wraps every reason an update's metadata is refused:
+	// signatures, rollback, freeze, mix-and-match, hashes, sizes.
+	ErrRejected = errors.New("trust metadata rejected")
+	// ErrStale means the trust in the database is older than the policy allows.
+	ErrStale = errors.New("trust is too old")
+	// ErrTampered means the stored state does not verify from its anchor.
+	ErrTampered = errors.New("trust database does not verify")
+	// ErrClock means the machine clock is earlier than a time the database
+	// has already seen.
+	ErrClock = errors.New("clock is earlier than the database's newest time")
+	// ErrNoTrust means there is no imported repository to verify with.
+	ErrNoTrust = errors.New("no trust in the database")
+	// ErrUnknownRepository means the named repository was never initialised.
+	ErrUnknownRepository = errors.New("no such trust repository")
+	// ErrExists means Init was asked for a repository name already in use.
+	ErrExists = errors.New("trust repository already exists")
+	// ErrConflict means another process changed the repository during an update.
+	ErrConflict = errors.New("trust repository changed during the update")
+)
+
+// Store keeps TUF state. The database implements it (cache.TUFStore)
+// without importing this package, so it speaks in plain types.
+//
+// Records of one repository are keyed by strings this package chooses; the
+// Store treats them as opaque. Values handed out are the caller's to keep.
+type Store interface {
+	// ReadTUF calls fn with every repository's records (name -> key ->
+	// value) and a lookup of target blobs by hex sha256 (nil if absent),
+	// all from one consistent read.
+	ReadTUF(fn func(repos map[string]map[string][]byte, blob func(sha256Hex string) []byte) error) error
+	// CommitTUF sets records of repository repo, stores blobs by hex sha256
+	// and appends an audit record (kind, time, fields), all in one
+	// transaction. It fails, committing nothing, unless the repository's
+	// "state" record equals expectState (nil: the repository must not exist).
+	CommitTUF(repo string, expectState []byte, set map[string][]byte, blobs map[string][]byte, kind string, at time.Time, fields map[string]string) error
+}
+
+// Record keys inside one repository.
+const (
+	keyState     = "state"
+	keyAnchor    = "anchor"
+	keyTimestamp = "timestamp"
+	keySnapshot  = "snapshot"
+	keyTargets   = "targets"
+	rootPrefix   = "root."
+)
+
+// TrustedRootTarget is the target every Sigstore TUF repository must carry.
+const TrustedRootTarget = "trusted_root.json"
+
+// PublicGoodName is the repository name `trust init --public-good` uses.
+const PublicGoodName = "public-good"
+
+// state is the bookkeeping record of one repository.
+type state struct {
+	Name          string            `json:"name"`
+	AnchorSource  string            `json:"anchor_source"` // "embedded" or "file NAME"
+	AnchorVersion int64             `json:"anchor_version"`
+	AnchorSHA256  string            `json:"anchor_sha256"`
+	RootVersion   int64             `json:"root_version"`
+	InitAt        time.Time         `json:"init_at"`
+	ImportedAt    time.Time         `json:"imported_at,omitzero"`    // machine clock at the last update
+	RefTime       time.Time         `json:"reference_time,omitzero"` // time the last update was verified at
+	ExplicitTime  bool              `json:"explicit_time,omitempty"` // RefTime came from --at
+	Source        string            `json:"source,omitempty"`
+	Targets       map[string]string `json:"targets,omitempty"` // target name -> hex sha256 of the stored blob
+}
+
+// newest is the latest machine-clock time this repository has seen.
+func (s *state) newest() time.Time {
+	if s.ImportedAt.After(s.InitAt) {
+		return s.ImportedAt
+	}
+	return s.InitAt
+}
