@@ -63,3 +63,7 @@ func (k *Key) TokenLabel() string { return "" }
 
 // Close does nothing.
 func (k *Key) Close() error { return nil }
+
+// Available reports whether this build can load PKCS#11 modules: without
+// cgo it cannot.
+func Available() bool { return false }

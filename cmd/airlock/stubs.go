@@ -6,5 +6,4 @@ import "github.com/urfave/cli/v2"
 
 func bundleCommand() *cli.Command { return &cli.Command{Name: "bundle", Usage: "inspect Sigstore bundles"} }
 func signCommands() []*cli.Command { return nil }
-func hsmCommand() *cli.Command   { return &cli.Command{Name: "hsm", Usage: "PKCS#11 tokens and keys"} }
 func trustCommand() *cli.Command { return &cli.Command{Name: "trust", Usage: "TUF trust roots in the database"} }

@@ -83,6 +83,7 @@ func NewLabel(t testing.TB, label string) *Token {
 
 // Create initialises a token in dir without touching the process
 // environment; the caller sets SOFTHSM2_CONF=tok.Conf for whatever uses it.
+// Several tokens with different labels may share one dir and one Conf.
 func Create(dir, label string) (*Token, error) {
 	mod := ModulePath()
 	if mod == "" {
@@ -97,7 +98,7 @@ func Create(dir, label string) (*Token, error) {
 		PIN:     "pin-" + randHex(8),
 		SOPIN:   "so-" + randHex(8),
 		Conf:    filepath.Join(dir, "softhsm2.conf"),
-		PINFile: filepath.Join(dir, "user.pin"),
+		PINFile: filepath.Join(dir, "user-pin-"+safeName(label)),
 	}
 	conf := fmt.Sprintf("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n", tokens)
 	if err := os.WriteFile(tok.Conf, []byte(conf), 0o600); err != nil {
@@ -114,6 +115,16 @@ func Create(dir, label string) (*Token, error) {
 		return nil, fmt.Errorf("softhsm2-util --init-token: %v: %s", err, msg)
 	}
 	return tok, nil
+}
+
+// safeName turns a label into a file name.
+func safeName(label string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, label)
 }
 
 func randHex(n int) string {
