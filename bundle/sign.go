@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// MediaTypeV03 is the media type of the bundles Signer writes.
+// MediaTypeV03 is the media type of the bundles Builder writes.
 const MediaTypeV03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 // InTotoPayloadType is the DSSE payload type of an in-toto statement.
@@ -33,7 +33,7 @@ const InTotoPayloadType = "application/vnd.in-toto+json"
 // cannot sign a precomputed digest in a form verifiers accept (Ed25519).
 var ErrMessageSignatureUnsupported = errors.New("key type cannot sign a message digest")
 
-// Signer makes Sigstore bundles (v0.3, no transparency-log entry) with a
+// Builder makes Sigstore bundles (v0.3, no transparency-log entry) with a
 // crypto.Signer: a key in a PKCS#11 token or a software key. It is safe for
 // concurrent use when the underlying key is.
 //
@@ -42,7 +42,7 @@ var ErrMessageSignatureUnsupported = errors.New("key type cannot sign a message 
 // (PKCS#1 v1.5) with SHA-256. Ed25519 signs DSSE envelopes only: a pure
 // Ed25519 message signature needs the whole artifact, which neither a
 // streaming signer nor a digest-only verifier can supply.
-type Signer struct {
+type Builder struct {
 	key  crypto.Signer
 	pub  crypto.PublicKey
 	hash crypto.Hash // 0 for Ed25519
@@ -50,16 +50,16 @@ type Signer struct {
 	hint string
 }
 
-// NewSigner returns a Signer for key. certs, when not empty, is the key's
+// NewBuilder returns a Builder for key. certs, when not empty, is the key's
 // certificate chain, leaf first: the bundle then carries the leaf
 // certificate as its verification material (bundle v0.3 holds one
 // certificate; verifiers get intermediates from their trusted root). The
 // leaf must certify key's public key. With no certificate the bundle carries
 // a public key hint: the base64 SHA-256 of the DER SubjectPublicKeyInfo, as
 // cosign writes.
-func NewSigner(key crypto.Signer, certs []*x509.Certificate) (*Signer, error) {
+func NewBuilder(key crypto.Signer, certs []*x509.Certificate) (*Builder, error) {
 	pub := key.Public()
-	s := &Signer{key: key, pub: pub}
+	s := &Builder{key: key, pub: pub}
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
@@ -100,35 +100,59 @@ func NewSigner(key crypto.Signer, certs []*x509.Certificate) (*Signer, error) {
 }
 
 // PublicKey returns the signing key's public key.
-func (s *Signer) PublicKey() crypto.PublicKey { return s.pub }
+func (s *Builder) PublicKey() crypto.PublicKey { return s.pub }
 
 // Certificate returns the leaf certificate the bundles carry, or nil.
-func (s *Signer) Certificate() *x509.Certificate { return s.leaf }
+func (s *Builder) Certificate() *x509.Certificate { return s.leaf }
 
 // Hint returns the public key hint written in key-only bundles.
-func (s *Signer) Hint() string { return s.hint }
+func (s *Builder) Hint() string { return s.hint }
 
 // Hash returns the hash function of message signatures (sign-blob), or 0
 // when the key signs DSSE envelopes only.
-func (s *Signer) Hash() crypto.Hash { return s.hash }
+func (s *Builder) Hash() crypto.Hash { return s.hash }
 
-// Digest streams r through the Signer's message hash. Memory use does not
+// Digest streams r through the Builder's message hash. Memory use does not
 // depend on the length of r.
-func (s *Signer) Digest(r io.Reader) ([]byte, error) {
+func (s *Builder) Digest(r io.Reader) ([]byte, error) {
 	if s.hash == 0 {
 		return nil, ErrMessageSignatureUnsupported
 	}
-	return DigestReader(r, s.hash)
+	return hashStream(r, s.hash)
 }
 
-// DigestReader streams r through h in 1 MiB reads.
-func DigestReader(r io.Reader, h crypto.Hash) ([]byte, error) {
+// hashStream hashes r in 1 MiB reads. (Not io.CopyBuffer: *os.File's
+// WriterTo would bypass the buffer.)
+func hashStream(r io.Reader, h crypto.Hash) ([]byte, error) {
 	hh := h.New()
 	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(hh, r, buf); err != nil {
-		return nil, err
+	for {
+		n, err := r.Read(buf)
+		hh.Write(buf[:n])
+		if err == io.EOF {
+			return hh.Sum(nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return hh.Sum(nil), nil
+}
+
+// HashSHA256 streams r through SHA-256, the digest of in-toto subjects.
+func HashSHA256(r io.Reader) ([]byte, error) { return hashStream(r, crypto.SHA256) }
+
+// HashName returns the digest algorithm name ("sha256", "sha384",
+// "sha512") of h, or "" for another hash.
+func HashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA256:
+		return "sha256"
+	case crypto.SHA384:
+		return "sha384"
+	case crypto.SHA512:
+		return "sha512"
+	}
+	return ""
 }
 
 // Signed is one signature and its bundle.
@@ -145,7 +169,7 @@ type Signed struct {
 
 // SignDigest signs an artifact digest computed with Digest (Hash) and
 // returns a bundle with a message signature.
-func (s *Signer) SignDigest(digest []byte) (*Signed, error) {
+func (s *Builder) SignDigest(digest []byte) (*Signed, error) {
 	if s.hash == 0 {
 		return nil, fmt.Errorf("%w: Ed25519 keys sign attestations (DSSE) only", ErrMessageSignatureUnsupported)
 	}
@@ -173,7 +197,7 @@ func (s *Signer) SignDigest(digest []byte) (*Signed, error) {
 
 // SignDSSE signs payload in a DSSE envelope of payloadType and returns a
 // bundle holding the envelope.
-func (s *Signer) SignDSSE(payloadType string, payload []byte) (*Signed, error) {
+func (s *Builder) SignDSSE(payloadType string, payload []byte) (*Signed, error) {
 	pae := PAE(payloadType, payload)
 	var sig []byte
 	var err error
@@ -239,7 +263,7 @@ func PAE(payloadType string, payload []byte) []byte {
 // verifyDigest checks a fresh signature against the public key, so that a
 // token that signs with a different key than it reports, or returns a
 // damaged signature, fails here and not at the verifier.
-func (s *Signer) verifyDigest(digest, sig []byte) error {
+func (s *Builder) verifyDigest(digest, sig []byte) error {
 	ok := false
 	switch k := s.pub.(type) {
 	case *ecdsa.PublicKey:
@@ -253,7 +277,7 @@ func (s *Signer) verifyDigest(digest, sig []byte) error {
 	return nil
 }
 
-func (s *Signer) newBundle() *protobundle.Bundle {
+func (s *Builder) newBundle() *protobundle.Bundle {
 	vm := &protobundle.VerificationMaterial{}
 	if s.leaf != nil {
 		vm.Content = &protobundle.VerificationMaterial_Certificate{
@@ -272,7 +296,12 @@ func marshalBundle(b *protobundle.Bundle) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding bundle: %w", err)
 	}
-	return out, nil
+	// protojson varies its whitespace on purpose; write one stable form.
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, out); err != nil {
+		return nil, fmt.Errorf("encoding bundle: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func protoHash(h crypto.Hash) protocommon.HashAlgorithm {

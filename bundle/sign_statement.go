@@ -13,41 +13,35 @@ import (
 // InTotoStatementV1 is the _type of the statements attest-blob makes.
 const InTotoStatementV1 = "https://in-toto.io/Statement/v1"
 
-// Predicate type URIs for cosign's --type short names.
+// Predicate type URIs Statement uses by name.
 const (
-	PredicateCustom   = "https://cosign.sigstore.dev/attestation/v1"
-	PredicateSPDX     = "https://spdx.dev/Document"
-	PredicateCycloneX = "https://cyclonedx.org/bom"
-	PredicateSLSA02   = "https://slsa.dev/provenance/v0.2"
-	PredicateSLSA1    = "https://slsa.dev/provenance/v1"
-	PredicateLink     = "https://in-toto.io/Link/v1"
-	PredicateVuln     = "https://cosign.sigstore.dev/attestation/vuln/v1"
-	PredicateOpenVEX  = "https://openvex.dev/ns"
+	PredicateCustom = "https://cosign.sigstore.dev/attestation/v1"
+	PredicateSPDX   = "https://spdx.dev/Document"
 )
 
-// predicateTypes maps cosign's --type names to predicate type URIs.
-var predicateTypes = map[string]string{
+// cosignPredicateTypes maps cosign's --type names to predicate type URIs,
+// as cosign v3 does (cmd/cosign/cli/options/predicate.go).
+var cosignPredicateTypes = map[string]string{
 	"custom":           PredicateCustom,
-	"slsaprovenance":   PredicateSLSA02,
-	"slsaprovenance02": PredicateSLSA02,
-	"slsaprovenance1":  PredicateSLSA1,
+	"slsaprovenance":   "https://slsa.dev/provenance/v0.2",
+	"slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+	"slsaprovenance1":  "https://slsa.dev/provenance/v1",
 	"spdx":             PredicateSPDX,
 	"spdxjson":         PredicateSPDX,
-	"cyclonedx":        PredicateCycloneX,
-	"link":             PredicateLink,
-	"vuln":             PredicateVuln,
-	"openvex":          PredicateOpenVEX,
+	"cyclonedx":        "https://cyclonedx.org/bom",
+	"link":             "https://in-toto.io/Link/v1",
+	"vuln":             "https://cosign.sigstore.dev/attestation/vuln/v1",
+	"openvex":          "https://openvex.dev/ns",
 }
 
-// PredicateTypeURI resolves a --type value: one of cosign's short names
-// (custom, slsaprovenance, slsaprovenance02, slsaprovenance1, spdx,
-// spdxjson, cyclonedx, link, vuln, openvex) or an absolute URI.
+// PredicateTypeURI resolves a --type value: one of cosign's names (custom,
+// slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson,
+// cyclonedx, link, vuln, openvex) or an absolute URI, used as it is.
 func PredicateTypeURI(t string) (string, error) {
-	if u, ok := predicateTypes[t]; ok {
+	if u, ok := cosignPredicateTypes[t]; ok {
 		return u, nil
 	}
-	u, err := url.ParseRequestURI(t)
-	if err != nil || u.Scheme == "" {
+	if u, err := url.ParseRequestURI(t); err != nil || u.Scheme == "" {
 		return "", fmt.Errorf("invalid predicate type %q: want a URI or one of custom, slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex", t)
 	}
 	return t, nil

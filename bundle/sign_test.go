@@ -21,6 +21,7 @@ import (
 	"time"
 
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
@@ -57,8 +58,16 @@ func testKeys(t *testing.T) []testKey {
 	}
 }
 
-func hashName(h crypto.Hash) string {
-	return map[crypto.Hash]string{crypto.SHA256: "sha256", crypto.SHA384: "sha384", crypto.SHA512: "sha512"}[h]
+// verifyKey verifies b with the project's verifier under a key policy, no
+// transparency log, as verify-blob --key --insecure-ignore-tlog does.
+func verifyKey(t *testing.T, b *sgbundle.Bundle, pub crypto.PublicKey, alg string, digest []byte, predicateType string) (*Result, error) {
+	t.Helper()
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "key", Material: root.TrustedMaterialCollection{}}}},
+		Policy{Key: pub, InsecureIgnoreTlogUnsafe: true, PredicateType: predicateType}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.VerifyBundle(b, "test", Artifact{Name: "artifact", Digests: map[string][]byte{alg: digest}})
 }
 
 func loadBundle(t *testing.T, data []byte) *sgbundle.Bundle {
@@ -74,7 +83,7 @@ func TestSignDigestRoundTrip(t *testing.T) {
 	artifact := bytes.Repeat([]byte("airlock "), 100000)
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
-			s, err := NewSigner(k.key, nil)
+			s, err := NewBuilder(k.key, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,9 +115,8 @@ func TestSignDigestRoundTrip(t *testing.T) {
 			if n := len(b.GetVerificationMaterial().GetTlogEntries()); n != 0 {
 				t.Errorf("bundle has %d tlog entries, want none", n)
 			}
-			pol := Policy{Key: k.key.Public(), InsecureIgnoreTlogUnsafe: true}
-			art := Artifact{Algorithm: hashName(k.hash), Digest: digest}
-			if _, err := Verify(b, nil, pol, art, time.Now()); err != nil {
+			alg := HashName(k.hash)
+			if _, err := verifyKey(t, b, k.key.Public(), alg, digest, ""); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
 
@@ -123,17 +131,13 @@ func TestSignDigestRoundTrip(t *testing.T) {
 			}
 
 			// A different artifact is rejected.
-			other := sha256.Sum256([]byte("other"))
-			bad := Artifact{Algorithm: "sha256", Digest: other[:]}
-			if k.hash == crypto.SHA384 {
-				bad = Artifact{Algorithm: "sha384", Digest: bytes.Repeat([]byte{1}, 48)}
-			}
-			if _, err := Verify(b, nil, pol, bad, time.Now()); !errors.Is(err, ErrRejected) {
+			bad := bytes.Repeat([]byte{1}, len(digest))
+			if _, err := verifyKey(t, b, k.key.Public(), alg, bad, ""); !errors.Is(err, ErrRejected) {
 				t.Errorf("Verify(other artifact) = %v, want rejection", err)
 			}
 			// Another key is rejected.
 			other256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if _, err := Verify(b, nil, Policy{Key: other256.Public(), InsecureIgnoreTlogUnsafe: true}, art, time.Now()); !errors.Is(err, ErrRejected) {
+			if _, err := verifyKey(t, b, other256.Public(), alg, digest, ""); !errors.Is(err, ErrRejected) {
 				t.Errorf("Verify(other key) = %v, want rejection", err)
 			}
 		})
@@ -153,7 +157,7 @@ func TestSignDSSERoundTrip(t *testing.T) {
 	}
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
-			s, err := NewSigner(k.key, nil)
+			s, err := NewBuilder(k.key, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,16 +166,15 @@ func TestSignDSSERoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := loadBundle(t, signed.Bundle)
-			pol := Policy{Key: k.key.Public(), InsecureIgnoreTlogUnsafe: true}
-			res, err := Verify(b, nil, pol, Artifact{Algorithm: "sha256", Digest: sum[:]}, time.Now())
+			res, err := verifyKey(t, b, k.key.Public(), "sha256", sum[:], PredicateSPDX)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if res.Statement == nil || res.Statement.GetPredicateType() != PredicateSPDX {
-				t.Errorf("verified statement = %v, want predicate type %s", res.Statement, PredicateSPDX)
+			if got, want := res.PredicateType, PredicateSPDX; got != want {
+				t.Errorf("verified predicate type = %q, want %q", got, want)
 			}
 			other := sha256.Sum256([]byte("other"))
-			if _, err := Verify(b, nil, pol, Artifact{Algorithm: "sha256", Digest: other[:]}, time.Now()); !errors.Is(err, ErrRejected) {
+			if _, err := verifyKey(t, b, k.key.Public(), "sha256", other[:], PredicateSPDX); !errors.Is(err, ErrRejected) {
 				t.Errorf("Verify(other artifact) = %v, want rejection", err)
 			}
 
@@ -222,10 +225,10 @@ func TestSignerCertificate(t *testing.T) {
 	}
 	leaf, _ := x509.ParseCertificate(leafDER)
 
-	if _, err := NewSigner(caKey, []*x509.Certificate{leaf}); err == nil {
+	if _, err := NewBuilder(caKey, []*x509.Certificate{leaf}); err == nil {
 		t.Fatal("NewSigner accepted a certificate for another key")
 	}
-	s, err := NewSigner(leafKey, []*x509.Certificate{leaf, ca})
+	s, err := NewBuilder(leafKey, []*x509.Certificate{leaf, ca})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +264,7 @@ func TestStatement(t *testing.T) {
 		wantErr                             bool
 	}{
 		{"spdxjson", "spdxjson", `{"a":1}`, PredicateSPDX, `{"a":1}`, false},
-		{"cyclonedx", "cyclonedx", `{"bomFormat":"CycloneDX"}`, PredicateCycloneX, `{"bomFormat":"CycloneDX"}`, false},
+		{"cyclonedx", "cyclonedx", `{"bomFormat":"CycloneDX"}`, "https://cyclonedx.org/bom", `{"bomFormat":"CycloneDX"}`, false},
 		{"uri", "https://example.com/p/v1", `{"k":"v"}`, "https://example.com/p/v1", `{"k":"v"}`, false},
 		{"custom", "custom", "free text", PredicateCustom, `{"Data":"free text","Timestamp":"2026-11-26T01:02:03Z"}`, false},
 		{"default wraps non-statement", "", `{"a":1}`, PredicateCustom, `{"Data":"{\"a\":1}","Timestamp":"2026-11-26T01:02:03Z"}`, false},

@@ -1,0 +1,570 @@
+package main
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/airlock-project/airlock/bundle"
+	"github.com/airlock-project/airlock/cache"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/urfave/cli/v2"
+)
+
+// sign-blob and attest-blob. The order of work is fixed so that a mistake
+// costs nothing: flags and --tlog are checked first, then the files are
+// opened, then the key is opened (PIN or password asked once), then every
+// file is hashed and signed (in parallel), and only when every signature
+// succeeded are the outputs written: each to a temporary file beside its
+// destination, then the audit records of the whole call are committed in
+// one database transaction, then the temporary files are renamed into
+// place. A failure at any step before the renames leaves no output and no
+// audit record; a rename replaces a file atomically, so a half-written
+// file never stands where a good one was.
+
+func signCommands() []*cli.Command {
+	return []*cli.Command{signBlobCommand(), attestBlobCommand()}
+}
+
+func signKeyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "key", Usage: "signing key `KEYREF`: a pkcs11: URI (token key) or a PEM private key file (PKCS#8, SEC 1, PKCS#1, cosign.key)"},
+		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `none` makes a bundle with no log entry (required until a log is configured)"},
+		&cli.StringFlag{Name: "certificate", Usage: "PEM certificate `FILE` for the key (leaf first); default: the certificate on the token, if any"},
+		&cli.BoolFlag{Name: "keyless", Usage: "not available offline (needs Fulcio and an OIDC provider); use --key"},
+	}
+}
+
+func signBlobCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sign-blob",
+		Usage:     "sign files with a token or key file, writing Sigstore bundles or cosign .sig files",
+		ArgsUsage: "FILE...",
+		Description: `Signs each FILE's digest (SHA-256; SHA-384 for P-384 keys, SHA-512 for P-521).
+
+With one FILE and neither --bundle nor --output-signature, prints cosign's
+base64 signature on stdout:  airlock sign-blob --key KEYREF --tlog none f > f.sig
+With --bundle OUT, writes the Sigstore bundle (v0.3) there; --output-signature
+writes the base64 signature to a file. With several FILEs, writes
+FILE.sigstore.json beside each FILE; they share one login and sign in parallel.
+Nothing is written unless every FILE was signed. Every signature is recorded in
+the database's audit trail.`,
+		Flags: append(signKeyFlags(),
+			&cli.StringFlag{Name: "bundle", Usage: "write the Sigstore bundle to `FILE` (one FILE only)"},
+			&cli.StringFlag{Name: "output-signature", Usage: "write the base64 signature to `FILE` (one FILE only)"},
+		),
+		Action: signBlobAction,
+	}
+}
+
+func attestBlobCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "attest-blob",
+		Usage:     "attest a file: sign an in-toto statement about it in a DSSE envelope",
+		ArgsUsage: "FILE",
+		Description: `Makes an in-toto Statement v1 with FILE (name and SHA-256) as its subject and
+the --predicate file as its predicate, and signs it in a DSSE envelope.
+
+Without --bundle or --output-signature the envelope (cosign's .att) is printed
+on stdout:  airlock attest-blob --key KEYREF --tlog none --predicate sbom.json f > f.att
+--type takes cosign's names (custom, spdx, spdxjson, cyclonedx, slsaprovenance,
+slsaprovenance02, slsaprovenance1, link, vuln, openvex) or a URI. Without --type,
+a predicate file of the form {"predicateType": URI, "predicate": {...}} is used
+as it stands; any other file is wrapped as cosign's "custom" predicate.`,
+		Flags: append(signKeyFlags(),
+			&cli.StringFlag{Name: "predicate", Usage: "predicate `FILE` (JSON)"},
+			&cli.StringFlag{Name: "type", Usage: "predicate `TYPE`: a cosign name or a URI"},
+			&cli.StringFlag{Name: "bundle", Usage: "write the Sigstore bundle to `FILE`"},
+			&cli.StringFlag{Name: "output-signature", Usage: "write the DSSE envelope (.att) to `FILE`"},
+			&cli.StringFlag{Name: "output-attestation", Usage: "write the signed in-toto statement to `FILE`"},
+		),
+		Action: attestBlobAction,
+	}
+}
+
+// checkSignFlags rejects what can be rejected before any file or key is
+// touched: --keyless, a missing --key, and --tlog.
+func checkSignFlags(c *cli.Context) error {
+	if c.Bool("keyless") {
+		if c.String("key") != "" {
+			return usageErrorf("--keyless and --key cannot be used together")
+		}
+		return withHint(errors.New("keyless signing needs an online Fulcio certificate authority and an OIDC identity provider, which airlock does not use"),
+			"sign with a key that never leaves a token: --key 'pkcs11:token=LABEL;object=NAME' (airlock hsm keygen makes one), or --key FILE")
+	}
+	if c.String("key") == "" {
+		return usageErrorf("%s needs --key KEYREF (a pkcs11: URI or a private key file)", c.Command.Name)
+	}
+	switch v := c.String("tlog"); {
+	case v == "none":
+		return nil
+	case v == "":
+		return withHint(errors.New("no transparency log is configured, and airlock does not silently sign without one"),
+			"pass --tlog none to make a bundle with no log entry (verify it with --insecure-ignore-tlog)")
+	case v == "site" || strings.HasPrefix(v, "rekor="):
+		return withHint(fmt.Errorf("transparency log %q is not configured yet", v),
+			"pass --tlog none to make a bundle with no log entry")
+	default:
+		return usageErrorf("--tlog must be none, site or rekor=URL, not %q", v)
+	}
+}
+
+// checkInputFile fails early, before the key is opened, for a FILE that
+// cannot be read.
+func checkInputFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", name, unwrapPath(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", name, unwrapPath(err))
+	}
+	if st.IsDir() {
+		return fmt.Errorf("reading %q: is a directory", name)
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// openSigner opens the KEYREF and the certificate for it.
+func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
+	var certs []*x509.Certificate
+	if p := c.String("certificate"); p != "" {
+		data, err := readBounded(p, maxKeyFileSize)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading certificate %q: %w", p, err)
+		}
+		certs, err = cryptoutils.UnmarshalCertificatesFromPEM(data)
+		if err != nil || len(certs) == 0 {
+			return nil, nil, fmt.Errorf("reading certificate %q: no PEM certificate", p)
+		}
+	}
+	key, err := openSigningKey(c, c.String("key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if certs == nil {
+		certs = key.certs
+	}
+	s, err := bundle.NewBuilder(key.signer, certs)
+	if err != nil {
+		key.Close()
+		return nil, nil, fmt.Errorf("key %q: %w", key.ref, err)
+	}
+	return key, s, nil
+}
+
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// signedFile is the work and the result for one FILE.
+type signedFile struct {
+	File          string `json:"file"`
+	Digest        string `json:"digest"` // ALG:HEX of what was signed over
+	Bundle        string `json:"bundle,omitempty"`
+	SignatureFile string `json:"signatureFile,omitempty"`
+	Signature     string `json:"signature"` // base64
+	PredicateType string `json:"predicateType,omitempty"`
+
+	signed *bundle.Signed
+}
+
+// signOutput is the JSON result of sign-blob and attest-blob.
+type signOutput struct {
+	Key            string          `json:"key"`
+	KeyFingerprint string          `json:"keyFingerprint"` // hex SHA-256 of the DER public key
+	Tlog           string          `json:"tlog"`
+	Files          []*signedFile   `json:"files"`
+	Envelope       json.RawMessage `json:"envelope,omitempty"`
+}
+
+func signBlobAction(c *cli.Context) error {
+	files := c.Args().Slice()
+	if len(files) == 0 {
+		return usageErrorf("sign-blob needs at least one FILE")
+	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
+	if err := checkSignFlags(c); err != nil {
+		return err
+	}
+	bundleOut, sigOut := c.String("bundle"), c.String("output-signature")
+	if len(files) > 1 && (bundleOut != "" || sigOut != "") {
+		return usageErrorf("--bundle and --output-signature name one output; with several FILEs each bundle is written as FILE.sigstore.json")
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if err := checkInputFile(f); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(f)
+		if seen[abs] {
+			return usageErrorf("%q is given twice", f)
+		}
+		seen[abs] = true
+	}
+	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
+
+	key, signer, err := openSigner(c)
+	if err != nil {
+		return err
+	}
+	defer key.Close()
+	if signer.Hash() == 0 {
+		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", key.ref),
+			"sign files with an ECDSA (P-256, P-384) or RSA key")
+	}
+
+	results := make([]*signedFile, len(files))
+	for i, f := range files {
+		r := &signedFile{File: f}
+		switch {
+		case len(files) > 1:
+			r.Bundle = f + ".sigstore.json"
+		case !toStdout:
+			r.Bundle, r.SignatureFile = bundleOut, sigOut
+		}
+		results[i] = r
+	}
+	alg := hashName(signer.Hash())
+	err = parallel(len(files), func(i int) error {
+		r := results[i]
+		f, err := os.Open(r.File)
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", r.File, unwrapPath(err))
+		}
+		defer f.Close()
+		d, err := signer.Digest(f)
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", r.File, unwrapPath(err))
+		}
+		signed, err := signer.SignDigest(d)
+		if err != nil {
+			return fmt.Errorf("signing %q with %q: %w", r.File, key.ref, err)
+		}
+		r.signed = signed
+		r.Digest = alg + ":" + hex.EncodeToString(d)
+		r.Signature = base64.StdEncoding.EncodeToString(signed.Signature)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	var outs []output
+	for _, r := range results {
+		if r.Bundle != "" {
+			outs = append(outs, output{r.Bundle, r.signed.Bundle})
+		}
+		if r.SignatureFile != "" {
+			// cosign --output-signature: base64, no newline.
+			outs = append(outs, output{r.SignatureFile, []byte(r.Signature)})
+		}
+	}
+	if err := commitSigning(c, key, signer, "sign", results, outs); err != nil {
+		return err
+	}
+	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
+		fmt.Fprintln(w, results[0].Signature)
+	})
+}
+
+func attestBlobAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("attest-blob takes one FILE")
+	}
+	file := c.Args().First()
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
+	if err := checkSignFlags(c); err != nil {
+		return err
+	}
+	predPath, ptype := c.String("predicate"), c.String("type")
+	if predPath == "" {
+		return usageErrorf("attest-blob needs --predicate FILE")
+	}
+	if ptype != "" {
+		if _, err := bundle.PredicateTypeURI(ptype); err != nil {
+			return usageErr(err)
+		}
+	}
+	if err := checkInputFile(file); err != nil {
+		return err
+	}
+	pred, err := readBounded(predPath, bundle.MaxPredicateSize)
+	if err != nil {
+		return fmt.Errorf("reading predicate %q: %w", predPath, err)
+	}
+	// Build the statement once with a placeholder digest, so that a bad
+	// predicate fails before the key is opened.
+	if _, _, err := bundle.Statement(ptype, pred, []bundle.Subject{{Name: "x", SHA256: make([]byte, 32)}}, time.Now()); err != nil {
+		return fmt.Errorf("predicate %q: %w", predPath, err)
+	}
+	bundleOut, sigOut, attOut := c.String("bundle"), c.String("output-signature"), c.String("output-attestation")
+	toStdout := bundleOut == "" && sigOut == ""
+
+	key, signer, err := openSigner(c)
+	if err != nil {
+		return err
+	}
+	defer key.Close()
+
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", file, unwrapPath(err))
+	}
+	sum, err := bundle.HashSHA256(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", file, unwrapPath(err))
+	}
+	stmt, ptypeURI, err := bundle.Statement(ptype, pred, []bundle.Subject{{Name: filepath.Base(file), SHA256: sum}}, time.Now())
+	if err != nil {
+		return fmt.Errorf("predicate %q: %w", predPath, err)
+	}
+	signed, err := signer.SignDSSE(bundle.InTotoPayloadType, stmt)
+	if err != nil {
+		return fmt.Errorf("signing %q with %q: %w", file, key.ref, err)
+	}
+	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut,
+		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI, signed: signed}
+	var outs []output
+	if bundleOut != "" {
+		outs = append(outs, output{bundleOut, signed.Bundle})
+	}
+	if sigOut != "" {
+		outs = append(outs, output{sigOut, signed.Envelope})
+	}
+	if attOut != "" {
+		outs = append(outs, output{attOut, stmt})
+	}
+	results := []*signedFile{r}
+	if err := commitSigning(c, key, signer, "attest", results, outs); err != nil {
+		return err
+	}
+	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
+		fmt.Fprintln(w, string(signed.Envelope))
+	})
+}
+
+func hashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA256:
+		return "sha256"
+	case crypto.SHA384:
+		return "sha384"
+	case crypto.SHA512:
+		return "sha512"
+	}
+	return h.String()
+}
+
+// parallel runs fn(0..n-1) on a pool of workers and returns the first
+// error; after an error no new work starts.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(n, max(4, 2*runtime.GOMAXPROCS(0)))
+	var next atomic.Int64
+	var failed atomic.Bool
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// output is a file to write when the whole call succeeded.
+type output struct {
+	path string
+	data []byte
+}
+
+// commitSigning writes outs to temporary files, records every signature in
+// the audit trail in one transaction, then renames the files into place.
+// The database is opened only here, after all signing is done.
+func commitSigning(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile, outs []output) error {
+	temps, err := writeTemps(outs)
+	if err != nil {
+		return err
+	}
+	abort := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	if err := appendSignAudit(c, key, signer, kind, results); err != nil {
+		abort()
+		return err
+	}
+	for i, o := range outs {
+		if err := os.Rename(temps[i], o.path); err != nil {
+			abort()
+			return fmt.Errorf("writing %q: %w", o.path, unwrapPath(err))
+		}
+	}
+	return nil
+}
+
+// writeTemps writes each output to a new temporary file in its destination
+// directory and syncs it. On error it removes what it wrote.
+func writeTemps(outs []output) ([]string, error) {
+	temps := make([]string, 0, len(outs))
+	fail := func(path string, err error) ([]string, error) {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+		return nil, fmt.Errorf("writing %q: %w", path, unwrapPath(err))
+	}
+	for _, o := range outs {
+		f, err := os.CreateTemp(filepath.Dir(o.path), "."+filepath.Base(o.path)+".tmp*")
+		if err != nil {
+			return fail(o.path, err)
+		}
+		temps = append(temps, f.Name())
+		_, err = f.Write(o.data)
+		if err == nil {
+			err = f.Chmod(0o644)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(o.path, err)
+		}
+	}
+	return temps, nil
+}
+
+// appendSignAudit records one audit record per signature, all in one
+// transaction.
+func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile) error {
+	path, err := dbPath(c)
+	if err != nil {
+		return err
+	}
+	db, err := cache.Open(path, cache.Options{})
+	if err != nil {
+		return withHint(fmt.Errorf("recording the signatures in the audit trail: %w", err),
+			"nothing was written; retry when the database is free")
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	fp := fingerprint(signer.PublicKey())
+	recs := make([]cache.AuditRecord, 0, len(results))
+	for _, r := range results {
+		abs, err := filepath.Abs(r.File)
+		if err != nil {
+			abs = r.File
+		}
+		fields := map[string]string{
+			"key":             key.ref,
+			"key_sha256":      fp,
+			"artifact":        abs,
+			"artifact_digest": r.Digest,
+			"signature":       r.Signature,
+			"tlog":            "none",
+		}
+		if r.Bundle != "" {
+			sum := sha256.Sum256(r.signed.Bundle)
+			fields["bundle"] = r.Bundle
+			fields["bundle_digest"] = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		if r.PredicateType != "" {
+			fields["predicate_type"] = r.PredicateType
+		}
+		if cert := signer.Certificate(); cert != nil {
+			sum := sha256.Sum256(cert.Raw)
+			fields["certificate_sha256"] = hex.EncodeToString(sum[:])
+		}
+		recs = append(recs, cache.AuditRecord{Time: now, Kind: kind, Fields: fields})
+	}
+	if err := db.AppendAudit(recs...); err != nil {
+		return fmt.Errorf("recording the signatures in the audit trail: %w", err)
+	}
+	return nil
+}
+
+// renderSigned prints the result: the signature or envelope (stdout mode),
+// JSON, or one line per written file on stderr.
+func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, printStdout func(io.Writer)) error {
+	if asJSON {
+		out := signOutput{Key: key.ref, KeyFingerprint: fingerprint(signer.PublicKey()), Tlog: "none", Files: results}
+		if toStdout && results[0].signed.Envelope != nil {
+			out.Envelope = results[0].signed.Envelope
+		}
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if toStdout {
+		printStdout(c.App.Writer)
+		return nil
+	}
+	for _, r := range results {
+		if r.Bundle != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Wrote bundle to file %s\n", r.Bundle)
+		}
+		if r.SignatureFile != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Wrote signature to file %s\n", r.SignatureFile)
+		}
+	}
+	return nil
+}
