@@ -60,6 +60,7 @@ func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) 
 
 func (v *Verifier) keyVerified(r *Result) {
 	r.Verified = true
+	r.Status = "verified"
 	r.Signer = &SignedBy{KeyFingerprint: v.keyFP}
 	r.Trust.Source = "--key"
 }

@@ -8,6 +8,9 @@ import "time"
 type Result struct {
 	// Verified is true only when every check passed.
 	Verified bool `json:"verified"`
+	// Status is "verified", "rejected", or "error" (set by callers for an
+	// item that could not be checked, e.g. an unreadable file).
+	Status string `json:"status"`
 	// Kind is what carried the signature: "bundle", "signature" (cosign's
 	// detached .sig) or "attestation" (cosign's bare DSSE .att).
 	Kind string `json:"kind"`
@@ -93,4 +96,19 @@ type TrustResult struct {
 	Source string `json:"source,omitempty"`
 	// Time is the reference time trust was evaluated at.
 	Time *time.Time `json:"time,omitempty"`
+}
+
+// NewRejectedResult is the Result for evidence rejected before any
+// verification could start (an unparsable bundle, say).
+func NewRejectedResult(kind, evidence, artifact string, err error) *Result {
+	return &Result{
+		Status:     "rejected",
+		Kind:       kind,
+		Evidence:   evidence,
+		Artifact:   ArtifactResult{Name: artifact, Digests: map[string]string{}},
+		LogEntries: []LogEntry{},
+		Times:      []TimeUsed{},
+		Warnings:   []string{},
+		Reason:     err.Error(),
+	}
 }

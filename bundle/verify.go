@@ -225,6 +225,9 @@ func (e *ed25519Verifier) VerifySignature(sig, msg io.Reader, opts ...signature.
 	return e.pure.VerifySignature(bytes.NewReader(s), bytes.NewReader(m), opts...)
 }
 
+// Key returns the policy's public key, nil for a certificate policy.
+func (v *Verifier) Key() crypto.PublicKey { return v.policy.Key }
+
 func (v *Verifier) sgVerifier(k verifierKey) (*sgverify.Verifier, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -281,6 +284,7 @@ func (v *Verifier) newResult(kind, evidence string, a Artifact) *Result {
 // rejection.
 func (r *Result) reject(err error) (*Result, error) {
 	r.Verified = false
+	r.Status = "rejected"
 	r.Signer = nil
 	if !errors.Is(err, ErrRejected) {
 		err = &rejection{err}
@@ -430,6 +434,7 @@ func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle
 		r.PredicateType = res.Statement.GetPredicateType()
 	}
 	r.Verified = true
+	r.Status = "verified"
 	r.Reason = ""
 	r.Trust.Source = v.trust.Sources[source].Name
 	s := &SignedBy{}

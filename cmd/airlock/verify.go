@@ -1,52 +1,125 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto"
+	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
+	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
-	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
 )
 
 // verifyCommands: verify-blob, verify-attestation (alias verify-blob-attestation).
-// MINIMAL SKELETON: the verifier issue grows this into the full command.
 func verifyCommands() []*cli.Command {
-	return []*cli.Command{{
-		Name:      "verify-blob",
-		Usage:     "verify a file's Sigstore bundle or detached signature, offline",
-		ArgsUsage: "FILE|sha256:HEX",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE`"},
-			&cli.StringFlag{Name: "key", Usage: "public key `FILE` (PEM)"},
-			&cli.StringFlag{Name: "certificate-identity"},
-			&cli.StringFlag{Name: "certificate-identity-regexp"},
-			&cli.StringFlag{Name: "certificate-oidc-issuer"},
-			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp"},
-			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE`"},
-			&cli.BoolFlag{Name: "insecure-ignore-tlog"},
+	common := func() []cli.Flag {
+		return []cli.Flag{
+			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE` (default for each FILE: FILE.sigstore.json)"},
+			&cli.StringFlag{Name: "signature", Usage: "cosign's detached signature `FILE` (.sig, or .att for attestations); needs --key"},
+			&cli.StringFlag{Name: "key", Usage: "signer's public key `FILE` (PEM: ECDSA, RSA or Ed25519)"},
+			&cli.StringFlag{Name: "certificate-identity", Usage: "the signing certificate's identity (SAN) must be `ID`"},
+			&cli.StringFlag{Name: "certificate-identity-regexp", Usage: "the signing certificate's identity must match `REGEXP`"},
+			&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the certificate's OIDC issuer must be `URL`"},
+			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "the certificate's OIDC issuer must match `REGEXP`"},
+			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: trust from the database)"},
+			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (prints a warning)"},
+		}
+	}
+	return []*cli.Command{
+		{
+			Name:      "verify-blob",
+			Usage:     "verify a file's Sigstore bundle or cosign detached signature, offline",
+			ArgsUsage: "FILE|sha256:HEX [FILE...]",
+			Flags:     common(),
+			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
+given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
+beside each FILE when several FILEs are given) or cosign's detached signature
+(--signature FILE.sig with --key). Prints "Verified OK"; --output json prints one JSON
+object per verification (docs/json.md).
+
+Exit codes: 0 verified; 1 rejected; 2 could not run.
+
+Examples:
+   airlock verify-blob --bundle hello.tgz.sigstore.json \
+       --certificate-identity me@example.com --certificate-oidc-issuer https://accounts.google.com \
+       --trusted-root trusted_root.json hello.tgz
+   airlock verify-blob --bundle hello.tgz.sigstore.json --key release.pub sha256:<64 hex>
+   airlock verify-blob --key release.pub --trusted-root trusted_root.json dist/*.tgz
+   airlock verify-blob --key release.pub --signature hello.tgz.sig hello.tgz`,
+			Action: func(c *cli.Context) error { return verifyAction(c, false) },
 		},
-		Action: verifyBlobAction,
-	}}
+		{
+			Name:      "verify-attestation",
+			Aliases:   []string{"verify-blob-attestation"},
+			Usage:     "verify an in-toto attestation about a file, offline",
+			ArgsUsage: "FILE|sha256:HEX [FILE...]",
+			Flags: append(common(),
+				&cli.StringFlag{Name: "type", Usage: "required predicate `TYPE`: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ... or a URI (default: any)"}),
+			Description: `Verifies an attestation: a DSSE-signed in-toto statement whose subject is FILE
+(or sha256:HEX), in a Sigstore bundle or in cosign's bare DSSE envelope
+(--signature FILE.att with --key). --type requires the predicate type; cosign's
+names map as cosign maps them (spdxjson -> https://spdx.dev/Document, cyclonedx ->
+https://cyclonedx.org/bom, slsaprovenance -> https://slsa.dev/provenance/v0.2,
+slsaprovenance1 -> https://slsa.dev/provenance/v1).
+
+Examples:
+   airlock verify-attestation --bundle hello.tgz.sigstore.json --type spdxjson \
+       --key release.pub --trusted-root trusted_root.json hello.tgz
+   airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
+       --signature hello.tgz.att hello.tgz`,
+			Action: func(c *cli.Context) error { return verifyAction(c, true) },
+		},
+	}
 }
 
-func verifyBlobAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usageErrorf("verify-blob takes one FILE or sha256:DIGEST")
-	}
-	ts, err := loadTrust(c, time.Now())
+// verifyItem is one verification of a batch.
+type verifyItem struct {
+	artifact string // FILE or ALG:HEX argument
+	evidence string // bundle, .sig or .att path
+}
+
+func verifyAction(c *cli.Context, attestation bool) error {
+	jsonOut, err := outputJSON(c)
 	if err != nil {
 		return err
 	}
-	b, err := sgbundle.LoadJSONFromPath(c.String("bundle"))
-	if err != nil {
-		return bundle.Rejectf("reading bundle %q: %v", c.String("bundle"), err)
+	args := c.Args().Slice()
+	bundlePath, sigPath, keyPath := c.String("bundle"), c.String("signature"), c.String("key")
+	hasIdentity := c.String("certificate-identity") != "" || c.String("certificate-identity-regexp") != "" ||
+		c.String("certificate-oidc-issuer") != "" || c.String("certificate-oidc-issuer-regexp") != ""
+	switch {
+	case len(args) == 0:
+		return usageErrorf("%s needs a FILE or sha256:HEX to verify", c.Command.Name)
+	case bundlePath != "" && sigPath != "":
+		return usageErrorf("--bundle and --signature cannot be used together")
+	case (bundlePath != "" || sigPath != "") && len(args) > 1:
+		return withHint(usageErrorf("--bundle and --signature verify one FILE, got %d", len(args)),
+			"to verify several files, drop --bundle: each FILE is checked with FILE.sigstore.json")
+	case keyPath != "" && hasIdentity:
+		return usageErrorf("--key and --certificate-identity/--certificate-oidc-issuer cannot be used together")
+	case keyPath == "" && !hasIdentity:
+		return withHint(usageErrorf("no signer given"),
+			"pass --key FILE, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
+	case keyPath == "" && (c.String("certificate-identity") == "" && c.String("certificate-identity-regexp") == "" ||
+		c.String("certificate-oidc-issuer") == "" && c.String("certificate-oidc-issuer-regexp") == ""):
+		return usageErrorf("a certificate policy needs both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
+	case sigPath != "" && keyPath == "":
+		return withHint(usageErrorf("--signature needs --key"),
+			"a detached signature carries no certificate; verify a bundle for keyless signatures")
+	}
+	for _, f := range []string{"certificate-identity-regexp", "certificate-oidc-issuer-regexp"} {
+		if c.String(f) != "" {
+			if _, err := regexp.Compile(c.String(f)); err != nil {
+				return usageErrorf("--%s: %v", f, err)
+			}
+		}
 	}
 	p := bundle.Policy{
 		CertificateIdentity:         c.String("certificate-identity"),
@@ -55,44 +128,223 @@ func verifyBlobAction(c *cli.Context) error {
 		CertificateOIDCIssuerRegexp: c.String("certificate-oidc-issuer-regexp"),
 		InsecureIgnoreTlogUnsafe:    c.Bool("insecure-ignore-tlog"),
 	}
-	if k := c.String("key"); k != "" {
-		pem, err := os.ReadFile(k)
-		if err != nil {
+	if attestation && c.String("type") != "" {
+		if p.PredicateType, err = bundle.PredicateTypeURI(c.String("type")); err != nil {
+			return usageErr(err)
+		}
+	}
+	if keyPath != "" {
+		if p.Key, err = readPublicKey(keyPath); err != nil {
 			return err
 		}
-		p.Key, err = cryptoutils.UnmarshalPEMToPublicKey(pem)
-		if err != nil {
-			return fmt.Errorf("reading key %q: %w", k, err)
+	}
+
+	var items []verifyItem
+	for _, a := range args {
+		ev := a + ".sigstore.json"
+		switch {
+		case sigPath != "":
+			ev = sigPath
+		case bundlePath != "":
+			ev = bundlePath
+		case strings.HasPrefix(a, "sha256:") || strings.HasPrefix(a, "sha384:") || strings.HasPrefix(a, "sha512:"):
+			return usageErrorf("a digest argument %q needs --bundle or --signature", a)
+		}
+		items = append(items, verifyItem{artifact: a, evidence: ev})
+	}
+
+	now := time.Now()
+	var trust bundle.Trust
+	var trustWarnings []string
+	if sigPath != "" {
+		// A detached .sig/.att is checked against --key alone: it has no
+		// certificate and no log entry for trusted material to vouch for.
+		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath}
+	} else {
+		ts, err := loadVerifyTrust(c, now)
+		switch {
+		case err == nil:
+			trust = bundle.Trust{From: ts.From, Time: ts.Time}
+			for _, s := range ts.Sources {
+				trust.Sources = append(trust.Sources, bundle.TrustSource{Name: s.Name, Material: s.Material})
+			}
+			trustWarnings = ts.Warnings
+		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "":
+			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath}
+		default:
+			return err
 		}
 	}
-	a, err := artifactDigest(c.Args().First())
+	v, err := bundle.NewVerifier(trust, p, bundle.Options{CacheCertificates: len(items) > 1})
 	if err != nil {
-		return err
+		if errors.Is(err, bundle.ErrRejected) {
+			return err
+		}
+		return usageErr(err)
 	}
-	if _, err := bundle.Verify(b, ts.Sources[0].Material, p, a, time.Now()); err != nil {
-		return err
+
+	kind := kindBundle
+	if sigPath != "" {
+		kind = kindSignature
+		if attestation {
+			kind = kindAttestation
+		}
 	}
-	fmt.Fprintln(c.App.Writer, "Verified OK")
-	return nil
+	results := verifyAll(v, kind, items, trustWarnings)
+	return renderResults(c, jsonOut, results, len(items) > 1)
 }
 
-func artifactDigest(arg string) (bundle.Artifact, error) {
-	if hexd, ok := strings.CutPrefix(arg, "sha256:"); ok {
-		d, err := hex.DecodeString(hexd)
-		if err != nil || len(d) != sha256.Size {
-			return bundle.Artifact{}, usageErrorf("%q is not a sha256 digest", arg)
-		}
-		return bundle.Artifact{Algorithm: "sha256", Digest: d}, nil
+const (
+	kindBundle = iota
+	kindSignature
+	kindAttestation
+)
+
+// itemResult is one verification's outcome: a Result, and err when the
+// item was rejected (wraps bundle.ErrRejected) or could not be checked.
+type itemResult struct {
+	res *bundle.Result
+	err error
+}
+
+// verifyAll runs the items on all cores; results keep the items' order.
+func verifyAll(v *bundle.Verifier, kind int, items []verifyItem, warnings []string) []itemResult {
+	out := make([]itemResult, len(items))
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				r, err := verifyOne(v, kind, items[i])
+				if r != nil {
+					r.Warnings = append(append([]string{}, warnings...), r.Warnings...)
+				}
+				out[i] = itemResult{r, err}
+			}
+		})
 	}
-	f, err := os.Open(arg)
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// verifyOne reads the evidence first (it says which digest the artifact
+// needs), then streams the artifact, then verifies.
+func verifyOne(v *bundle.Verifier, kind int, it verifyItem) (*bundle.Result, error) {
+	switch kind {
+	case kindSignature, kindAttestation:
+		data, err := readEvidence(it.evidence)
+		if err != nil {
+			return nil, err
+		}
+		algs := bundle.SignatureDigestAlgorithms(v.Key())
+		if kind == kindAttestation {
+			_, _, st, perr := bundle.ParseAttestation(data)
+			if perr == nil {
+				algs = bundle.AttestationDigestAlgorithms(st)
+			}
+		}
+		a, err := artifactFor(it.artifact, algs)
+		if err != nil {
+			return nil, err
+		}
+		if kind == kindAttestation {
+			return v.VerifyAttestationFile(data, it.evidence, a)
+		}
+		return v.VerifySignatureFile(data, it.evidence, a)
+	default:
+		b, err := bundle.ReadBundleFile(it.evidence)
+		if err != nil {
+			if errors.Is(err, bundle.ErrRejected) {
+				return bundle.NewRejectedResult("bundle", it.evidence, it.artifact, err), err
+			}
+			return nil, withHint(fmt.Errorf("reading bundle: %w", err), bundleHint(it))
+		}
+		a, err := artifactFor(it.artifact, bundle.DigestAlgorithms(b))
+		if err != nil {
+			return nil, err
+		}
+		return v.VerifyBundle(b, it.evidence, a)
+	}
+}
+
+func bundleHint(it verifyItem) string {
+	if strings.HasSuffix(it.evidence, ".sigstore.json") && it.evidence == it.artifact+".sigstore.json" {
+		return fmt.Sprintf("without --bundle, %q is expected beside %q", it.evidence, it.artifact)
+	}
+	return ""
+}
+
+func readEvidence(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return bundle.Artifact{}, err
+		return nil, fmt.Errorf("reading signature: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return bundle.Artifact{}, err
-	}
-	return bundle.Artifact{Algorithm: "sha256", Digest: h.Sum(nil)}, nil
+	return bundle.ReadLimited(f, bundle.MaxSignatureSize, fmt.Sprintf("signature %q", path))
 }
 
+// artifactFor returns the artifact's digests: parsed from ALG:HEX, or
+// computed by streaming the file with the algorithms the evidence needs.
+func artifactFor(arg string, algs []string) (bundle.Artifact, error) {
+	a, isDigest, err := bundle.ParseDigestArg(arg)
+	if isDigest {
+		if err != nil {
+			return bundle.Artifact{}, usageErr(err)
+		}
+		return a, nil
+	}
+	a, err = bundle.DigestFile(arg, algs)
+	if err != nil {
+		return bundle.Artifact{}, fmt.Errorf("reading artifact: %w", err)
+	}
+	return a, nil
+}
+
+// readPublicKey reads a PEM public key. An unreadable file means airlock
+// could not run; a file that is not a usable key is a rejection (the key
+// is part of the evidence the user gave).
+func readPublicKey(path string) (crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading key: %w", err)
+	}
+	k, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+	if err != nil {
+		return nil, withHint(bundle.Rejectf("key %q is not a valid PEM public key: %v", path, err),
+			"--key takes a PEM public key (ECDSA, RSA or Ed25519), e.g. cosign.pub")
+	}
+	return k, nil
+}
+
+// loadVerifyTrust loads trust. A --trusted-root that cannot be read means
+// airlock could not run (exit 2); one that reads but is not a valid trusted
+// root is a rejection (exit 1), as the conformance suite requires: the
+// trusted root is then part of the evidence given.
+func loadVerifyTrust(c *cli.Context, now time.Time) (*trustSource, error) {
+	ts, err := loadTrust(c, now)
+	if err == nil {
+		return ts, nil
+	}
+	var pe *fs.PathError
+	if p := c.String("trusted-root"); p != "" && !errors.As(err, &pe) {
+		return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, unwrapAll(err)),
+			"check that the file is a trusted_root.json from a TUF repository (or `airlock trust export-root`)")
+	}
+	return nil, err
+}
+
+// unwrapAll strips the outer "reading trusted root" context loadTrust adds.
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/airlock-project/airlock/bundle"
+	"github.com/urfave/cli/v2"
+)
+
+// renderResults prints verification results: "Verified OK" (one item) or
+// one line per item (a batch) in text; one JSON object per item, one per
+// line, with --output json. It returns the error that sets the exit code:
+// nil when all verified, a rejection (1) if any was rejected, otherwise a
+// could-not-run error (2) if any item could not be checked.
+func renderResults(c *cli.Context, jsonOut bool, results []itemResult, batch bool) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	var warned []string
+	for _, ir := range results {
+		if ir.res == nil {
+			continue
+		}
+		for _, w := range ir.res.Warnings {
+			if !slices.Contains(warned, w) {
+				warned = append(warned, w)
+				fmt.Fprintf(stderr, "airlock: warning: %s\n", w)
+			}
+		}
+	}
+
+	rejected, failed := 0, 0
+	for _, ir := range results {
+		switch {
+		case ir.err == nil:
+		case errors.Is(ir.err, bundle.ErrRejected):
+			rejected++
+		default:
+			failed++
+		}
+	}
+
+	if !batch {
+		ir := results[0]
+		if jsonOut && ir.res != nil {
+			writeJSONLine(stdout, ir.res)
+		}
+		if ir.err != nil {
+			return withHint(ir.err, rejectionHint(ir))
+		}
+		if !jsonOut {
+			fmt.Fprintln(stdout, "Verified OK")
+		}
+		return nil
+	}
+
+	for i, ir := range results {
+		r := ir.res
+		if r == nil {
+			r = bundle.NewRejectedResult("", "", "", ir.err)
+			r.Status = "error"
+		}
+		if r.Artifact.Name == "" {
+			r.Artifact.Name = c.Args().Get(i)
+		}
+		if jsonOut {
+			writeJSONLine(stdout, r)
+			continue
+		}
+		switch {
+		case ir.err == nil:
+			fmt.Fprintf(stdout, "OK %s\n", r.Artifact.Name)
+		case errors.Is(ir.err, bundle.ErrRejected):
+			fmt.Fprintf(stdout, "REJECTED %s: %s\n", r.Artifact.Name, oneLine(ir.err.Error()))
+		default:
+			fmt.Fprintf(stdout, "ERROR %s: %s\n", r.Artifact.Name, oneLine(ir.err.Error()))
+		}
+	}
+	switch {
+	case rejected > 0:
+		fmt.Fprintf(stderr, "airlock: error: %d of %d rejected\n", rejected, len(results))
+		return &silentError{exitRejected}
+	case failed > 0:
+		fmt.Fprintf(stderr, "airlock: error: %d of %d could not be checked\n", failed, len(results))
+		return &silentError{exitFailed}
+	}
+	if !jsonOut {
+		fmt.Fprintf(stdout, "Verified OK: %d of %d\n", len(results), len(results))
+	}
+	return nil
+}
+
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Results are plain data; this cannot happen.
+		panic(err)
+	}
+	w.Write(append(b, '\n'))
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// rejectionHint suggests what to check for common rejections.
+func rejectionHint(ir itemResult) string {
+	if ir.res == nil || !errors.Is(ir.err, bundle.ErrRejected) {
+		return ""
+	}
+	msg := ir.err.Error()
+	switch {
+	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
+		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.res.Evidence + "`"
+	case strings.Contains(msg, "threshold") && len(ir.res.LogEntries) == 0 && ir.res.Kind == "bundle":
+		return "the bundle has no transparency-log entry; --insecure-ignore-tlog accepts a key-signed one without"
+	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
+		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
+	case strings.Contains(msg, "key"):
+		return "check that --key is the signer's public key"
+	}
+	return ""
+}
