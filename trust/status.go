@@ -210,7 +210,10 @@ func FormatAge(d time.Duration) string {
 	var s string
 	switch days := d / (24 * time.Hour); {
 	case days > 0:
-		s = fmt.Sprintf("%dd%dh", days, (d%(24*time.Hour))/time.Hour)
+		s = fmt.Sprintf("%dd", days)
+		if h := (d % (24 * time.Hour)) / time.Hour; h > 0 {
+			s += fmt.Sprintf("%dh", h)
+		}
 	default:
 		s = d.Truncate(time.Minute).String()
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/airlock-project/airlock/bundle"
+	"github.com/airlock-project/airlock/trust"
 )
 
 // Exit codes. They are part of the command-line contract.
@@ -84,6 +85,8 @@ func isRejection(err error) bool {
 // rejectionErrors are the sentinel errors whose wrapping means "rejected".
 var rejectionErrors = []error{
 	bundle.ErrRejected,
+	trust.ErrRejected, // TUF metadata refused on import
+	trust.ErrStale,    // database trust past --max-trust-age
 }
 
 // report prints err (if any) on stderr and returns the exit code.

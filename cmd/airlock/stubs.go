@@ -5,4 +5,3 @@ import "github.com/urfave/cli/v2"
 // Placeholders replaced by their issues' files.
 
 func bundleCommand() *cli.Command { return &cli.Command{Name: "bundle", Usage: "inspect Sigstore bundles"} }
-func trustCommand() *cli.Command { return &cli.Command{Name: "trust", Usage: "TUF trust roots in the database"} }

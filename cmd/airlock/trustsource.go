@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/trust"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/urfave/cli/v2"
 )
@@ -20,6 +24,8 @@ type trustSource struct {
 	Time time.Time
 	// Warnings are shown on stderr and carried in JSON results (e.g. stale trust).
 	Warnings []string
+	// MaxAge is the trust age limit applied (database trust only).
+	MaxAge time.Duration
 }
 
 type namedMaterial struct {
@@ -27,8 +33,40 @@ type namedMaterial struct {
 	Material root.TrustedMaterial
 }
 
+// trustFlags are the flags loadTrust reads; verification commands append
+// them to their own.
+func trustFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  "max-trust-age",
+			Usage: "refuse database trust verified longer ago than `AGE` (720h, 30d; default $AIRLOCK_MAX_TRUST_AGE, else 180d)",
+		},
+	}
+}
+
+// maxTrustAge reads --max-trust-age (if the command has it), else
+// $AIRLOCK_MAX_TRUST_AGE, else trust.DefaultMaxAge.
+func maxTrustAge(c *cli.Context) (time.Duration, error) {
+	if c.IsSet("max-trust-age") {
+		d, err := trust.ParseMaxAge(c.String("max-trust-age"))
+		if err != nil {
+			return 0, usageErrorf("--max-trust-age: %v", err)
+		}
+		return d, nil
+	}
+	if s := os.Getenv("AIRLOCK_MAX_TRUST_AGE"); s != "" {
+		d, err := trust.ParseMaxAge(s)
+		if err != nil {
+			return 0, usageErrorf("AIRLOCK_MAX_TRUST_AGE: %v", err)
+		}
+		return d, nil
+	}
+	return trust.DefaultMaxAge, nil
+}
+
 // loadTrust returns the trust for a verification at time now:
-// --trusted-root FILE, else the database.
+// --trusted-root FILE, else every repository in the database, each
+// re-verified from its anchor.
 func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	if p := c.String("trusted-root"); p != "" {
 		tr, err := root.NewTrustedRootFromPath(p)
@@ -37,5 +75,67 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 		}
 		return &trustSource{Sources: []namedMaterial{{Name: p, Material: tr}}, From: "trusted-root " + p, Time: now}, nil
 	}
-	return nil, withHint(fmt.Errorf("no trusted root"), "pass --trusted-root FILE")
+	maxAge, err := maxTrustAge(c)
+	if err != nil {
+		return nil, err
+	}
+	path, err := dbPath(c)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cache.Open(path, cache.Options{ReadOnly: true})
+	if errors.Is(err, cache.ErrNotInitialized) {
+		return nil, withHint(fmt.Errorf("no trusted root: no database at %q", path),
+			"pass --trusted-root FILE, or run 'airlock trust init --public-good' and 'airlock trust update --from DIR'")
+	}
+	if err != nil {
+		return nil, trustErr(err)
+	}
+	defer db.Close()
+	repos, err := trust.Load(tufStore(db), now)
+	if err != nil {
+		return nil, trustErr(err)
+	}
+	sel, err := trust.Select(repos, now, maxAge)
+	if err != nil {
+		return nil, trustErr(err)
+	}
+	ts := &trustSource{From: "database " + path, Time: now, Warnings: sel.Warnings, MaxAge: maxAge}
+	for _, r := range sel.Repos {
+		ts.Sources = append(ts.Sources, namedMaterial{Name: r.Name, Material: r.TrustedRoot})
+	}
+	return ts, nil
+}
+
+// tufStore is the database as trust's Store.
+func tufStore(db *cache.DB) *cache.TUFStore {
+	s := &cache.TUFStore{DB: db, ConflictErr: trust.ErrConflict}
+	// Test hook (never set in normal use): pause inside the update
+	// transaction so a test can kill the process mid-commit.
+	if d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY")); err == nil && d > 0 {
+		s.InTx = func() {
+			fmt.Fprintln(os.Stderr, "airlock: test hook: inside the trust transaction")
+			time.Sleep(d)
+		}
+	}
+	return s
+}
+
+// trustErr attaches the hint that goes with a trust or database error.
+func trustErr(err error) error {
+	switch {
+	case errors.Is(err, trust.ErrStale):
+		return withHint(err, "import fresher TUF metadata with 'airlock trust update --from DIR|TAR', or raise --max-trust-age / AIRLOCK_MAX_TRUST_AGE")
+	case errors.Is(err, trust.ErrNoTrust):
+		return withHint(err, "run 'airlock trust init --public-good' and 'airlock trust update --from DIR', or pass --trusted-root FILE")
+	case errors.Is(err, trust.ErrTampered):
+		return withHint(err, "the database was changed outside airlock or is damaged: restore it from a backup, or start a new one with 'airlock trust init'")
+	case errors.Is(err, trust.ErrClock):
+		return withHint(err, "the machine clock went backwards: set it right before using airlock")
+	case errors.Is(err, cache.ErrLocked):
+		return withHint(err, "the database is busy: another airlock process is using it; retry when it has finished")
+	case errors.Is(err, trust.ErrUnknownRepository):
+		return withHint(err, "see 'airlock trust status' for the repositories, or create it with 'airlock trust init'")
+	}
+	return err
 }

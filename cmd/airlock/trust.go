@@ -1,0 +1,436 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/trust"
+	"github.com/urfave/cli/v2"
+)
+
+// trustCommand: trust init|update|status|export-root.
+func trustCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "trust",
+		Usage: "TUF trust roots in the database",
+		Description: `Trust lives in the database as TUF repositories, each pinned by an anchor
+root and re-verified from it on every use. Import new metadata from a
+directory or tar carried across the air gap (or HTTPS when connected).`,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "init",
+				Usage:     "pin a TUF repository's anchor root",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "public-good", Usage: "pin the Sigstore public-good root embedded in airlock"},
+					&cli.StringFlag{Name: "root", Usage: "pin the root.json `FILE` of a private or site repository"},
+					&cli.StringFlag{Name: "name", Usage: "repository `NAME` (default public-good with --public-good)"},
+				},
+				Action: trustInitAction,
+			},
+			{
+				Name:      "update",
+				Usage:     "import TUF metadata from a directory, tar or URL",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "from", Usage: "medium: `DIR`, TAR file (.tar, .tar.gz), or https:// URL (connected machines only)"},
+					&cli.StringFlag{Name: "name", Usage: "repository `NAME` (default: the only one)"},
+					&cli.StringFlag{Name: "at", Usage: "verify as of `TIME` (RFC 3339) instead of the clock, for an old mirror; recorded in the audit trail"},
+				},
+				Action: trustUpdateAction,
+			},
+			{
+				Name:      "status",
+				Usage:     "show each repository: role versions and expiries, import and reference times, staleness, trusted root contents",
+				ArgsUsage: " ",
+				Flags:     trustFlags(),
+				Action:    trustStatusAction,
+			},
+			{
+				Name:      "export-root",
+				Usage:     "write every repository's trusted root merged into one trusted_root.json (for cosign --trusted-root)",
+				ArgsUsage: " ",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Usage: "output `FILE` (- for stdout)"},
+				},
+				Action: trustExportAction,
+			},
+		},
+	}
+}
+
+func trustNoArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErrorf("trust %s takes no arguments, got %q", c.Command.Name, c.Args().First())
+	}
+	return nil
+}
+
+// openTrustDB opens the database for writing (trust init, update).
+func openTrustDB(c *cli.Context) (*cache.DB, error) {
+	path, err := dbPath(c)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cache.Open(path, cache.Options{})
+	return db, trustErr(err)
+}
+
+// openTrustDBReadOnly opens an existing database for reading.
+func openTrustDBReadOnly(c *cli.Context) (*cache.DB, error) {
+	path, err := dbPath(c)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cache.Open(path, cache.Options{ReadOnly: true})
+	if errors.Is(err, cache.ErrNotInitialized) {
+		return nil, withHint(err, "run 'airlock trust init --public-good' first")
+	}
+	return db, trustErr(err)
+}
+
+func trustJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func trustInitAction(c *cli.Context) error {
+	if err := trustNoArgs(c); err != nil {
+		return err
+	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
+	pg, rootFile, name := c.Bool("public-good"), c.String("root"), c.String("name")
+	var anchor []byte
+	var source string
+	switch {
+	case pg && rootFile != "":
+		return usageErrorf("--public-good and --root cannot be used together")
+	case pg:
+		anchor, source = trust.PublicGoodRoot(), "embedded"
+		if name == "" {
+			name = trust.PublicGoodName
+		}
+	case rootFile != "":
+		if name == "" {
+			return usageErrorf("--root needs --name (e.g. --name site)")
+		}
+		f, err := os.Open(rootFile)
+		if err != nil {
+			return fmt.Errorf("reading root %q: %w", rootFile, err)
+		}
+		anchor, err = io.ReadAll(io.LimitReader(f, trust.MaxRootSize+1))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("reading root %q: %w", rootFile, err)
+		}
+		source = "file " + filepath.Base(rootFile)
+	default:
+		return usageErrorf("trust init needs --public-good or --root FILE")
+	}
+	db, err := openTrustDB(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := trust.Init(tufStore(db), name, anchor, source, time.Now())
+	if errors.Is(err, trust.ErrExists) {
+		return withHint(err, "its anchor stays pinned; import new metadata with 'airlock trust update --name "+name+" --from DIR'")
+	}
+	if err != nil {
+		return trustErr(err)
+	}
+	if asJSON {
+		return trustJSON(c.App.Writer, st)
+	}
+	fmt.Fprintf(c.App.Writer, "pinned repository %q: anchor root version %d (%s, sha256 %s)\n", st.Name, st.Anchor.Version, st.Anchor.Source, st.Anchor.SHA256)
+	fmt.Fprintf(c.App.Writer, "next: airlock trust update --name %s --from DIR|TAR\n", st.Name)
+	return nil
+}
+
+func trustUpdateAction(c *cli.Context) error {
+	if err := trustNoArgs(c); err != nil {
+		return err
+	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
+	from := c.String("from")
+	if from == "" {
+		return usageErrorf("trust update needs --from DIR|TAR|URL")
+	}
+	var at time.Time
+	if s := c.String("at"); s != "" {
+		at, err = time.Parse(time.RFC3339, s)
+		if err != nil {
+			return usageErrorf("--at %q is not an RFC 3339 time like 2026-08-21T20:00:00Z", s)
+		}
+	}
+	m, err := trust.OpenMedium(from)
+	if err != nil {
+		return err
+	}
+	defer trust.CloseMedium(m)
+	db, err := openTrustDB(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store := tufStore(db)
+	name := c.String("name")
+	if name == "" {
+		if name, err = onlyRepository(store); err != nil {
+			return err
+		}
+	}
+	now := time.Now()
+	res, err := trust.Update(store, name, m, trust.UpdateOptions{Now: now, At: at})
+	if err != nil {
+		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "expired") && at.IsZero() {
+			return withHint(err, "the metadata is expired at the machine clock; if this is an old mirror, import it as of a time its metadata was valid with --at TIME (recorded in the audit trail)")
+		}
+		return trustErr(err)
+	}
+	if asJSON {
+		return trustJSON(c.App.Writer, res)
+	}
+	how := "machine clock"
+	if res.ExplicitTime {
+		how = "given by --at"
+	}
+	fmt.Fprintf(c.App.Writer, "updated %q from %s: root %d, timestamp %d, snapshot %d, targets %d\n",
+		res.Repository, res.Source, res.Root, res.Timestamp, res.Snapshot, res.Targets)
+	if len(res.NewRoots) > 0 {
+		fmt.Fprintf(c.App.Writer, "root rotations: %s\n", joinVersions(res.NewRoots))
+	}
+	fmt.Fprintf(c.App.Writer, "verified as of %s (%s); targets stored: %s\n",
+		res.ReferenceTime.Format(time.RFC3339), how, strings.Join(res.TargetFiles, ", "))
+	return nil
+}
+
+// onlyRepository names the one repository in the database, or fails.
+func onlyRepository(s trust.Store) (string, error) {
+	var names []string
+	err := s.ReadTUF(func(repos map[string]map[string][]byte, _ func(string) []byte) error {
+		for n := range repos {
+			names = append(names, n)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case len(names) == 1:
+		return names[0], nil
+	case len(names) == 0:
+		return "", withHint(trust.ErrNoTrust, "run 'airlock trust init --public-good' (or --root FILE --name NAME) first")
+	}
+	return "", usageErrorf("the database has %d repositories (%s): pass --name", len(names), strings.Join(names, ", "))
+}
+
+func joinVersions(v []int64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// statusJSON is the `trust status --output json` document.
+type statusJSON struct {
+	Database     string              `json:"database"`
+	Now          time.Time           `json:"now"`
+	MaxTrustAge  string              `json:"max_trust_age"`
+	Repositories []*trust.RepoStatus `json:"repositories"`
+}
+
+func trustStatusAction(c *cli.Context) error {
+	if err := trustNoArgs(c); err != nil {
+		return err
+	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
+	maxAge, err := maxTrustAge(c)
+	if err != nil {
+		return err
+	}
+	db, err := openTrustDBReadOnly(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	repos, err := trust.Load(tufStore(db), now)
+	if err != nil {
+		return trustErr(err)
+	}
+	out := statusJSON{Database: db.Path(), Now: now, MaxTrustAge: trust.FormatAge(maxAge), Repositories: []*trust.RepoStatus{}}
+	for _, r := range repos {
+		out.Repositories = append(out.Repositories, r.Status(now))
+	}
+	if asJSON {
+		return trustJSON(c.App.Writer, out)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "database %s (now %s, max trust age %s)\n", out.Database, now.Format(time.RFC3339), out.MaxTrustAge)
+	if len(repos) == 0 {
+		fmt.Fprintln(w, "no repositories: run 'airlock trust init --public-good'")
+	}
+	for _, st := range out.Repositories {
+		printRepoStatus(w, st, maxAge)
+	}
+	return nil
+}
+
+func printRepoStatus(w io.Writer, st *trust.RepoStatus, maxAge time.Duration) {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	role := func(name string, r *trust.RoleStatus) {
+		if r == nil {
+			return
+		}
+		flag := ""
+		if r.Expired {
+			flag = " (expired)"
+		}
+		fmt.Fprintf(w, "  %-15s version %d, expires %s%s\n", name+":", r.Version, ts(r.Expires), flag)
+	}
+	fmt.Fprintf(w, "\nrepository %s\n", st.Name)
+	fmt.Fprintf(w, "  %-15s root version %d (%s, sha256 %s)\n", "anchor:", st.Anchor.Version, st.Anchor.Source, st.Anchor.SHA256)
+	fmt.Fprintf(w, "  %-15s %s\n", "root chain:", joinVersions(st.RootChain))
+	role("root", &st.Root)
+	if st.Timestamp == nil {
+		fmt.Fprintf(w, "  %-15s none yet: run 'airlock trust update --name %s --from DIR'\n", "imported:", st.Name)
+		return
+	}
+	role("timestamp", st.Timestamp)
+	role("snapshot", st.Snapshot)
+	role("targets", st.Targets)
+	fmt.Fprintf(w, "  %-15s %s from %s\n", "imported:", ts(*st.ImportedAt), st.Source)
+	how := "machine clock"
+	if st.ExplicitTime {
+		how = "--at"
+	}
+	fmt.Fprintf(w, "  %-15s %s (%s)\n", "verified as of:", ts(*st.ReferenceTime), how)
+	if f := st.Freshness; f != nil {
+		state := "fresh"
+		switch {
+		case f.Age > maxAge:
+			state = "TOO OLD: verification refuses it"
+		case f.Stale:
+			state = fmt.Sprintf("STALE: timestamp expired %s ago; verification warns", trust.FormatAge(f.StaleFor))
+		}
+		fmt.Fprintf(w, "  %-15s %s; %s\n", "age:", f.AgeText, state)
+	}
+	fmt.Fprintf(w, "  %-15s %s\n", "targets stored:", strings.Join(st.TargetFiles, ", "))
+	tr := st.TrustedRoot
+	if tr == nil {
+		return
+	}
+	fmt.Fprintf(w, "  trusted root (sha256 %s):\n", tr.SHA256)
+	validity := func(from, until *time.Time) string {
+		s := "from ?"
+		if from != nil {
+			s = "from " + ts(*from)
+		}
+		if until != nil {
+			s += " until " + ts(*until)
+		}
+		return s
+	}
+	for _, a := range tr.CertificateAuthorities {
+		fmt.Fprintf(w, "    CA     %s %s, %s\n", a.Subject, a.URI, validity(a.ValidFrom, a.ValidUntil))
+	}
+	for _, l := range tr.Tlogs {
+		fmt.Fprintf(w, "    tlog   %s %s…, %s\n", l.BaseURL, l.LogID[:min(16, len(l.LogID))], validity(l.ValidFrom, l.ValidUntil))
+	}
+	for _, l := range tr.CTLogs {
+		fmt.Fprintf(w, "    ctlog  %s %s…, %s\n", l.BaseURL, l.LogID[:min(16, len(l.LogID))], validity(l.ValidFrom, l.ValidUntil))
+	}
+	for _, a := range tr.TimestampAuthorities {
+		fmt.Fprintf(w, "    TSA    %s %s, %s\n", a.Subject, a.URI, validity(a.ValidFrom, a.ValidUntil))
+	}
+}
+
+func trustExportAction(c *cli.Context) error {
+	if err := trustNoArgs(c); err != nil {
+		return err
+	}
+	out := c.String("out")
+	if out == "" {
+		return usageErrorf("trust export-root needs --out FILE (or --out - for stdout)")
+	}
+	db, err := openTrustDBReadOnly(c)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	repos, err := trust.Load(tufStore(db), time.Now())
+	if err != nil {
+		return trustErr(err)
+	}
+	var docs [][]byte
+	var names []string
+	for _, r := range repos {
+		if r.TrustedRootJSON != nil {
+			docs = append(docs, r.TrustedRootJSON)
+			names = append(names, r.Name)
+		}
+	}
+	if len(docs) == 0 {
+		return trustErr(trust.ErrNoTrust)
+	}
+	data, err := trust.MergeTrustedRoots(docs)
+	if err != nil {
+		return err
+	}
+	if out == "-" {
+		_, err = c.App.Writer.Write(data)
+		return err
+	}
+	if err := writeTrustFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "airlock: wrote %s from %s\n", out, strings.Join(names, ", "))
+	return nil
+}
+
+// writeTrustFileAtomic writes data to a temporary file next to path and renames
+// it into place, so path is either the old file or the whole new one.
+func writeTrustFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
