@@ -699,7 +699,7 @@ func (l *library) publicKey(sh pkcs11.SessionHandle, st slotToken, label string,
 		return nil, tokenErr(err, st, "searching public keys")
 	}
 	if len(hs) > 1 {
-		return nil, errorf(ErrAmbiguous, "%d public keys match %s on token %q: add id= to the URI", len(hs), describeKey(&URI{Object: label, ID: id}), st.info.Label)
+		return nil, errorf(ErrAmbiguous, "%d keys match %s on token %q: add id= to the URI (see 'airlock hsm keys')", len(hs), describeKey(&URI{Object: label, ID: id}), st.info.Label)
 	}
 	if len(hs) == 1 {
 		return l.parsePublic(sh, hs[0])

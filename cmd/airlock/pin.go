@@ -20,7 +20,7 @@ const maxPINFile = 1024
 //
 //  1. pin-source from the key URI: a file (path or file: URI) of mode 0600
 //     or stricter, one trailing newline trimmed;
-//  2. the AIRLOCK_PIN environment variable;
+//  2. the AIRLOCK_PIN environment variable, when not empty;
 //  3. a prompt on the controlling terminal (/dev/tty), input not echoed;
 //  4. otherwise an error saying how to give one.
 //
@@ -32,10 +32,7 @@ func pinFunc(pinSource, tokenLabel string) hsm.PINFunc {
 		if pinSource != "" {
 			return readPINFile(pinSource)
 		}
-		if p, ok := os.LookupEnv("AIRLOCK_PIN"); ok {
-			if p == "" {
-				return nil, errors.New("AIRLOCK_PIN is set but empty")
-			}
+		if p := os.Getenv("AIRLOCK_PIN"); p != "" {
 			return []byte(p), nil
 		}
 		return promptPIN(tokenLabel)
