@@ -471,6 +471,9 @@ func writeTemps(outs []output) ([]string, error) {
 		return nil, fmt.Errorf("writing %q: %w", path, unwrapPath(err))
 	}
 	for _, o := range outs {
+		if st, err := os.Stat(o.path); err == nil && st.IsDir() {
+			return fail(o.path, errors.New("is a directory"))
+		}
 		f, err := os.CreateTemp(filepath.Dir(o.path), "."+filepath.Base(o.path)+".tmp*")
 		if err != nil {
 			return fail(o.path, err)

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+func init() {
+	scriptCmds["genkey"] = cmdGenkey
+	scriptCmds["auditlog"] = cmdAuditlog
+}
+
+// genkey [-format pkcs8|sec1|pkcs1|cosign] [-cert CERTFILE] TYPE PRIV PUB
+// writes a fresh private key (TYPE ecdsa-p256, ecdsa-p384, rsa-3072,
+// ed25519) and its PEM public key. -format cosign encrypts it as cosign
+// generate-key-pair does, with $COSIGN_PASSWORD. -cert also writes a
+// self-signed certificate for the key.
+func cmdGenkey(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! genkey")
+	}
+	fs := flag.NewFlagSet("genkey", flag.ContinueOnError)
+	format := fs.String("format", "pkcs8", "")
+	certFile := fs.String("cert", "", "")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 3 {
+		ts.Fatalf("usage: genkey [-format pkcs8|sec1|pkcs1|cosign] [-cert FILE] TYPE PRIV PUB")
+	}
+	key, err := generateKey(fs.Arg(0))
+	ts.Check(err)
+	var privPEM []byte
+	switch *format {
+	case "pkcs8":
+		privPEM, err = cryptoutils.MarshalPrivateKeyToPEM(key)
+	case "sec1":
+		der, e := x509.MarshalECPrivateKey(key.(*ecdsa.PrivateKey))
+		privPEM, err = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), e
+	case "pkcs1":
+		privPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key.(*rsa.PrivateKey))})
+	case "cosign":
+		der, e := cryptoutils.MarshalPrivateKeyToEncryptedDER(key, cryptoutils.StaticPasswordFunc([]byte(ts.Getenv("COSIGN_PASSWORD"))))
+		privPEM, err = pem.EncodeToMemory(&pem.Block{Type: string(cryptoutils.EncryptedSigstorePrivateKeyPEMType), Bytes: der}), e
+	default:
+		ts.Fatalf("unknown format %q", *format)
+	}
+	ts.Check(err)
+	pubPEM, err := cryptoutils.MarshalPublicKeyToPEM(key.Public())
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(1)), privPEM, 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(2)), pubPEM, 0o644))
+	if *certFile != "" {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "release signer"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(*certFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	}
+}
+
+func generateKey(typ string) (crypto.Signer, error) {
+	switch typ {
+	case "ecdsa-p256":
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "ecdsa-p384":
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case "rsa-3072":
+		return rsa.GenerateKey(rand.Reader, 3072)
+	case "ed25519":
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}
+	return nil, fmt.Errorf("unknown key type %q", typ)
+}
+
+// auditlog prints the audit trail of $AIRLOCK_DB, one JSON record a line,
+// after checking its hash chain. With no database it prints nothing.
+func cmdAuditlog(ts *testscript.TestScript, neg bool, args []string) {
+	path := ts.Getenv("AIRLOCK_DB")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if neg {
+			return
+		}
+		return
+	}
+	db, err := cache.Open(path, cache.Options{ReadOnly: true})
+	ts.Check(err)
+	defer db.Close()
+	recs, err := db.Audit()
+	if neg {
+		if err == nil {
+			ts.Fatalf("audit trail is intact")
+		}
+		return
+	}
+	ts.Check(err)
+	for _, r := range recs {
+		line, err := json.Marshal(r)
+		ts.Check(err)
+		fmt.Fprintf(ts.Stdout(), "%s\n", line)
+	}
+}
+
+func TestParsePrivateKey(t *testing.T) {
+	pw := []byte("correct horse")
+	for _, typ := range []string{"ecdsa-p256", "ecdsa-p384", "rsa-3072", "ed25519"} {
+		key, err := generateKey(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk8, err := cryptoutils.MarshalPrivateKeyToPEM(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := cryptoutils.MarshalPrivateKeyToEncryptedDER(key, cryptoutils.StaticPasswordFunc(pw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED SIGSTORE PRIVATE KEY", Bytes: der})
+		noPassword := func() ([]byte, error) { t.Fatal("password asked for an unencrypted key"); return nil, nil }
+		for name, tc := range map[string]struct {
+			data []byte
+			pw   func() ([]byte, error)
+		}{
+			"pkcs8":  {pk8, noPassword},
+			"cosign": {enc, func() ([]byte, error) { return append([]byte(nil), pw...), nil }},
+		} {
+			got, err := parsePrivateKey(tc.data, tc.pw)
+			if err != nil {
+				t.Fatalf("%s %s: %v", typ, name, err)
+			}
+			if !got.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+				t.Errorf("%s %s: parsed another key", typ, name)
+			}
+		}
+		_, err = parsePrivateKey(enc, func() ([]byte, error) { return []byte("wrong"), nil })
+		if !errors.Is(err, errWrongPassword) {
+			t.Errorf("%s: wrong password: err = %v, want errWrongPassword", typ, err)
+		}
+	}
+	for _, bad := range []string{"", "not pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
+		if _, err := parsePrivateKey([]byte(bad), nil); err == nil {
+			t.Errorf("parsePrivateKey(%q) succeeded", bad)
+		}
+	}
+}
+
+// FuzzParsePrivateKey: a key file is user input; parsing never panics and
+// asks for a password only for an encrypted key.
+func FuzzParsePrivateKey(f *testing.F) {
+	for _, typ := range []string{"ecdsa-p256", "ed25519"} {
+		key, _ := generateKey(typ)
+		p, _ := cryptoutils.MarshalPrivateKeyToPEM(key)
+		f.Add(p)
+		der, _ := cryptoutils.MarshalPrivateKeyToEncryptedDER(key, cryptoutils.StaticPasswordFunc([]byte("pw")))
+		f.Add(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED SIGSTORE PRIVATE KEY", Bytes: der}))
+	}
+	f.Add([]byte("-----BEGIN EC PRIVATE KEY-----\nMAA=\n-----END EC PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMAA=\n-----END RSA PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := parsePrivateKey(data, func() ([]byte, error) { return []byte("pw"), nil })
+		if err == nil && k == nil {
+			t.Fatal("nil key without error")
+		}
+	})
+}
