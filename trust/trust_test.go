@@ -11,7 +11,7 @@ import (
 
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/trust"
-	"github.com/airlock-project/airlock/trust/internal/tufgen"
+	"github.com/airlock-project/airlock/trust/tufgen"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	bolt "go.etcd.io/bbolt"
 )

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/trust"
+	"github.com/airlock-project/airlock/trust/tufgen"
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Trust in testscript:
+//
+//	airlock-exit CODE ARGS...  run airlock ARGS and require exit status CODE
+//	tufgen STEP DIR|FILE.tar   write a generated site TUF repository as it is
+//	                           after STEP publications (1: root 1; 2: root 2
+//	                           with new root keys), valid at today's clock
+//	tuf-tamper REPO            edit REPO's stored timestamp in $AIRLOCK_DB
+func init() {
+	scriptCmds["airlock-exit"] = cmdAirlockExit
+	scriptCmds["tufgen"] = cmdTUFGen
+	scriptCmds["tuf-tamper"] = cmdTUFTamper
+	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
+		env.Setenv("AIRLOCK_MAX_TRUST_AGE", "")
+		env.Setenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY", "")
+		return nil
+	})
+}
+
+func cmdAirlockExit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: airlock-exit CODE ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec("airlock", args[1:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("running airlock: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("airlock exited %d, want %d", got, want)
+	}
+}
+
+// genRepo builds the generated site repository after step publications.
+func genRepo(step int) (*tufgen.Repo, error) {
+	tr, err := os.ReadFile("../../testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json")
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	r := tufgen.New(t0)
+	r.AddTarget(trust.TrustedRootTarget, tr)
+	r.Publish()
+	if step >= 2 {
+		r.RotateRoot(func() { r.SetKeys(metadata.ROOT, 2, "root-4", "root-5") }, "root-1", "root-2", "root-4", "root-5")
+		r.Publish()
+	}
+	return r, nil
+}
+
+func cmdTUFGen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tufgen STEP DIR|FILE.tar")
+	}
+	step, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	r, err := genRepo(step)
+	ts.Check(err)
+	out := ts.MkAbs(args[1])
+	if strings.HasSuffix(out, ".tar") {
+		ts.Check(tufgen.WriteTar(out, r.Files))
+		return
+	}
+	ts.Check(tufgen.WriteDir(out, r.Files))
+}
+
+var expiresYear = regexp.MustCompile(`"expires": ?"(\d{4})`)
+
+func cmdTUFTamper(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tuf-tamper REPO")
+	}
+	db, err := bolt.Open(ts.Getenv("AIRLOCK_DB"), 0o600, &bolt.Options{Timeout: time.Second})
+	ts.Check(err)
+	defer db.Close()
+	ts.Check(db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(cache.BucketTUF).Bucket([]byte(args[0]))
+		if b == nil {
+			return fmt.Errorf("no repository %q", args[0])
+		}
+		v := b.Get([]byte("timestamp"))
+		m := expiresYear.FindSubmatchIndex(v)
+		if m == nil {
+			return fmt.Errorf("no expiry in the stored timestamp")
+		}
+		edited := bytes.Clone(v)
+		edited[m[3]-1]++ // one year later, same length
+		return b.Put([]byte("timestamp"), edited)
+	}))
+}
+
+// TestTrustUpdateKilled kills a real airlock process inside its update
+// transaction (held there by a test hook), checks that a second writer is
+// told the database is busy meanwhile, and that the database afterwards
+// holds exactly the previous state and accepts the update again.
+func TestTrustUpdateKilled(t *testing.T) {
+	bin, err := exec.LookPath("airlock") // the test binary, installed in PATH by TestMain
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	env := append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"), "HOME="+dir, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=")
+	for step := 1; step <= 2; step++ {
+		r, err := genRepo(step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tufgen.WriteDir(filepath.Join(dir, fmt.Sprint("v", step)), r.Files); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(wantCode int, args ...string) (string, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != wantCode {
+			t.Fatalf("airlock %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, &stdout, &stderr)
+		}
+		return stdout.String(), stderr.String()
+	}
+	timestampVersion := func() int64 {
+		t.Helper()
+		out, _ := run(0, "trust", "status", "--output", "json")
+		var st statusJSON
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Repositories[0].Timestamp.Version
+	}
+	run(0, "trust", "init", "--root", filepath.Join(dir, "v1", "1.root.json"), "--name", "site")
+	run(0, "trust", "update", "--from", filepath.Join(dir, "v1"))
+	if got := timestampVersion(); got != 1 {
+		t.Fatalf("timestamp version %d after the first update", got)
+	}
+
+	victim := exec.Command(bin, "trust", "update", "--from", filepath.Join(dir, "v2"))
+	victim.Env = append(env, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=2m")
+	stderr, err := victim.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	inside := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "inside the trust transaction") {
+				inside <- true
+			}
+		}
+		close(inside)
+	}()
+	select {
+	case ok := <-inside:
+		if !ok {
+			t.Fatal("the update ended before reaching its transaction")
+		}
+	case <-time.After(time.Minute):
+		victim.Process.Kill()
+		t.Fatal("the update never reached its transaction")
+	}
+
+	// Meanwhile a second writer waits for the lock, then gives up.
+	_, errOut := run(2, "trust", "update", "--from", filepath.Join(dir, "v2"))
+	if !strings.Contains(errOut, "database is locked by another airlock process") || !strings.Contains(errOut, "busy") {
+		t.Errorf("second writer said %q", errOut)
+	}
+
+	if err := victim.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	victim.Wait()
+
+	if got := timestampVersion(); got != 1 {
+		t.Errorf("after the kill the timestamp is version %d, want the previous 1", got)
+	}
+	db, err := cache.Open(filepath.Join(dir, "airlock.db"), cache.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.Audit()
+	db.Close()
+	if err != nil || len(recs) != 2 {
+		t.Errorf("audit after the kill: %d records, %v; want init and one update", len(recs), err)
+	}
+	run(0, "trust", "update", "--from", filepath.Join(dir, "v2"))
+	if got := timestampVersion(); got != 2 {
+		t.Errorf("after the retry the timestamp is version %d, want 2", got)
+	}
+}
