@@ -4,7 +4,7 @@
 # hyperfine results as a markdown table with ratios and peak RSS.
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-A=${AIRLOCK:-$REPO/bin/airlock}
+A=${AIRLOCK:-}
 COSIGN_VERSION=${COSIGN_VERSION:-v3.1.3}
 SIGSTORE_GO_VERSION=${SIGSTORE_GO_VERSION:-v1.3.0}
 CACHE=${AIRLOCK_INTEROP_CACHE:-$HOME/.cache/airlock-interop}
@@ -27,6 +27,26 @@ go_tool() {
   echo "$out"
 }
 
+# head_airlock: airlock built from the committed HEAD (git archive, so neither uncommitted edits
+# in the tree nor a concurrent `make build` of bin/airlock change what is measured); cached by
+# commit in $CACHE/airlock-<commit>.
+head_airlock() {
+  local c out tmp
+  c=$(git -C "$REPO" rev-parse --short=12 HEAD) || die "not a git tree"
+  out=$CACHE/airlock-$c
+  if [ ! -x "$out" ]; then
+    mkdir -p "$CACHE" && tmp=$(mktemp -d "$CACHE/src.XXXXXX") || die "cannot create $CACHE"
+    echo "bench: building airlock at $c (git archive HEAD)" >&2
+    git -C "$REPO" archive HEAD | tar -x -C "$tmp" || die "git archive failed"
+    (cd "$tmp" && GOTOOLCHAIN=local go build -trimpath -ldflags "-X main.version=$c" -o "$out" ./cmd/airlock) >&2 ||
+      { rm -rf "$tmp"; die "building airlock at $c failed"; }
+    rm -rf "$tmp"
+  fi
+  echo "$out"
+}
+# AIRLOCK=bin/airlock measures the working tree's build instead.
+[ -n "$A" ] || A=$(head_airlock)
+
 COSIGN=${COSIGN:-$(go_tool "cosign-$COSIGN_VERSION" "github.com/sigstore/cosign/v3/cmd/cosign@$COSIGN_VERSION")}
 SGCLIENT=${SGCLIENT:-$(go_tool "sigstore-go-conformance-$SIGSTORE_GO_VERSION" "github.com/sigstore/sigstore-go/test/conformance@$SIGSTORE_GO_VERSION")}
 [ -x "$A" ] || die "airlock binary $A not found: run 'make build' first"
@@ -40,7 +60,7 @@ header() {
   echo "### $1"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
-    "airlock $("$A" --version 2>&1 | awk '{print $NF}' | head -1) (git $(git -C "$REPO" rev-parse --short HEAD)), cosign $COSIGN_VERSION," \
+    "airlock binary $("$A" --version 2>&1 | awk '{print $NF}' | head -1) (tree at $(git -C "$REPO" rev-parse --short HEAD)), cosign $COSIGN_VERSION," \
     "sigstore-go conformance client $SIGSTORE_GO_VERSION, $(openssl version | cut -d' ' -f1-2), hyperfine $(hyperfine --version | awk '{print $2}')."
   echo
 }
