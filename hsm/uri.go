@@ -41,9 +41,13 @@ type URI struct {
 	PINSource  string // file path or file: URI holding the PIN
 }
 
-// Limits on what ParseURI accepts; a URI longer than this is not a key
-// reference anyone types.
-const maxURILen = 4096
+// Limits on what ParseURI accepts; nobody types a longer key reference.
+// The value limit keeps the canonical form (at most three bytes per value
+// byte) under maxURILen, so String's output always parses again.
+const (
+	maxURILen      = 16384
+	maxValuesBytes = 4096
+)
 
 var (
 	pathAttrs = []string{"token", "manufacturer", "serial", "model",
@@ -76,9 +80,10 @@ func ParseURI(s string) (*URI, error) {
 	path, query, hasQuery := strings.Cut(rest, "?")
 	u := &URI{}
 	seen := map[string]bool{}
+	total := 0
 	if path != "" {
 		for _, attr := range strings.Split(path, ";") {
-			if err := u.setAttr(attr, false, seen); err != nil {
+			if err := u.setAttr(attr, false, seen, &total); err != nil {
 				return nil, err
 			}
 		}
@@ -88,7 +93,7 @@ func ParseURI(s string) (*URI, error) {
 			return nil, errors.New("pkcs11 URI has an empty query after '?'")
 		}
 		for _, attr := range strings.Split(query, "&") {
-			if err := u.setAttr(attr, true, seen); err != nil {
+			if err := u.setAttr(attr, true, seen, &total); err != nil {
 				return nil, err
 			}
 		}
@@ -96,7 +101,7 @@ func ParseURI(s string) (*URI, error) {
 	return u, nil
 }
 
-func (u *URI) setAttr(attr string, inQuery bool, seen map[string]bool) error {
+func (u *URI) setAttr(attr string, inQuery bool, seen map[string]bool, total *int) error {
 	where := "path"
 	if inQuery {
 		where = "query"
@@ -136,6 +141,9 @@ func (u *URI) setAttr(attr string, inQuery bool, seen map[string]bool) error {
 	}
 	if len(val) == 0 {
 		return fmt.Errorf("pkcs11 URI attribute %q is empty", name)
+	}
+	if *total += len(val); *total > maxValuesBytes {
+		return fmt.Errorf("pkcs11 URI values are longer than %d bytes in total", maxValuesBytes)
 	}
 	v := string(val)
 	switch name {
