@@ -371,6 +371,9 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 	}
 	k := verifierKey{}
 	hasTlog := b.HasInclusionProof() || b.HasInclusionPromise()
+	if !hasTlog && !(v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil) {
+		return rej(r, errors.New("the bundle has no transparency-log entry"))
+	}
 
 	var firstErr error
 	for i := range v.sources {

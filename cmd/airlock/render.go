@@ -115,11 +115,11 @@ func rejectionHint(ir itemResult) string {
 	switch {
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
 		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.res.Evidence + "`"
-	case strings.Contains(msg, "threshold") && len(ir.res.LogEntries) == 0 && ir.res.Kind == "bundle":
-		return "the bundle has no transparency-log entry; --insecure-ignore-tlog accepts a key-signed one without"
+	case strings.Contains(msg, "no transparency-log entry"):
+		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
 	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
 		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
-	case strings.Contains(msg, "key"):
+	case strings.Contains(msg, "key") || strings.Contains(msg, "log certificate does not match"):
 		return "check that --key is the signer's public key"
 	}
 	return ""

@@ -20,7 +20,7 @@ import (
 // verifyCommands: verify-blob, verify-attestation (alias verify-blob-attestation).
 func verifyCommands() []*cli.Command {
 	common := func() []cli.Flag {
-		return []cli.Flag{
+		return append([]cli.Flag{
 			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE` (default for each FILE: FILE.sigstore.json)"},
 			&cli.StringFlag{Name: "signature", Usage: "cosign's detached signature `FILE` (.sig, or .att for attestations); needs --key"},
 			&cli.StringFlag{Name: "key", Usage: "signer's public key `FILE` (PEM: ECDSA, RSA or Ed25519)"},
@@ -30,7 +30,7 @@ func verifyCommands() []*cli.Command {
 			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "the certificate's OIDC issuer must match `REGEXP`"},
 			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: trust from the database)"},
 			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (prints a warning)"},
-		}
+		}, trustFlags()...)
 	}
 	return []*cli.Command{
 		{
