@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PUBLIC_GOOD_ROOT := testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
 
-.PHONY: all build test deps softhsm demo bench fuzz conformance lint interop clean
+.PHONY: all build test deps softhsm strace demo bench fuzz conformance lint interop clean
 
 all: build
 
@@ -17,8 +17,14 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/airlock
 
 # deps installs what the tests need on a machine that has only Go and apt.
-deps: softhsm
+deps: softhsm strace
 	$(GO) mod download
+
+# strace lets TestVerifyUsesNoNetwork see every socket airlock opens.
+strace:
+	@command -v strace >/dev/null 2>&1 || { \
+	  echo "installing strace (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; }
 
 softhsm:
 	@command -v softhsm2-util >/dev/null 2>&1 || { \
