@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # bench-compare-batch.sh: keyless batch throughput. N copies of a public-good keyless bundle
 # (conformance happy-path-v0.3; each FILE with FILE.sigstore.json beside it) verified by one
-# `airlock verify-blob ... FILE...` process, against: a bare in-process loop over sigstore-go's
-# verifier on all cores (scripts/bench-compare-sgloop), and cosign / sigstore-go's conformance
-# client one process per bundle (a smaller sample). Prints markdown for docs/benchmarks.md.
+# `airlock verify-blob ... FILE...` process, against a bare in-process loop over sigstore-go's
+# verifier on all cores (scripts/bench-compare-sgloop), interleaved in rounds; and cosign /
+# sigstore-go's conformance client one process per bundle (a smaller sample).
+# Prints markdown for docs/benchmarks.md.
 # Target (issue 3): airlock's batch at least as fast as the bare sigstore-go loop.
-#   N=2000 SAMPLE=50 RUNS=5 scripts/bench-compare-batch.sh
+#   N=2000 SAMPLE=50 ROUNDS=5 scripts/bench-compare-batch.sh
 source "$(dirname "$0")/bench-compare-lib.sh"
 N=${N:-2000}
 SAMPLE=${SAMPLE:-50}
-RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-5}
 workdir
 (cd "$REPO" && GOTOOLCHAIN=local go build -o "$W/bin/sgloop" ./scripts/bench-compare-sgloop) || die "building sgloop failed"
 cp "$PUBLIC_GOOD_ROOT" root.json
@@ -21,38 +22,46 @@ for i in $(seq -w 1 "$SAMPLE"); do
   cp "$V/a.txt" sample/f$i.txt; cp "$V/happy-path-v0.3/bundle.sigstore.json" sample/f$i.txt.sigstore.json
 done
 FLAGS="--certificate-identity $ID --certificate-oidc-issuer $ISS --trusted-root root.json"
-header "Keyless batch throughput (happy-path-v0.3 copies; N=$N in one process, per-process sample $SAMPLE, ${RUNS} runs)"
-echo "FLAGS = \`--certificate-identity ID --certificate-oidc-issuer ISS --trusted-root root.json\`."
+header "Keyless batch throughput (happy-path-v0.3 copies; $N in one process, per-process sample of $SAMPLE; ${ROUNDS} interleaved rounds)"
+echo "FLAGS stands for \`--certificate-identity ID --certificate-oidc-issuer ISS --trusted-root root.json\`."
 echo
 
-# rate LABEL COUNT JSON: bundles/s from a hyperfine JSON export (mean and best run).
-rate() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import json, sys
-label, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-r = json.load(open(path))["results"][0]
-print(f"| {label} | {n} | {r['mean']:.3f} ± {r['stddev']:.3f} s | {n/r['mean']:.0f} | {n/r['min']:.0f} |")
+# rates PREFIX COUNT LABEL...: bundles/s from measure's exports, one row per command.
+rates() {
+  python3 - "$@" <<'PY'
+import glob, json, statistics, sys
+prefix, n, labels = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+t = {}
+cpu = {}
+for path in sorted(glob.glob(prefix + ".*.json")):
+    for i, r in enumerate(json.load(open(path))["results"]):
+        t.setdefault(i, []).extend(r["times"])
+        cpu.setdefault(i, []).extend([r["user"] + r["system"]] * len(r["times"]))
+for i in sorted(t):
+    med, mn = statistics.median(t[i]), min(t[i])
+    print(f"| {labels[i]} | {n} | {med:.3f} s | {mn:.3f} s | {statistics.mean(cpu[i]):.3f} s | "
+          f"{n/med:.0f} | {n/mn:.0f} | {len(t[i])} |")
 PY
 }
-echo "| what | bundles | wall time (mean ± σ) | bundles/s (mean) | bundles/s (best run) |"
-echo "|---|---|---|---|---|"
-bench() { # LABEL COUNT CMD: hyperfine it (checking it succeeds first), then print a row
-  local label=$1 n=$2 cmd=$3 err
-  if ! err=$(bash -c "$cmd" 2>&1 >/dev/null); then
-    echo "| $label | $n | did not run: $(head -1 <<<"$err" | tr '|' '/') | - | - |"; return
-  fi
-  hyperfine --warmup 1 --runs "$RUNS" --export-json r.json "$cmd" >&2 && rate "$label" "$n" r.json
-}
-bench "\`airlock verify-blob FLAGS many/*.txt\` (one process)" "$N" \
-  "airlock verify-blob $FLAGS many/*.txt"
-bench "\`sgloop\`: bare sigstore-go v1.3.0 verifier loop, $(nproc) workers, one process" "$N" \
-  "sgloop -trusted-root root.json -certificate-identity $ID -certificate-oidc-issuer $ISS many/*.txt"
-bench "\`cosign verify-blob --bundle F.sigstore.json FLAGS F\`, one process per bundle, sequential" "$SAMPLE" \
-  "for f in sample/*.txt; do cosign verify-blob --bundle \$f.sigstore.json $FLAGS \$f || exit 1; done"
-bench "same, cosign, 2 processes at a time (xargs -P $(nproc))" "$SAMPLE" \
-  "ls sample/*.txt | xargs -P $(nproc) -I{} cosign verify-blob --bundle {}.sigstore.json $FLAGS {}"
-bench "\`sgclient verify-bundle\` (sigstore-go conformance client), one process per bundle, sequential" "$SAMPLE" \
-  "for f in sample/*.txt; do sgclient verify-bundle --bundle \$f.sigstore.json $FLAGS \$f || exit 1; done"
+export HF_SHELL=--shell=bash
+big=("airlock verify-blob $FLAGS many/*.txt"
+     "sgloop -trusted-root root.json -certificate-identity $ID -certificate-oidc-issuer $ISS many/*.txt")
+small=("for f in sample/*.txt; do cosign verify-blob --bundle \$f.sigstore.json $FLAGS \$f || exit 1; done"
+       "ls sample/*.txt | xargs -P $(nproc) -I{} cosign verify-blob --bundle {}.sigstore.json $FLAGS {}"
+       "for f in sample/*.txt; do sgclient verify-bundle --bundle \$f.sigstore.json $FLAGS \$f || exit 1; done")
+for c in "${big[@]}" "${small[@]}"; do
+  bash -c "$c" >/dev/null 2>err.txt || echo "- did not run: \`${c//$ID/ID}\`: $(head -1 err.txt)"
+done
 echo
-echo "Peak RSS (MiB) of the airlock batch: $(peak_rss_mib airlock verify-blob --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root root.json many/*.txt)" \
-  "(sgloop: $(peak_rss_mib sgloop -trusted-root root.json -certificate-identity "$ID" -certificate-oidc-issuer "$ISS" many/*.txt))."
+echo "| what | bundles | median wall | min wall | mean CPU | bundles/s (median) | bundles/s (best) | runs |"
+echo "|---|---|---|---|---|---|---|---|"
+measure big "$ROUNDS" 1 "${big[@]}" && rates big "$N" \
+  "\`airlock verify-blob FLAGS many/*.txt\`: one process" \
+  "\`sgloop\`: bare sigstore-go v1.3.0 verifier loop, $(nproc) workers, one process"
+measure small "$ROUNDS" 1 "${small[@]}" && rates small "$SAMPLE" \
+  "\`cosign verify-blob --bundle F.sigstore.json FLAGS F\`: one process per bundle, sequential" \
+  "same, cosign, $(nproc) processes at a time (xargs -P $(nproc))" \
+  "\`sgclient verify-bundle\` (sigstore-go conformance client): one process per bundle, sequential"
+echo
+echo "Peak RSS (MiB) of the airlock batch of $N: $(peak_rss_mib airlock verify-blob --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root root.json many/*.txt)" \
+  "(sgloop: $(peak_rss_mib sgloop -trusted-root root.json -certificate-identity "$ID" -certificate-oidc-issuer "$ISS" many/*.txt)). Load average at the end: $(load)."

@@ -61,7 +61,8 @@ header() {
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo);" \
     "airlock binary $("$A" --version 2>&1 | awk '{print $NF}' | head -1) (tree at $(git -C "$REPO" rev-parse --short HEAD)), cosign $COSIGN_VERSION," \
-    "sigstore-go conformance client $SIGSTORE_GO_VERSION, $(openssl version | cut -d' ' -f1-2), hyperfine $(hyperfine --version | awk '{print $2}')."
+    "sigstore-go conformance client $SIGSTORE_GO_VERSION, $(openssl version | cut -d' ' -f1-2), hyperfine $(hyperfine --version | awk '{print $2}');" \
+    "load average at start $(load) (the machine is shared: see the median and min columns)."
   echo
 }
 
@@ -92,25 +93,49 @@ runnable() {
   _cmds=("${keep[@]}")
 }
 
-# table JSON RSS...: markdown rows from a hyperfine JSON export; ratio to the first command;
-# RSS values (MiB) given in command order ("-" when not measured).
+# measure PREFIX ROUNDS RUNS CMD...: hyperfine ROUNDS times over all commands, RUNS runs each
+# per round (after one warm-up run each; HF_SHELL=--shell=bash for shell commands), so the commands are interleaved and a burst of load
+# from other processes on the machine hits all of them alike. Writes PREFIX.<round>.json.
+measure() {
+  local prefix=$1 rounds=$2 runs=$3 r; shift 3
+  for r in $(seq 1 "$rounds"); do
+    hyperfine ${HF_SHELL:--N} --warmup 1 --runs "$runs" --export-json "$prefix.$r.json" "$@" >&2 ||
+      { echo "bench: warning: hyperfine failed in round $r" >&2; return 1; }
+  done
+}
+
+# table PREFIX RSS...: markdown rows from measure's exports: median and min wall time, mean CPU
+# time (user+system), ratios of median and min to the first command, and the given peak RSS
+# figures (MiB, in command order).
 table() {
-  local json=$1; shift
-  python3 - "$json" "$@" <<'EOF'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-rss = sys.argv[2:]
-base = res[0]["mean"]
-print("| command | mean ± σ | min | ratio to first | peak RSS |")
-print("|---|---|---|---|---|")
-for i, r in enumerate(res):
-    m = r["mean"]
-    unit, f = ("s", 1) if m >= 1 else ("ms", 1000)
+  local prefix=$1; shift
+  python3 - "$prefix" "$@" <<'EOF2'
+import glob, json, statistics, sys
+prefix, rss = sys.argv[1], sys.argv[2:]
+runs = {}
+for path in sorted(glob.glob(prefix + ".*.json")):
+    for i, r in enumerate(json.load(open(path))["results"]):
+        d = runs.setdefault(i, {"command": r["command"], "times": [], "cpu": []})
+        n = len(r["times"])
+        d["times"] += r["times"]
+        d["cpu"] += [r["user"] + r["system"]] * n
+def fmt(x):
+    return f"{x:.3g} s" if x >= 1 else f"{x*1000:.3g} ms"
+rows = [runs[i] for i in sorted(runs)]
+bmed = statistics.median(rows[0]["times"]); bmin = min(rows[0]["times"])
+print("| command | median wall | min wall | mean CPU (user+sys) | median ratio | min ratio | peak RSS | runs |")
+print("|---|---|---|---|---|---|---|---|")
+for i, d in enumerate(rows):
+    med, mn = statistics.median(d["times"]), min(d["times"])
     rs = rss[i] if i < len(rss) else "-"
     rs = rs + " MiB" if rs[:1].isdigit() else rs
-    print(f"| `{r['command']}` | {m*f:.3g} ± {r['stddev']*f:.2g} {unit} | {r['min']*f:.3g} {unit} | {m/base:.2f}x | {rs} |")
-EOF
+    print(f"| `{d['command']}` | {fmt(med)} | {fmt(mn)} | {fmt(statistics.mean(d['cpu']))} | "
+          f"{med/bmed:.2f}x | {mn/bmin:.2f}x | {rs} | {len(d['times'])} |")
+EOF2
 }
+
+# load: the load average, to judge how busy the shared machine was.
+load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # workdir: a temp dir (never in git) with airlock, cosign and sgclient on PATH under short
 # names, so the commands in the tables read as typed. Removed on exit unless BENCH_KEEP=1.
