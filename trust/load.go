@@ -65,48 +65,36 @@ func verifyRepo(name string, rec map[string][]byte, blob func(string) []byte) (*
 		// The public-good anchor is pinned by this binary, not by the file.
 		return nil, bad("anchor root is not the public-good root embedded in airlock")
 	}
-	tm, err := trustedmetadata.New(anchor)
-	if err != nil {
-		return nil, bad("anchor root: %v", err)
-	}
-	v.tm = tm
-	v.chain = []int64{tm.Root.Signed.Version}
 	var keys []string
 	for k := range rec {
 		if strings.HasPrefix(k, rootPrefix) {
+			if _, err := strconv.ParseInt(strings.TrimPrefix(k, rootPrefix), 10, 64); err != nil {
+				return nil, bad("unexpected record %q", k)
+			}
 			keys = append(keys, k)
 		}
 	}
 	sort.Strings(keys)
+	chain := [][]byte{anchor}
 	for _, k := range keys {
-		if _, err := strconv.ParseInt(strings.TrimPrefix(k, rootPrefix), 10, 64); err != nil {
-			return nil, bad("unexpected record %q", k)
-		}
-		if _, err := tm.UpdateRoot(rec[k]); err != nil {
-			return nil, bad("root chain at %s: %v", strings.TrimLeft(strings.TrimPrefix(k, rootPrefix), "0"), err)
-		}
-		v.chain = append(v.chain, tm.Root.Signed.Version)
+		chain = append(chain, rec[k])
 	}
-	if tm.Root.Signed.Version != v.st.RootVersion {
-		return nil, bad("root chain ends at version %d, state says %d", tm.Root.Signed.Version, v.st.RootVersion)
+	tm, err := verifyState(chain, rec[keyTimestamp], rec[keySnapshot], rec[keyTargets], v.st.RefTime)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	v.tm = tm.tm
+	v.chain = tm.chain
+	if tm.tm.Root.Signed.Version != v.st.RootVersion {
+		return nil, bad("root chain ends at version %d, state says %d", tm.tm.Root.Signed.Version, v.st.RootVersion)
 	}
 	if rec[keyTimestamp] == nil {
-		if rec[keySnapshot] != nil || rec[keyTargets] != nil || len(v.st.Targets) > 0 {
+		if len(v.st.Targets) > 0 {
 			return nil, bad("targets stored without a timestamp")
 		}
 		return v, nil
 	}
-	tm.RefTime = v.st.RefTime
-	if _, err := tm.UpdateTimestamp(rec[keyTimestamp]); err != nil {
-		return nil, bad("timestamp: %v", err)
-	}
-	if _, err := tm.UpdateSnapshot(rec[keySnapshot], false); err != nil {
-		return nil, bad("snapshot: %v", err)
-	}
-	if _, err := tm.UpdateTargets(rec[keyTargets]); err != nil {
-		return nil, bad("targets: %v", err)
-	}
-	listed := tm.Targets[metadata.TARGETS].Signed.Targets
+	listed := v.tm.Targets[metadata.TARGETS].Signed.Targets
 	for tname, sha := range v.st.Targets {
 		tf, ok := listed[tname]
 		if !ok || hex.EncodeToString(tf.Hashes["sha256"]) != sha {

@@ -1,0 +1,69 @@
+package trust_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/trust"
+)
+
+// BenchmarkImportPublicGood: `trust update --from` the real public-good
+// snapshot (--at 2026-08-21T20:00:00Z) into a freshly pinned database:
+// read the medium, verify the metadata and 11 targets, one bbolt commit.
+func BenchmarkImportPublicGood(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		s := openStore(b)
+		if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		m, err := trust.OpenMedium(snapshotDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+			b.Fatal(err)
+		}
+		trust.CloseMedium(m)
+	}
+}
+
+// BenchmarkLoadTrust: what a verification does before it starts: open the
+// database read-only, re-verify every repository from its anchor, parse
+// the trusted roots, apply the age policy, close.
+func BenchmarkLoadTrust(b *testing.B) {
+	for _, anchor := range []string{"15.root.json", "5.root.json"} {
+		b.Run("anchor="+anchor, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "airlock.db")
+			db, err := cache.Open(path, cache.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := &cache.TUFStore{DB: db}
+			if _, err := trust.Init(s, "pg", mustRead(snapshotDir+"/"+anchor), "file", realNow); err != nil {
+				b.Fatal(err)
+			}
+			m, _ := trust.OpenDir(snapshotDir)
+			if _, err := trust.Update(s, "pg", m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+				b.Fatal(err)
+			}
+			db.Close()
+			for b.Loop() {
+				db, err := cache.Open(path, cache.Options{ReadOnly: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				repos, err := trust.Load(&cache.TUFStore{DB: db}, realNow)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := trust.Select(repos, realNow, trust.DefaultMaxAge); err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+		})
+	}
+}
