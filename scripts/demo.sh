@@ -17,3 +17,29 @@ step "a tampered signature is rejected (exit 1)" "$A" verify-blob --bundle $V/si
   --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$ROOT" $V/a.txt
 echo "exit code: $?"
 set -e
+
+echo
+echo "== trust store: a stale mirror carried into the air gap (issue 4)"
+TDB=$(mktemp -d "${TMPDIR:-/tmp}/airlock-demo-trust.XXXXXX")
+trap 'rm -rf "$TDB"' EXIT
+SNAP=testdata/tuf/public-good-2026-08-21
+export AIRLOCK_DB=$TDB/airlock.db
+step "pin the public-good root embedded in airlock" "$A" trust init --public-good
+set +e
+step "import the three-month-old mirror at the machine clock: refused (exit 1)" "$A" trust update --from $SNAP
+echo "exit code: $?"
+set -e
+step "import it as of a time its metadata was valid (recorded in the audit trail)" \
+  "$A" trust update --from $SNAP --at 2026-08-21T20:00:00Z
+step "what the database trusts, and how stale it is" "$A" trust status
+step "verify with no --trusted-root: trust comes from the database, with a staleness warning" \
+  "$A" verify-blob --bundle $V/happy-path-v0.3/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" $V/a.txt
+set +e
+step "past a 30-day trust age limit the same verification is refused (exit 1)" \
+  env AIRLOCK_MAX_TRUST_AGE=30d "$A" verify-blob --bundle $V/happy-path-v0.3/bundle.sigstore.json \
+  --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" $V/a.txt
+echo "exit code: $?"
+set -e
+step "export the trusted root for cosign --trusted-root" "$A" trust export-root --out $TDB/trusted_root.json
+unset AIRLOCK_DB
