@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PUBLIC_GOOD_ROOT := testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
 
-.PHONY: all build test deps softhsm strace demo bench fuzz conformance lint interop clean
+.PHONY: all build test deps softhsm strace demo bench fuzz conformance conformance-trustdb lint interop clean
 
 all: build
 
@@ -42,6 +42,10 @@ conformance: build
 
 demo: build
 	./scripts/demo.sh
+
+# conformance with trust from the database (trust init + update --at), no -t.
+conformance-trustdb: build
+	./scripts/conformance-trustdb.sh
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
