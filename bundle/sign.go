@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -125,7 +126,9 @@ func (s *Builder) Digest(r io.Reader) ([]byte, error) {
 // WriterTo would bypass the buffer.)
 func hashStream(r io.Reader, h crypto.Hash) ([]byte, error) {
 	hh := h.New()
-	buf := make([]byte, 1<<20)
+	bp := hashBuffers.Get().(*[]byte)
+	defer hashBuffers.Put(bp)
+	buf := *bp
 	for {
 		n, err := r.Read(buf)
 		hh.Write(buf[:n])
@@ -137,6 +140,10 @@ func hashStream(r io.Reader, h crypto.Hash) ([]byte, error) {
 		}
 	}
 }
+
+// hashBuffers keeps the 1 MiB read buffers of hashStream: a batch of many
+// small files would otherwise allocate (and zero) 1 MiB per file.
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // HashSHA256 streams r through SHA-256, the digest of in-toto subjects.
 func HashSHA256(r io.Reader) ([]byte, error) { return hashStream(r, crypto.SHA256) }

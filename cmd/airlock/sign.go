@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -123,14 +124,10 @@ func checkSignFlags(c *cli.Context) error {
 }
 
 // checkInputFile fails early, before the key is opened, for a FILE that
-// cannot be read.
+// does not exist or is a directory. (A FILE that cannot be read still fails
+// the call later, before anything is written.)
 func checkInputFile(name string) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("reading %q: %w", name, unwrapPath(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	st, err := os.Stat(name)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", name, unwrapPath(err))
 	}
@@ -264,6 +261,8 @@ func signBlobAction(c *cli.Context) error {
 		results[i] = r
 	}
 	alg := hashName(signer.Hash())
+	st := &staged{}
+	defer st.abort()
 	err = parallel(len(files), func(i int) error {
 		r := results[i]
 		f, err := os.Open(r.File)
@@ -282,23 +281,23 @@ func signBlobAction(c *cli.Context) error {
 		r.signed = signed
 		r.Digest = alg + ":" + hex.EncodeToString(d)
 		r.Signature = base64.StdEncoding.EncodeToString(signed.Signature)
+		if r.Bundle != "" {
+			if err := st.write(r.Bundle, signed.Bundle); err != nil {
+				return err
+			}
+		}
+		if r.SignatureFile != "" {
+			// cosign --output-signature: base64, no newline.
+			if err := st.write(r.SignatureFile, []byte(r.Signature)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-
-	var outs []output
-	for _, r := range results {
-		if r.Bundle != "" {
-			outs = append(outs, output{r.Bundle, r.signed.Bundle})
-		}
-		if r.SignatureFile != "" {
-			// cosign --output-signature: base64, no newline.
-			outs = append(outs, output{r.SignatureFile, []byte(r.Signature)})
-		}
-	}
-	if err := commitSigning(c, key, signer, "sign", results, outs); err != nil {
+	if err := commitSigning(c, key, signer, "sign", results, st); err != nil {
 		return err
 	}
 	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
@@ -367,18 +366,20 @@ func attestBlobAction(c *cli.Context) error {
 	}
 	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut,
 		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI, signed: signed}
-	var outs []output
-	if bundleOut != "" {
-		outs = append(outs, output{bundleOut, signed.Bundle})
-	}
-	if sigOut != "" {
-		outs = append(outs, output{sigOut, signed.Envelope})
-	}
-	if attOut != "" {
-		outs = append(outs, output{attOut, stmt})
+	st := &staged{}
+	defer st.abort()
+	for _, o := range []struct {
+		path string
+		data []byte
+	}{{bundleOut, signed.Bundle}, {sigOut, signed.Envelope}, {attOut, stmt}} {
+		if o.path != "" {
+			if err := st.write(o.path, o.data); err != nil {
+				return err
+			}
+		}
 	}
 	results := []*signedFile{r}
-	if err := commitSigning(c, key, signer, "attest", results, outs); err != nil {
+	if err := commitSigning(c, key, signer, "attest", results, st); err != nil {
 		return err
 	}
 	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
@@ -428,72 +429,96 @@ func parallel(n int, fn func(i int) error) error {
 	return first
 }
 
-// output is a file to write when the whole call succeeded.
-type output struct {
-	path string
-	data []byte
+// staged holds outputs written to temporary files beside their
+// destinations, to be renamed into place by commit or removed by abort. Safe for concurrent use by the signing workers.
+type staged struct {
+	mu        sync.Mutex
+	temps     []string
+	paths     []string
+	committed bool
 }
 
-// commitSigning writes outs to temporary files, records every signature in
-// the audit trail in one transaction, then renames the files into place.
-// The database is opened only here, after all signing is done.
-func commitSigning(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile, outs []output) error {
-	temps, err := writeTemps(outs)
+// write stages data for path.
+func (s *staged) write(path string, data []byte) error {
+	fail := func(err error) error { return fmt.Errorf("writing %q: %w", path, unwrapPath(err)) }
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fail(errors.New("is a directory"))
+	}
+	f, err := createTemp(path)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	abort := func() {
-		for _, t := range temps {
-			os.Remove(t)
-		}
+	s.mu.Lock()
+	s.temps = append(s.temps, f.Name())
+	s.paths = append(s.paths, path)
+	s.mu.Unlock()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := appendSignAudit(c, key, signer, kind, results); err != nil {
-		abort()
-		return err
-	}
-	for i, o := range outs {
-		if err := os.Rename(temps[i], o.path); err != nil {
-			abort()
-			return fmt.Errorf("writing %q: %w", o.path, unwrapPath(err))
-		}
+	if err != nil {
+		return fail(err)
 	}
 	return nil
 }
 
-// writeTemps writes each output to a new temporary file in its destination
-// directory and syncs it. On error it removes what it wrote.
-func writeTemps(outs []output) ([]string, error) {
-	temps := make([]string, 0, len(outs))
-	fail := func(path string, err error) ([]string, error) {
-		for _, t := range temps {
-			os.Remove(t)
-		}
-		return nil, fmt.Errorf("writing %q: %w", path, unwrapPath(err))
-	}
-	for _, o := range outs {
-		if st, err := os.Stat(o.path); err == nil && st.IsDir() {
-			return fail(o.path, errors.New("is a directory"))
-		}
-		f, err := os.CreateTemp(filepath.Dir(o.path), "."+filepath.Base(o.path)+".tmp*")
-		if err != nil {
-			return fail(o.path, err)
-		}
-		temps = append(temps, f.Name())
-		_, err = f.Write(o.data)
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fail(o.path, err)
+// createTemp creates a new file beside path, mode 0644 (less the umask):
+// bundles and signatures are public.
+func createTemp(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	for range 10 {
+		var rnd [6]byte
+		rand.Read(rnd[:])
+		f, err := os.OpenFile(filepath.Join(dir, "."+base+".tmp"+hex.EncodeToString(rnd[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, os.ErrExist) {
+			return f, err
 		}
 	}
-	return temps, nil
+	return nil, errors.New("cannot create a temporary file")
+}
+
+// abort removes every staged file not yet committed.
+func (s *staged) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return
+	}
+	for _, t := range s.temps {
+		os.Remove(t)
+	}
+	s.temps, s.paths = nil, nil
+}
+
+// commit renames the staged files into place.
+func (s *staged) commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.temps {
+		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
+			for _, t := range s.temps[i:] {
+				os.Remove(t)
+			}
+			s.committed = true
+			return fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
+		}
+	}
+	s.committed = true
+	return nil
+}
+
+// commitSigning records every signature in the audit trail in one
+// transaction (bbolt syncs it), then renames the staged outputs into place.
+// The outputs are not fsynced one by one: like cosign, airlock leaves that
+// to the file system; for a batch of a thousand small bundles an fsync per
+// file took most of the run time. A rename replaces a file atomically. The database is
+// opened only here, after all signing is done.
+func commitSigning(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile, st *staged) error {
+	if err := appendSignAudit(c, key, signer, kind, results); err != nil {
+		st.abort()
+		return err
+	}
+	return st.commit()
 }
 
 // appendSignAudit records one audit record per signature, all in one
@@ -559,6 +584,10 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 	}
 	if toStdout {
 		printStdout(c.App.Writer)
+		return nil
+	}
+	if len(results) > 1 {
+		fmt.Fprintf(c.App.ErrWriter, "Wrote %d bundles, each beside its file as FILE.sigstore.json\n", len(results))
 		return nil
 	}
 	for _, r := range results {
