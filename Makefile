@@ -40,7 +40,7 @@ test: deps build
 conformance: build
 	PATH=$(CURDIR)/bin:$$PATH testdata/conformance/run-offline.sh -E 1 -t $(PUBLIC_GOOD_ROOT) -- scripts/conformance-client
 
-demo: build
+demo: softhsm build
 	./scripts/demo.sh
 
 # conformance with trust from the database (trust init + update --at), no -t.
