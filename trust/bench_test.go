@@ -2,7 +2,9 @@ package trust_test
 
 import (
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/trust"
@@ -12,6 +14,7 @@ import (
 // snapshot (--at 2026-08-21T20:00:00Z) into a freshly pinned database:
 // read the medium, verify the metadata and 11 targets, one bbolt commit.
 func BenchmarkImportPublicGood(b *testing.B) {
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		s := openStore(b)
@@ -19,6 +22,7 @@ func BenchmarkImportPublicGood(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		c0 := processCPU()
 		m, err := trust.OpenMedium(snapshotDir)
 		if err != nil {
 			b.Fatal(err)
@@ -27,7 +31,9 @@ func BenchmarkImportPublicGood(b *testing.B) {
 			b.Fatal(err)
 		}
 		trust.CloseMedium(m)
+		cpu += processCPU() - c0
 	}
+	b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkLoadTrust: what a verification does before it starts: open the
@@ -50,6 +56,7 @@ func BenchmarkLoadTrust(b *testing.B) {
 				b.Fatal(err)
 			}
 			db.Close()
+			cpu := startCPU(b)
 			for b.Loop() {
 				db, err := cache.Open(path, cache.Options{ReadOnly: true})
 				if err != nil {
@@ -64,6 +71,27 @@ func BenchmarkLoadTrust(b *testing.B) {
 				}
 				db.Close()
 			}
+			cpu.report()
 		})
 	}
+}
+
+// cpuMeter reports process CPU time (user+system) per iteration next to
+// wall time: on a shared, loaded machine wall time also counts waiting
+// for a core.
+type cpuMeter struct {
+	b     *testing.B
+	start time.Duration
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU(b *testing.B) *cpuMeter { return &cpuMeter{b: b, start: processCPU()} }
+
+func (m *cpuMeter) report() {
+	m.b.ReportMetric(float64(processCPU()-m.start)/float64(m.b.N)/1e6, "cpu-ms/op")
 }
