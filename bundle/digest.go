@@ -58,7 +58,8 @@ func newHash(alg string) (hash.Hash, error) {
 }
 
 // HashReader hashes r with every algorithm in algs in one pass, reading
-// hashBufferSize bytes at a time; it never holds more than that in memory.
+// hashBufferSize bytes at a time (a few buffers in flight); memory use does
+// not grow with the input.
 func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
 	if len(algs) == 0 {
 		algs = []string{"sha256"}
@@ -77,25 +78,71 @@ func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
 	if len(ws) > 1 {
 		w = io.MultiWriter(ws...)
 	}
-	buf := make([]byte, hashBufferSize)
-	// Not io.CopyBuffer: *os.File's WriterTo would bypass buf.
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			w.Write(buf[:n]) // hash.Hash writes never fail
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := pipelineCopy(w, r); err != nil {
+		return nil, err
 	}
 	out := make(map[string][]byte, len(algs))
 	for i, a := range algs {
 		out[a] = hs[i].Sum(nil)
 	}
 	return out, nil
+}
+
+// pipelineCopy copies r to w with reads and writes overlapped: one
+// goroutine reads into a few hashBufferSize buffers while the caller's
+// goroutine hashes the previous ones, so reading from the page cache and
+// hashing run on two cores. Memory is bounded by the buffers.
+func pipelineCopy(w io.Writer, r io.Reader) error {
+	const nbuf = 4
+	type chunk struct {
+		buf []byte
+		n   int
+		err error
+	}
+	free := make(chan []byte, nbuf)
+	full := make(chan chunk, nbuf)
+	for range nbuf {
+		free <- make([]byte, hashBufferSize)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-done:
+				return
+			}
+			// Fill the buffer: fewer, larger writes to the hash.
+			n, err := io.ReadFull(r, buf)
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			select {
+			case full <- chunk{buf, n, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range full {
+		if c.n > 0 {
+			w.Write(c.buf[:c.n]) // hash writes never fail
+		}
+		if c.err == io.EOF {
+			return nil
+		}
+		if c.err != nil {
+			return c.err
+		}
+		free <- c.buf
+	}
+	return nil
 }
 
 // DigestFile streams the file at path through HashReader. An error here

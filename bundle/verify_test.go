@@ -1,0 +1,321 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+func TestHashReaderSizes(t *testing.T) {
+	for _, n := range []int{0, 1, hashBufferSize - 1, hashBufferSize, hashBufferSize + 1, 3*hashBufferSize + 7} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		got, err := HashReader(bytes.NewReader(data), []string{"sha256", "sha384", "sha512"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s256, s384, s512 := sha256.Sum256(data), sha512.Sum384(data), sha512.Sum512(data)
+		if !bytes.Equal(got["sha256"], s256[:]) || !bytes.Equal(got["sha384"], s384[:]) || !bytes.Equal(got["sha512"], s512[:]) {
+			t.Errorf("size %d: wrong digests", n)
+		}
+	}
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("disk on fire")
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}
+
+func TestHashReaderError(t *testing.T) {
+	if _, err := HashReader(&failingReader{n: 3*hashBufferSize + 5}, nil); err == nil || err.Error() != "disk on fire" {
+		t.Fatalf("err = %v, want the reader's error", err)
+	}
+	if _, err := HashReader(bytes.NewReader(nil), []string{"md5"}); err == nil {
+		t.Fatal("md5 accepted")
+	}
+}
+
+func TestParseDigestArg(t *testing.T) {
+	hex64 := "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+	for _, tc := range []struct {
+		arg        string
+		ok, hasErr bool
+	}{
+		{"sha256:" + hex64, true, false},
+		{"sha256:" + hex64[:62], true, true},
+		{"sha256:zz", true, true},
+		{"sha512:" + hex64 + hex64, true, false},
+		{"hello.tgz", false, false},
+		{"md5:abc", false, false},
+	} {
+		_, ok, err := ParseDigestArg(tc.arg)
+		if ok != tc.ok || (err != nil) != tc.hasErr {
+			t.Errorf("ParseDigestArg(%q) = ok %v, err %v", tc.arg, ok, err)
+		}
+	}
+}
+
+func publicGood(t testing.TB) *root.TrustedRoot {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromPath(publicGoodRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestTrustSourcesInOrder: the first source that verifies vouches and is
+// named; a rejection under every source is the first source's reason.
+func TestTrustSourcesInOrder(t *testing.T) {
+	bc := loadBenchCase(t)
+	other, err := root.NewTrustedRootFromPath("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := Trust{From: "test", Sources: []TrustSource{{Name: "custom", Material: other}, {Name: "public-good", Material: bc.tr}}}
+	v, err := NewVerifier(trust, Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Artifact{Name: "a.txt", Digests: map[string][]byte{"sha256": bc.digest}}
+	r, err := v.VerifyBundle(bc.bundles[1], "b", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Trust.Source, "public-good"; got != want {
+		t.Errorf("vouched by %q, want %q", got, want)
+	}
+	if r.Status != "verified" || r.Signer == nil || r.Signer.Identity != conformanceID || len(r.Times) == 0 || len(r.LogEntries) != 1 {
+		t.Errorf("incomplete result: %+v", r)
+	}
+
+	only := Trust{Sources: []TrustSource{{Name: "custom", Material: other}}}
+	v, _ = NewVerifier(only, Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, Options{})
+	r, err = v.VerifyBundle(bc.bundles[1], "b", a)
+	if !errors.Is(err, ErrRejected) || r.Verified || r.Reason == "" || r.Trust.Source != "" || r.Signer != nil {
+		t.Errorf("under the wrong root: err %v, result %+v", err, r)
+	}
+}
+
+// TestCachingMatchesPlain: the certificate caches never change a verdict,
+// across repeated verifications and policies.
+func TestCachingMatchesPlain(t *testing.T) {
+	bc := loadBenchCase(t)
+	trust := Trust{Sources: []TrustSource{{Name: "pg", Material: bc.tr}}}
+	a := Artifact{Name: "a.txt", Digests: map[string][]byte{"sha256": bc.digest}}
+	wrong := Artifact{Name: "x", Digests: map[string][]byte{"sha256": make([]byte, 32)}}
+	for _, p := range []Policy{
+		{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss},
+		{CertificateIdentity: "someone@example.com", CertificateOIDCIssuer: conformanceIss},
+	} {
+		plain, _ := NewVerifier(trust, p, Options{})
+		cached, _ := NewVerifier(trust, p, Options{CacheCertificates: true})
+		for round := range 3 {
+			for i, b := range bc.bundles {
+				for _, art := range []Artifact{a, wrong} {
+					_, e1 := plain.VerifyBundle(b, "b", art)
+					_, e2 := cached.VerifyBundle(b, "b", art)
+					if (e1 == nil) != (e2 == nil) {
+						t.Errorf("round %d bundle %d: plain %v, cached %v", round, i, e1, e2)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCachingCATime: a cached chain is only reused at times every
+// certificate in it is valid; the intermediate shortcut respects the CA's
+// and the root's validity.
+func TestCachingCATime(t *testing.T) {
+	tr := publicGood(t)
+	bc := loadBenchCase(t)
+	vc, err := bc.bundles[1].VerificationContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := vc.Certificate()
+	for _, ca := range tr.FulcioCertificateAuthorities() {
+		fca := ca.(*root.FulcioCertificateAuthority)
+		if len(fca.Intermediates) != 1 {
+			continue
+		}
+		c := &cachingCA{inner: ca}
+		at := leaf.NotBefore.Add(time.Minute)
+		chains, err := c.Verify(leaf, at)
+		if err != nil {
+			t.Fatalf("first verification: %v", err)
+		}
+		if c.anchor == nil {
+			t.Error("intermediate shortcut not prepared for the public-good CA")
+		}
+		want, err := ca.Verify(leaf, at)
+		if err != nil || len(chains) != len(want) || len(chains[0]) != len(want[0]) || !chains[0][2].Equal(want[0][2]) {
+			t.Errorf("chains %v differ from the CA's %v (%v)", chains, want, err)
+		}
+		// Cached, at a time after the leaf expired: rejected, like the CA.
+		late := leaf.NotAfter.Add(time.Hour)
+		if _, err := c.Verify(leaf, late); err == nil {
+			t.Error("cached chain accepted after the leaf expired")
+		}
+		if _, err := ca.Verify(leaf, late); err == nil {
+			t.Error("test premise: the CA accepts an expired leaf")
+		}
+		// Before the CA's validity period: rejected, cache or not.
+		if _, err := c.Verify(leaf, fca.ValidityPeriodStart.Add(-time.Hour)); err == nil {
+			t.Error("accepted before the CA's validity period")
+		}
+		return
+	}
+	t.Fatal("no public-good CA with one intermediate")
+}
+
+func ecdsaSig(t *testing.T, k *ecdsa.PrivateKey, d []byte) []byte {
+	s, err := ecdsa.SignASN1(rand.Reader, k, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDetachedSignature: cosign's .sig for each key type (ECDSA and RSA
+// over SHA-256 of the file, Ed25519ph over SHA-512) verifies, and nothing
+// else does.
+func TestDetachedSignature(t *testing.T) {
+	file := []byte("hello, air gap\n")
+	s256, s512 := sha256.Sum256(file), sha512.Sum512(file)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	rsaSig, _ := rsa.SignPKCS1v15(rand.Reader, rk, crypto.SHA256, s256[:])
+	edSig, err := ek.Sign(nil, s512[:], &ed25519.Options{Hash: crypto.SHA512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  crypto.PublicKey
+		sig  []byte
+	}{
+		{"p256", p256.Public(), ecdsaSig(t, p256, s256[:])},
+		{"p384", p384.Public(), ecdsaSig(t, p384, s256[:])},
+		{"rsa", rk.Public(), rsaSig},
+		{"ed25519ph", ek.Public(), edSig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: tc.key}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := HashReader(bytes.NewReader(file), SignatureDigestAlgorithms(tc.key))
+			sig := []byte(base64.StdEncoding.EncodeToString(tc.sig) + "\n")
+			r, err := v.VerifySignatureFile(sig, "f.sig", Artifact{Name: "f", Digests: d})
+			if err != nil || !r.Verified || r.Signer.KeyFingerprint == "" || len(r.Warnings) != 1 || r.Warnings[0] != NoTlogWarning {
+				t.Fatalf("err %v, result %+v", err, r)
+			}
+			d2, _ := HashReader(bytes.NewReader([]byte("other")), SignatureDigestAlgorithms(tc.key))
+			if _, err := v.VerifySignatureFile(sig, "f.sig", Artifact{Name: "o", Digests: d2}); !errors.Is(err, ErrRejected) {
+				t.Errorf("other file: %v", err)
+			}
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			ov, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: other.Public()}, Options{})
+			od, _ := HashReader(bytes.NewReader(file), []string{"sha256"})
+			if _, err := ov.VerifySignatureFile(sig, "f.sig", Artifact{Name: "f", Digests: od}); !errors.Is(err, ErrRejected) {
+				t.Errorf("other key: %v", err)
+			}
+		})
+	}
+}
+
+// TestDetachedAttestation: a DSSE .att signed with pure Ed25519 and with
+// ECDSA verifies against its subject and predicate type only.
+func TestDetachedAttestation(t *testing.T) {
+	file := []byte("hello, air gap\n")
+	sum := sha256.Sum256(file)
+	st, _ := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "hello.tgz", "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
+		"predicateType": "https://cyclonedx.org/bom",
+		"predicate":     map[string]any{},
+	})
+	pae := PAE(InTotoPayloadType, st)
+	_, ek, _ := ed25519.GenerateKey(rand.Reader)
+	pk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ps := sha256.Sum256(pae)
+	for name, k := range map[string]struct {
+		pub crypto.PublicKey
+		sig []byte
+	}{
+		"ed25519": {ek.Public(), ed25519.Sign(ek, pae)},
+		"p256":    {pk.Public(), ecdsaSig(t, pk, ps[:])},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env, _ := json.Marshal(map[string]any{"payloadType": InTotoPayloadType, "payload": base64.StdEncoding.EncodeToString(st),
+				"signatures": []any{map[string]string{"keyid": "", "sig": base64.StdEncoding.EncodeToString(k.sig)}}})
+			_, _, stmt, err := ParseAttestation(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, _ := HashReader(bytes.NewReader(file), AttestationDigestAlgorithms(stmt))
+			a := Artifact{Name: "hello.tgz", Digests: d}
+			for pt, ok := range map[string]bool{"": true, "https://cyclonedx.org/bom": true, "https://spdx.dev/Document": false} {
+				v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub, PredicateType: pt}, Options{})
+				r, err := v.VerifyAttestationFile(env, "x.att", a)
+				if (err == nil) != ok {
+					t.Errorf("type %q: err %v", pt, err)
+				}
+				if ok && r.PredicateType != "https://cyclonedx.org/bom" {
+					t.Errorf("predicate type %q", r.PredicateType)
+				}
+			}
+			// base64 of the envelope, as the primer shows it, verifies too.
+			v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub}, Options{})
+			if _, err := v.VerifyAttestationFile([]byte(base64.StdEncoding.EncodeToString(env)), "x.att", a); err != nil {
+				t.Errorf("base64 envelope: %v", err)
+			}
+			// A tampered payload does not.
+			bad := bytes.Replace(env, []byte(`"payload":"ey`), []byte(`"payload":"eX`), 1)
+			if _, err := v.VerifyAttestationFile(bad, "x.att", a); !errors.Is(err, ErrRejected) {
+				t.Errorf("tampered payload: %v", err)
+			}
+		})
+	}
+}
+
+// TestVerifyCompat: the one-shot Verify returns sigstore-go's result.
+func TestVerifyCompat(t *testing.T) {
+	bc := loadBenchCase(t)
+	res, err := Verify(bc.bundles[3], bc.tr, Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss},
+		Artifact{Algorithm: "sha256", Digest: bc.digest}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ *verify.VerificationResult = res
+	if res.Statement == nil {
+		t.Error("DSSE bundle: no statement in the result")
+	}
+}
