@@ -183,9 +183,10 @@ func (s *Builder) SignDigest(digest []byte) (*Signed, error) {
 	if len(digest) != s.hash.Size() {
 		return nil, fmt.Errorf("digest is %d bytes, want %d for %v", len(digest), s.hash.Size(), s.hash)
 	}
+	// The key's own error names the key (a token key says which, and why).
 	sig, err := s.key.Sign(rand.Reader, digest, s.hash)
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
 	if err := s.verifyDigest(digest, sig); err != nil {
 		return nil, err
@@ -225,7 +226,7 @@ func (s *Builder) SignDSSE(payloadType string, payload []byte) (*Signed, error) 
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
 	env := &protodsse.Envelope{
 		Payload:     payload,

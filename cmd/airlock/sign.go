@@ -276,7 +276,7 @@ func signBlobAction(c *cli.Context) error {
 		}
 		signed, err := signer.SignDigest(d)
 		if err != nil {
-			return fmt.Errorf("signing %q with %q: %w", r.File, key.ref, err)
+			return fmt.Errorf("signing %q: %w", r.File, err)
 		}
 		r.signed = signed
 		r.Digest = alg + ":" + hex.EncodeToString(d)
@@ -362,7 +362,7 @@ func attestBlobAction(c *cli.Context) error {
 	}
 	signed, err := signer.SignDSSE(bundle.InTotoPayloadType, stmt)
 	if err != nil {
-		return fmt.Errorf("signing %q with %q: %w", file, key.ref, err)
+		return fmt.Errorf("signing %q: %w", file, err)
 	}
 	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut,
 		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI, signed: signed}
