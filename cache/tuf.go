@@ -112,3 +112,50 @@ func (s *TUFStore) CommitTUF(repo string, expectState []byte, set map[string][]b
 		return nil
 	})
 }
+
+// TUFFile is a TUFStore that opens the database at Path for each operation
+// and closes it after: ReadTUF with a shared (read-only) lock, CommitTUF
+// with the exclusive one. No lock is held in between, so a long read of a
+// medium or a download does not keep other airlock processes waiting; a
+// change made in between by another process makes CommitTUF fail rather
+// than overwrite it (the expectState check).
+type TUFFile struct {
+	Path string
+	// Options are used for both opens; ReadOnly is set for ReadTUF.
+	Options Options
+	// InTx and ConflictErr are as in TUFStore.
+	InTx        func()
+	ConflictErr error
+}
+
+// ReadTUF reads every repository, as TUFStore.ReadTUF. A database that does
+// not exist yet holds no repositories.
+func (f *TUFFile) ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error {
+	opts := f.Options
+	opts.ReadOnly = true
+	db, err := Open(f.Path, opts)
+	if errors.Is(err, ErrNotInitialized) {
+		return fn(map[string]map[string][]byte{}, func(string) []byte { return nil })
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return (&TUFStore{DB: db}).ReadTUF(fn)
+}
+
+// CommitTUF commits as TUFStore.CommitTUF, creating the database if needed.
+func (f *TUFFile) CommitTUF(repo string, expectState []byte, set map[string][]byte, blobs map[string][]byte, kind string, at time.Time, fields map[string]string) error {
+	opts := f.Options
+	opts.ReadOnly = false
+	db, err := Open(f.Path, opts)
+	if err != nil {
+		return err
+	}
+	s := &TUFStore{DB: db, InTx: f.InTx, ConflictErr: f.ConflictErr}
+	if err := s.CommitTUF(repo, expectState, set, blobs, kind, at, fields); err != nil {
+		db.Close()
+		return err
+	}
+	return db.Close()
+}

@@ -73,14 +73,14 @@ func trustNoArgs(c *cli.Context) error {
 	return nil
 }
 
-// openTrustDB opens the database for writing (trust init, update).
-func openTrustDB(c *cli.Context) (*cache.DB, error) {
+// trustFile is the database as trust's Store for init and update: opened
+// for each read and each commit, so no lock is held while a medium is read.
+func trustFile(c *cli.Context) (*cache.TUFFile, error) {
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
 	}
-	db, err := cache.Open(path, cache.Options{})
-	return db, trustErr(err)
+	return &cache.TUFFile{Path: path, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}, nil
 }
 
 // openTrustDBReadOnly opens an existing database for reading.
@@ -138,12 +138,11 @@ func trustInitAction(c *cli.Context) error {
 	default:
 		return usageErrorf("trust init needs --public-good or --root FILE")
 	}
-	db, err := openTrustDB(c)
+	store, err := trustFile(c)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	st, err := trust.Init(tufStore(db), name, anchor, source, time.Now())
+	st, err := trust.Init(store, name, anchor, source, time.Now())
 	if errors.Is(err, trust.ErrExists) {
 		return withHint(err, "its anchor stays pinned; import new metadata with 'airlock trust update --name "+name+" --from DIR'")
 	}
@@ -182,12 +181,10 @@ func trustUpdateAction(c *cli.Context) error {
 		return err
 	}
 	defer trust.CloseMedium(m)
-	db, err := openTrustDB(c)
+	store, err := trustFile(c)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	store := tufStore(db)
 	name := c.String("name")
 	if name == "" {
 		if name, err = onlyRepository(store); err != nil {
@@ -230,7 +227,7 @@ func onlyRepository(s trust.Store) (string, error) {
 	})
 	switch {
 	case err != nil:
-		return "", err
+		return "", trustErr(err)
 	case len(names) == 1:
 		return names[0], nil
 	case len(names) == 0:

@@ -107,18 +107,23 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	return ts, nil
 }
 
-// tufStore is the database as trust's Store.
+// tufStore is an open database as trust's Store.
 func tufStore(db *cache.DB) *cache.TUFStore {
-	s := &cache.TUFStore{DB: db, ConflictErr: trust.ErrConflict}
-	// Test hook (never set in normal use): pause inside the update
-	// transaction so a test can kill the process mid-commit.
-	if d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY")); err == nil && d > 0 {
-		s.InTx = func() {
-			fmt.Fprintln(os.Stderr, "airlock: test hook: inside the trust transaction")
-			time.Sleep(d)
-		}
+	return &cache.TUFStore{DB: db, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}
+}
+
+// testCommitHook is a test hook, never set in normal use: with
+// AIRLOCK_TEST_TRUST_COMMIT_DELAY=DURATION a trust commit pauses inside its
+// transaction, so a test can kill the process mid-commit.
+func testCommitHook() func() {
+	d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY"))
+	if err != nil || d <= 0 {
+		return nil
 	}
-	return s
+	return func() {
+		fmt.Fprintln(os.Stderr, "airlock: test hook: inside the trust transaction")
+		time.Sleep(d)
+	}
 }
 
 // trustErr attaches the hint that goes with a trust or database error.
@@ -134,6 +139,8 @@ func trustErr(err error) error {
 		return withHint(err, "the machine clock went backwards: set it right before using airlock")
 	case errors.Is(err, cache.ErrLocked):
 		return withHint(err, "the database is busy: another airlock process is using it; retry when it has finished")
+	case errors.Is(err, trust.ErrConflict):
+		return withHint(err, "another airlock process changed it meanwhile; run the update again")
 	case errors.Is(err, trust.ErrUnknownRepository):
 		return withHint(err, "see 'airlock trust status' for the repositories, or create it with 'airlock trust init'")
 	}

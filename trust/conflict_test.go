@@ -1,0 +1,60 @@
+package trust_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/trust"
+)
+
+// hookMedium is a real medium that runs a hook before serving one name.
+type hookMedium struct {
+	trust.Medium
+	name string
+	hook func()
+}
+
+func (m *hookMedium) Read(name string, limit int64) ([]byte, error) {
+	if name == m.name && m.hook != nil {
+		h := m.hook
+		m.hook = nil
+		h()
+	}
+	return m.Medium.Read(name, limit)
+}
+
+// TestConcurrentUpdates: with TUFFile no lock is held while the medium is
+// read, so another update can commit in between; the slower one must then
+// fail with ErrConflict instead of overwriting it.
+func TestConcurrentUpdates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "airlock.db")
+	s := &cache.TUFFile{Path: path, ConflictErr: trust.ErrConflict}
+	r := newRepo()
+	initRepo(t, s, r)
+	r.Publish()
+	files := r.Clone()
+
+	var other error
+	slow := &hookMedium{Medium: medium(t, files), name: "timestamp.json", hook: func() {
+		_, other = trust.Update(s, "site", medium(t, files), trust.UpdateOptions{Now: t0.Add(time.Hour)})
+	}}
+	_, err := trust.Update(s, "site", slow, trust.UpdateOptions{Now: t0.Add(time.Hour)})
+	if other != nil {
+		t.Fatalf("the update in between failed: %v", other)
+	}
+	if !errors.Is(err, trust.ErrConflict) {
+		t.Fatalf("slower update: %v, want ErrConflict", err)
+	}
+	db, err := cache.Open(path, cache.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.Audit()
+	if err != nil || len(recs) != 2 {
+		t.Errorf("audit: %d records, %v; want init and one update", len(recs), err)
+	}
+}
