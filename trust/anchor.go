@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -31,6 +32,12 @@ func PublicGoodRoot() []byte { return append([]byte(nil), publicGoodRoot...) }
 func Init(s Store, name string, anchor []byte, source string, now time.Time) (*RepoStatus, error) {
 	if err := checkRepoName(name); err != nil {
 		return nil, err
+	}
+	if name == PublicGoodName && (source != "embedded" || !bytes.Equal(anchor, publicGoodRoot)) {
+		return nil, fmt.Errorf("the name %q is kept for the public-good root embedded in airlock (trust init --public-good)", name)
+	}
+	if source == "embedded" && !bytes.Equal(anchor, publicGoodRoot) {
+		return nil, fmt.Errorf("anchor source \"embedded\" is only for the public-good root")
 	}
 	if len(anchor) > MaxRootSize {
 		return nil, fmt.Errorf("%w: %w: anchor root is over %d bytes", ErrRejected, ErrTooLarge, MaxRootSize)

@@ -61,7 +61,7 @@ func verifyRepo(name string, rec map[string][]byte, blob func(string) []byte) (*
 	if hex.EncodeToString(sum[:]) != v.st.AnchorSHA256 {
 		return nil, bad("anchor root does not match its recorded sha256")
 	}
-	if v.st.AnchorSource == "embedded" && name == PublicGoodName && !bytes.Equal(anchor, publicGoodRoot) {
+	if (v.st.AnchorSource == "embedded" || name == PublicGoodName) && !bytes.Equal(anchor, publicGoodRoot) {
 		// The public-good anchor is pinned by this binary, not by the file.
 		return nil, bad("anchor root is not the public-good root embedded in airlock")
 	}

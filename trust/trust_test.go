@@ -525,6 +525,12 @@ func TestSeveralRepositories(t *testing.T) {
 	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := trust.Init(s, "other", r.Files["1.root.json"], "embedded", realNow); err == nil {
+		t.Error("a site root recorded as the embedded anchor")
+	}
+	if _, err := trust.Init(openStore(t), trust.PublicGoodName, r.Files["1.root.json"], "file", realNow); err == nil {
+		t.Error("a site root pinned under the public-good name")
+	}
 	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file", realNow); !errors.Is(err, trust.ErrExists) {
 		t.Errorf("second init: %v, want ErrExists", err)
 	}
