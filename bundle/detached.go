@@ -20,12 +20,21 @@ import (
 // entry to check.
 const NoTlogWarning = "no transparency-log evidence was checked: a detached signature carries none"
 
-// SignatureDigestAlgorithms returns the digests a cosign detached
-// signature by key is made over: SHA-256 of the file for ECDSA and RSA,
-// SHA-512 for Ed25519 (cosign signs blobs with Ed25519ph).
+// SignatureDigestAlgorithms returns the digest a cosign detached signature
+// by key is made over, as cosign (sigstore's default algorithm for the key)
+// signs blobs: SHA-256 for ECDSA P-256 and RSA, SHA-384 for P-384, SHA-512
+// for P-521 and for Ed25519 (cosign signs blobs with Ed25519ph).
 func SignatureDigestAlgorithms(key crypto.PublicKey) []string {
-	if _, ok := key.(ed25519.PublicKey); ok {
+	switch k := key.(type) {
+	case ed25519.PublicKey:
 		return []string{"sha512"}
+	case *ecdsa.PublicKey:
+		switch k.Curve.Params().BitSize {
+		case 384:
+			return []string{"sha384"}
+		case 521:
+			return []string{"sha512"}
+		}
 	}
 	return []string{"sha256"}
 }

@@ -201,12 +201,12 @@ func ecdsaSig(t *testing.T, k *ecdsa.PrivateKey, d []byte) []byte {
 	return s
 }
 
-// TestDetachedSignature: cosign's .sig for each key type (ECDSA and RSA
-// over SHA-256 of the file, Ed25519ph over SHA-512) verifies, and nothing
-// else does.
+// TestDetachedSignature: cosign's .sig for each key type (ECDSA P-256 and
+// RSA over SHA-256 of the file, P-384 over SHA-384, Ed25519ph over
+// SHA-512) verifies, and nothing else does.
 func TestDetachedSignature(t *testing.T) {
 	file := []byte("hello, air gap\n")
-	s256, s512 := sha256.Sum256(file), sha512.Sum512(file)
+	s256, s384, s512 := sha256.Sum256(file), sha512.Sum384(file), sha512.Sum512(file)
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -222,7 +222,7 @@ func TestDetachedSignature(t *testing.T) {
 		sig  []byte
 	}{
 		{"p256", p256.Public(), ecdsaSig(t, p256, s256[:])},
-		{"p384", p384.Public(), ecdsaSig(t, p384, s256[:])},
+		{"p384", p384.Public(), ecdsaSig(t, p384, s384[:])},
 		{"rsa", rk.Public(), rsaSig},
 		{"ed25519ph", ek.Public(), edSig},
 	} {
