@@ -73,16 +73,21 @@ func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
+	// Stat first: opening a FIFO or device on a hostile medium could block
+	// or never end.
+	if st, err := m.root.Stat(filepath.FromSlash(name)); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q on medium is not a regular file", name)
+	}
 	f, err := m.root.Open(filepath.FromSlash(name))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
+	if st, err := f.Stat(); err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
+	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%q on medium is not a regular file", name)
 	}
 	return readBounded(f, name, limit)
