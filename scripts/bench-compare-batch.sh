@@ -39,7 +39,8 @@ for path in sorted(glob.glob(prefix + ".*.json")):
         cpu.setdefault(i, []).extend([r["user"] + r["system"]] * len(r["times"]))
 for i in sorted(t):
     med, mn = statistics.median(t[i]), min(t[i])
-    print(f"| {labels[i]} | {n} | {med:.3f} s | {mn:.3f} s | {statistics.mean(cpu[i]):.3f} s | "
+    c = statistics.mean(cpu[i])
+    print(f"| {labels[i]} | {n} | {med:.3f} s | {mn:.3f} s | {c:.3f} s | {c/n*1000:.2f} ms | "
           f"{n/med:.0f} | {n/mn:.0f} | {len(t[i])} |")
 PY
 }
@@ -53,8 +54,8 @@ for c in "${big[@]}" "${small[@]}"; do
   bash -c "$c" >/dev/null 2>err.txt || echo "- did not run: \`${c//$ID/ID}\`: $(head -1 err.txt)"
 done
 echo
-echo "| what | bundles | median wall | min wall | mean CPU | bundles/s (median) | bundles/s (best) | runs |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| what | bundles | median wall | min wall | mean CPU (user+sys) | CPU per bundle | bundles/s (median) | bundles/s (best) | runs |"
+echo "|---|---|---|---|---|---|---|---|---|"
 measure big "$ROUNDS" 1 "${big[@]}" && rates big "$N" \
   "\`airlock verify-blob FLAGS many/*.txt\`: one process" \
   "\`sgloop\`: bare sigstore-go v1.3.0 verifier loop, $(nproc) workers, one process"

@@ -105,7 +105,7 @@ measure() {
 }
 
 # table PREFIX RSS...: markdown rows from measure's exports: median and min wall time, mean CPU
-# time (user+system), ratios of median and min to the first command, and the given peak RSS
+# time (user+system), ratios of median, min and CPU time to the first command, the given peak RSS
 # figures (MiB, in command order).
 table() {
   local prefix=$1; shift
@@ -122,15 +122,15 @@ for path in sorted(glob.glob(prefix + ".*.json")):
 def fmt(x):
     return f"{x:.3g} s" if x >= 1 else f"{x*1000:.3g} ms"
 rows = [runs[i] for i in sorted(runs)]
-bmed = statistics.median(rows[0]["times"]); bmin = min(rows[0]["times"])
-print("| command | median wall | min wall | mean CPU (user+sys) | median ratio | min ratio | peak RSS | runs |")
-print("|---|---|---|---|---|---|---|---|")
+bmed = statistics.median(rows[0]["times"]); bmin = min(rows[0]["times"]); bcpu = statistics.mean(rows[0]["cpu"])
+print("| command | median wall | min wall | mean CPU (user+sys) | median ratio | min ratio | CPU ratio | peak RSS | runs |")
+print("|---|---|---|---|---|---|---|---|---|")
 for i, d in enumerate(rows):
     med, mn = statistics.median(d["times"]), min(d["times"])
     rs = rss[i] if i < len(rss) else "-"
     rs = rs + " MiB" if rs[:1].isdigit() else rs
     print(f"| `{d['command']}` | {fmt(med)} | {fmt(mn)} | {fmt(statistics.mean(d['cpu']))} | "
-          f"{med/bmed:.2f}x | {mn/bmin:.2f}x | {rs} | {len(d['times'])} |")
+          f"{med/bmed:.2f}x | {mn/bmin:.2f}x | {statistics.mean(d['cpu'])/bcpu:.2f}x | {rs} | {len(d['times'])} |")
 EOF2
 }
 

@@ -244,6 +244,17 @@ if [ -s cosign.sigstore.json ]; then
   rejects "airlock verify-blob --bundle rejects the wrong key" 1 \
     "$A" verify-blob --key p256.pub --insecure-ignore-tlog --bundle cosign.sigstore.json hello.tgz
 fi
+# A batch: cosign bundles beside each FILE (FILE.sigstore.json), one airlock process for all.
+for f in c1.bin c2.bin c3.bin; do
+  head -c 2048 /dev/urandom >$f
+  "$COSIGN" sign-blob "${COSIGN_OFFLINE[@]}" --bundle $f.sigstore.json $f >/dev/null 2>&1
+done
+ok "airlock verify-blob FILE... (batch of 3 cosign bundles)" \
+  "$A" verify-blob --key cosign.pub --insecure-ignore-tlog c1.bin c2.bin c3.bin
+cp c2.bin c2.orig && printf x >>c2.bin
+rejects "airlock verify-blob FILE... rejects a batch with one tampered file" 1 \
+  "$A" verify-blob --key cosign.pub --insecure-ignore-tlog c1.bin c2.bin c3.bin
+mv c2.orig c2.bin
 # The legacy detached signature: base64 on stdout with --new-bundle-format=false.
 produces "cosign sign-blob > .sig" cosign.sig \
   "$COSIGN" sign-blob "${COSIGN_OFFLINE[@]}" --new-bundle-format=false hello.tgz
@@ -353,6 +364,37 @@ rejects "cosign rejects signature-mismatch_fail" any \
 rejects "airlock rejects signature-mismatch_fail" 1 \
   "$A" verify-blob --bundle $V/signature-mismatch_fail/bundle.sigstore.json \
   --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" --trusted-root "$PUBLIC_GOOD_ROOT" $V/a.txt
+
+section "conformance vectors: cosign $COSIGN_VERSION and airlock reach the same verdict on every case"
+# Both run as sigstore-conformance clients through the offline runner (paths and digests), the
+# public-good trusted root for cases without their own; then the verdicts are compared by case.
+cat >"$T/cosign-client" <<'EOF2'
+#!/usr/bin/env bash
+# sigstore-conformance CLI protocol (verify-bundle ...) -> stock cosign verify-blob.
+[ "${1:-}" = verify-bundle ] || exit 2; shift
+args=(); while [ $# -gt 1 ]; do args+=("$1"); shift; done
+exec "${COSIGN:?}" verify-blob "${args[@]}" "$1"
+EOF2
+chmod +x "$T/cosign-client"
+(cd "$REPO" && COSIGN=$COSIGN testdata/conformance/run-offline.sh -t "$PUBLIC_GOOD_ROOT" \
+  -l "$T/conf-cosign.log" -- "$T/cosign-client" >"$T/conf-cosign.out" 2>&1)
+(cd "$REPO" && AIRLOCK=$A testdata/conformance/run-offline.sh -t "$PUBLIC_GOOD_ROOT" \
+  -l "$T/conf-airlock.log" -- scripts/conformance-client >"$T/conf-airlock.out" 2>&1)
+echo "      cosign:  $(tail -1 "$T/conf-cosign.out")"
+echo "      airlock: $(tail -1 "$T/conf-airlock.out")"
+verdicts() { awk '{print $2, ($3 == "rc=0" ? "accepted" : "rejected")}' "$1" | sort; }
+if [ ! -s "$T/conf-cosign.log" ] || [ ! -s "$T/conf-airlock.log" ]; then
+  report_fail "conformance verdicts: a run produced no log" "$(tail -3 "$T/conf-cosign.out" "$T/conf-airlock.out")" \
+    testdata/conformance/run-offline.sh -t ROOT -l LOG -- CLIENT
+else
+  diffs=$(join -a1 -a2 -e missing -o 0,1.2,2.2 <(verdicts "$T/conf-cosign.log") <(verdicts "$T/conf-airlock.log") |
+          awk '$2 != $3 {print $1 ": cosign " $2 ", airlock " $3}')
+  if [ -z "$diffs" ]; then
+    PASS=$((PASS+1)); echo "PASS  same verdict on all $(wc -l <"$T/conf-airlock.log") conformance cases (paths and digests)"
+  else
+    while IFS= read -r d; do report_fail "conformance verdicts differ: $d" "" scripts/conformance-client; done <<<"$diffs"
+  fi
+fi
 
 # ---- summary --------------------------------------------------------------------------------
 echo
