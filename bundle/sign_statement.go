@@ -41,10 +41,16 @@ func PredicateTypeURI(t string) (string, error) {
 	if u, ok := cosignPredicateTypes[t]; ok {
 		return u, nil
 	}
-	if u, err := url.ParseRequestURI(t); err != nil || u.Scheme == "" {
+	if !isURI(t) {
 		return "", fmt.Errorf("invalid predicate type %q: want a URI or one of custom, slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex", t)
 	}
 	return t, nil
+}
+
+// isURI reports whether s is an absolute URI ("*" and paths are not).
+func isURI(s string) bool {
+	u, err := url.ParseRequestURI(s)
+	return err == nil && u.Scheme != ""
 }
 
 // MaxPredicateSize bounds the predicate file attest-blob reads.
@@ -80,7 +86,7 @@ func Statement(t string, predicate []byte, subjects []Subject, now time.Time) ([
 			Predicate     json.RawMessage `json:"predicate"`
 		}
 		if json.Unmarshal(predicate, &wrapped) == nil && wrapped.PredicateType != "" && isJSONObject(wrapped.Predicate) {
-			if _, err := url.ParseRequestURI(wrapped.PredicateType); err == nil {
+			if isURI(wrapped.PredicateType) {
 				ptype, pred = wrapped.PredicateType, wrapped.Predicate
 			}
 		}
