@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -233,6 +234,7 @@ func onlyRepository(s trust.Store) (string, error) {
 	case len(names) == 0:
 		return "", withHint(trust.ErrNoTrust, "run 'airlock trust init --public-good' (or --root FILE --name NAME) first")
 	}
+	sort.Strings(names)
 	return "", usageErrorf("the database has %d repositories (%s): pass --name", len(names), strings.Join(names, ", "))
 }
 

@@ -26,9 +26,11 @@ import (
 // Trust in testscript:
 //
 //	airlock-exit CODE ARGS...  run airlock ARGS and require exit status CODE
-//	tufgen STEP DIR|FILE.tar   write a generated site TUF repository as it is
+//	tufgen STEP DIR|FILE.tar [TRUSTED_ROOT]
+//	                           write a generated site TUF repository as it is
 //	                           after STEP publications (1: root 1; 2: root 2
-//	                           with new root keys), valid at today's clock
+//	                           with new root keys), valid at today's clock,
+//	                           carrying TRUSTED_ROOT (default: public-good's)
 //	tuf-tamper REPO            edit REPO's stored timestamp in $AIRLOCK_DB
 func init() {
 	scriptCmds["airlock-exit"] = cmdAirlockExit
@@ -61,9 +63,12 @@ func cmdAirlockExit(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// genRepo builds the generated site repository after step publications.
-func genRepo(step int) (*tufgen.Repo, error) {
-	tr, err := os.ReadFile("../../testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json")
+const publicGoodTrustedRoot = "../../testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json"
+
+// genRepo builds the generated site repository after step publications,
+// carrying the trusted root in file trFile.
+func genRepo(step int, trFile string) (*tufgen.Repo, error) {
+	tr, err := os.ReadFile(trFile)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +84,16 @@ func genRepo(step int) (*tufgen.Repo, error) {
 }
 
 func cmdTUFGen(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: tufgen STEP DIR|FILE.tar")
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: tufgen STEP DIR|FILE.tar [TRUSTED_ROOT]")
 	}
 	step, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	r, err := genRepo(step)
+	trFile := publicGoodTrustedRoot
+	if len(args) == 3 {
+		trFile = ts.MkAbs(args[2])
+	}
+	r, err := genRepo(step, trFile)
 	ts.Check(err)
 	out := ts.MkAbs(args[1])
 	if strings.HasSuffix(out, ".tar") {
@@ -131,7 +140,7 @@ func TestTrustUpdateKilled(t *testing.T) {
 	dir := t.TempDir()
 	env := append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"), "HOME="+dir, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=")
 	for step := 1; step <= 2; step++ {
-		r, err := genRepo(step)
+		r, err := genRepo(step, publicGoodTrustedRoot)
 		if err != nil {
 			t.Fatal(err)
 		}
