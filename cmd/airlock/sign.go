@@ -137,6 +137,32 @@ func checkInputFile(name string) error {
 	return nil
 }
 
+// checkOutputs refuses output flags that name an input, or the same file
+// twice: signing must never overwrite what it signs.
+func checkOutputs(inputs []string, outs map[string]string) error {
+	seen := map[string]string{}
+	for _, in := range inputs {
+		if abs, err := filepath.Abs(in); err == nil {
+			seen[abs] = "an input"
+		}
+	}
+	for _, flag := range []string{"--bundle", "--output-signature", "--output-attestation"} {
+		p := outs[flag]
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return usageErrorf("%s %q: %v", flag, p, err)
+		}
+		if what, ok := seen[abs]; ok {
+			return usageErrorf("%s %q is also %s", flag, p, what)
+		}
+		seen[abs] = flag + "'s output"
+	}
+	return nil
+}
+
 func unwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -236,6 +262,9 @@ func signBlobAction(c *cli.Context) error {
 			return usageErrorf("%q is given twice", f)
 		}
 		seen[abs] = true
+	}
+	if err := checkOutputs(files, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut}); err != nil {
+		return err
 	}
 	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
 
@@ -339,6 +368,9 @@ func attestBlobAction(c *cli.Context) error {
 		return fmt.Errorf("predicate %q: %w", predPath, err)
 	}
 	bundleOut, sigOut, attOut := c.String("bundle"), c.String("output-signature"), c.String("output-attestation")
+	if err := checkOutputs([]string{file, predPath}, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut, "--output-attestation": attOut}); err != nil {
+		return err
+	}
 	toStdout := bundleOut == "" && sigOut == ""
 
 	key, signer, err := openSigner(c)
