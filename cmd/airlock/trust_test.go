@@ -234,6 +234,23 @@ func TestTrustUpdateKilled(t *testing.T) {
 	if err != nil || len(recs) != 2 {
 		t.Errorf("audit after the kill: %d records, %v; want init and one update", len(recs), err)
 	}
+	// Kill updates at assorted moments, without the hook: whatever moment
+	// the kill lands on, the database loads and holds the old or the new
+	// state, never a mixture.
+	for i := range 12 {
+		cmd := exec.Command(bin, "trust", "update", "--from", filepath.Join(dir, "v2"))
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i) * 2 * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if got := timestampVersion(); got != 1 && got != 2 {
+			t.Fatalf("after kill %d the timestamp is version %d", i, got)
+		}
+	}
+
 	run(0, "trust", "update", "--from", filepath.Join(dir, "v2"))
 	if got := timestampVersion(); got != 2 {
 		t.Errorf("after the retry the timestamp is version %d, want 2", got)
