@@ -1,6 +1,8 @@
 package trust_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"os"
@@ -116,7 +118,7 @@ func dump(t *testing.T, s *cache.TUFStore) string {
 }
 
 func TestUpdateGenerated(t *testing.T) {
-	for _, layout := range []string{"dir", "tar", "tar-in-top-dir"} {
+	for _, layout := range []string{"dir", "tar", "tar-in-top-dir", "tar.gz"} {
 		t.Run(layout, func(t *testing.T) {
 			s := openStore(t)
 			r := newRepo()
@@ -136,6 +138,16 @@ func TestUpdateGenerated(t *testing.T) {
 				p := filepath.Join(t.TempDir(), "repo.tar")
 				if err := tufgen.WriteTar(p, files); err != nil {
 					t.Fatal(err)
+				}
+				if layout == "tar.gz" {
+					var z bytes.Buffer
+					zw := gzip.NewWriter(&z)
+					zw.Write(mustRead(p))
+					zw.Close()
+					p += ".gz"
+					if err := os.WriteFile(p, z.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
 				}
 				var err error
 				if m, err = trust.OpenMedium(p); err != nil {
