@@ -17,14 +17,15 @@ import (
 // line, with --output json. It returns the error that sets the exit code:
 // nil when all verified, a rejection (1) if any was rejected, otherwise a
 // could-not-run error (2) if any item could not be checked.
-func renderResults(c *cli.Context, jsonOut bool, results []itemResult, batch bool) error {
+func renderResults(c *cli.Context, jsonOut bool, items []bundle.Item, results []bundle.ItemResult) error {
+	batch := len(items) > 1
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
 	var warned []string
 	for _, ir := range results {
-		if ir.res == nil {
+		if ir.Result == nil {
 			continue
 		}
-		for _, w := range ir.res.Warnings {
+		for _, w := range ir.Result.Warnings {
 			if !slices.Contains(warned, w) {
 				warned = append(warned, w)
 				fmt.Fprintf(stderr, "airlock: warning: %s\n", w)
@@ -35,8 +36,8 @@ func renderResults(c *cli.Context, jsonOut bool, results []itemResult, batch boo
 	rejected, failed := 0, 0
 	for _, ir := range results {
 		switch {
-		case ir.err == nil:
-		case errors.Is(ir.err, bundle.ErrRejected):
+		case ir.Err == nil:
+		case errors.Is(ir.Err, bundle.ErrRejected):
 			rejected++
 		default:
 			failed++
@@ -45,11 +46,11 @@ func renderResults(c *cli.Context, jsonOut bool, results []itemResult, batch boo
 
 	if !batch {
 		ir := results[0]
-		if jsonOut && ir.res != nil {
-			writeJSONLine(stdout, ir.res)
+		if jsonOut && ir.Result != nil {
+			writeJSONLine(stdout, ir.Result)
 		}
-		if ir.err != nil {
-			return withHint(ir.err, rejectionHint(ir))
+		if ir.Err != nil {
+			return withHint(ir.Err, rejectionHint(ir))
 		}
 		if !jsonOut {
 			fmt.Fprintln(stdout, "Verified OK")
@@ -58,25 +59,22 @@ func renderResults(c *cli.Context, jsonOut bool, results []itemResult, batch boo
 	}
 
 	for i, ir := range results {
-		r := ir.res
+		r := ir.Result
 		if r == nil {
-			r = bundle.NewRejectedResult("", "", "", ir.err)
+			r = bundle.NewRejectedResult(kindName(items[i].Kind), items[i].Evidence, items[i].Artifact, ir.Err)
 			r.Status = "error"
-		}
-		if r.Artifact.Name == "" {
-			r.Artifact.Name = c.Args().Get(i)
 		}
 		if jsonOut {
 			writeJSONLine(stdout, r)
 			continue
 		}
 		switch {
-		case ir.err == nil:
+		case ir.Err == nil:
 			fmt.Fprintf(stdout, "OK %s\n", r.Artifact.Name)
-		case errors.Is(ir.err, bundle.ErrRejected):
-			fmt.Fprintf(stdout, "REJECTED %s: %s\n", r.Artifact.Name, oneLine(ir.err.Error()))
+		case errors.Is(ir.Err, bundle.ErrRejected):
+			fmt.Fprintf(stdout, "REJECTED %s: %s\n", r.Artifact.Name, oneLine(ir.Err.Error()))
 		default:
-			fmt.Fprintf(stdout, "ERROR %s: %s\n", r.Artifact.Name, oneLine(ir.err.Error()))
+			fmt.Fprintf(stdout, "ERROR %s: %s\n", r.Artifact.Name, oneLine(ir.Err.Error()))
 		}
 	}
 	switch {
@@ -107,14 +105,14 @@ func oneLine(s string) string {
 }
 
 // rejectionHint suggests what to check for common rejections.
-func rejectionHint(ir itemResult) string {
-	if ir.res == nil || !errors.Is(ir.err, bundle.ErrRejected) {
+func rejectionHint(ir bundle.ItemResult) string {
+	if ir.Result == nil || !errors.Is(ir.Err, bundle.ErrRejected) {
 		return ""
 	}
-	msg := ir.err.Error()
+	msg := ir.Err.Error()
 	switch {
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
-		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.res.Evidence + "`"
+		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.Result.Evidence + "`"
 	case strings.Contains(msg, "no transparency-log entry"):
 		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
 	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
@@ -123,4 +121,14 @@ func rejectionHint(ir itemResult) string {
 		return "check that --key is the signer's public key"
 	}
 	return ""
+}
+
+func kindName(k bundle.EvidenceKind) string {
+	switch k {
+	case bundle.EvidenceSignature:
+		return "signature"
+	case bundle.EvidenceAttestation:
+		return "attestation"
+	}
+	return "bundle"
 }

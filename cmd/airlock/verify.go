@@ -7,9 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
@@ -79,12 +77,6 @@ Examples:
 	}
 }
 
-// verifyItem is one verification of a batch.
-type verifyItem struct {
-	artifact string // FILE or ALG:HEX argument
-	evidence string // bundle, .sig or .att path
-}
-
 func verifyAction(c *cli.Context, attestation bool) error {
 	jsonOut, err := outputJSON(c)
 	if err != nil {
@@ -139,7 +131,14 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		}
 	}
 
-	var items []verifyItem
+	kind := bundle.EvidenceBundle
+	if sigPath != "" {
+		kind = bundle.EvidenceSignature
+		if attestation {
+			kind = bundle.EvidenceAttestation
+		}
+	}
+	var items []bundle.Item
 	for _, a := range args {
 		ev := a + ".sigstore.json"
 		switch {
@@ -150,7 +149,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		case strings.HasPrefix(a, "sha256:") || strings.HasPrefix(a, "sha384:") || strings.HasPrefix(a, "sha512:"):
 			return usageErrorf("a digest argument %q needs --bundle or --signature", a)
 		}
-		items = append(items, verifyItem{artifact: a, evidence: ev})
+		items = append(items, bundle.Item{Artifact: a, Evidence: ev, Kind: kind})
 	}
 
 	now := time.Now()
@@ -170,7 +169,10 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			}
 			trustWarnings = ts.Warnings
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "":
+			// Nothing but the key could be checked anyway; say why trust
+			// was not used.
 			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath}
+			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
 		default:
 			return err
 		}
@@ -183,126 +185,29 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		return usageErr(err)
 	}
 
-	kind := kindBundle
-	if sigPath != "" {
-		kind = kindSignature
-		if attestation {
-			kind = kindAttestation
+	results := v.VerifyFiles(items)
+	for i := range results {
+		if r := results[i].Result; r != nil {
+			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)
 		}
+		results[i].Err = explainItemError(items[i], results[i].Err)
 	}
-	results := verifyAll(v, kind, items, trustWarnings)
-	return renderResults(c, jsonOut, results, len(items) > 1)
+	return renderResults(c, jsonOut, items, results)
 }
 
-const (
-	kindBundle = iota
-	kindSignature
-	kindAttestation
-)
-
-// itemResult is one verification's outcome: a Result, and err when the
-// item was rejected (wraps bundle.ErrRejected) or could not be checked.
-type itemResult struct {
-	res *bundle.Result
-	err error
-}
-
-// verifyAll runs the items on all cores; results keep the items' order.
-func verifyAll(v *bundle.Verifier, kind int, items []verifyItem, warnings []string) []itemResult {
-	out := make([]itemResult, len(items))
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				r, err := verifyOne(v, kind, items[i])
-				if r != nil {
-					r.Warnings = append(append([]string{}, warnings...), r.Warnings...)
-				}
-				out[i] = itemResult{r, err}
-			}
-		})
+// explainItemError turns library errors into the command line's: a bad
+// digest argument is a usage error; a missing FILE.sigstore.json gets a
+// hint saying where it was looked for.
+func explainItemError(it bundle.Item, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bundle.ErrBadDigestArg):
+		return usageErr(err)
+	case errors.Is(err, fs.ErrNotExist) && it.Kind == bundle.EvidenceBundle && it.Evidence == it.Artifact+".sigstore.json":
+		return withHint(err, fmt.Sprintf("without --bundle, %q is expected beside %q", it.Evidence, it.Artifact))
 	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return out
-}
-
-// verifyOne reads the evidence first (it says which digest the artifact
-// needs), then streams the artifact, then verifies.
-func verifyOne(v *bundle.Verifier, kind int, it verifyItem) (*bundle.Result, error) {
-	switch kind {
-	case kindSignature, kindAttestation:
-		data, err := readEvidence(it.evidence)
-		if err != nil {
-			return nil, err
-		}
-		algs := bundle.SignatureDigestAlgorithms(v.Key())
-		if kind == kindAttestation {
-			_, _, st, perr := bundle.ParseAttestation(data)
-			if perr == nil {
-				algs = bundle.AttestationDigestAlgorithms(st)
-			}
-		}
-		a, err := artifactFor(it.artifact, algs)
-		if err != nil {
-			return nil, err
-		}
-		if kind == kindAttestation {
-			return v.VerifyAttestationFile(data, it.evidence, a)
-		}
-		return v.VerifySignatureFile(data, it.evidence, a)
-	default:
-		b, err := bundle.ReadBundleFile(it.evidence)
-		if err != nil {
-			if errors.Is(err, bundle.ErrRejected) {
-				return bundle.NewRejectedResult("bundle", it.evidence, it.artifact, err), err
-			}
-			return nil, withHint(fmt.Errorf("reading bundle: %w", err), bundleHint(it))
-		}
-		a, err := artifactFor(it.artifact, bundle.DigestAlgorithms(b))
-		if err != nil {
-			return nil, err
-		}
-		return v.VerifyBundle(b, it.evidence, a)
-	}
-}
-
-func bundleHint(it verifyItem) string {
-	if strings.HasSuffix(it.evidence, ".sigstore.json") && it.evidence == it.artifact+".sigstore.json" {
-		return fmt.Sprintf("without --bundle, %q is expected beside %q", it.evidence, it.artifact)
-	}
-	return ""
-}
-
-func readEvidence(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading signature: %w", err)
-	}
-	defer f.Close()
-	return bundle.ReadLimited(f, bundle.MaxSignatureSize, fmt.Sprintf("signature %q", path))
-}
-
-// artifactFor returns the artifact's digests: parsed from ALG:HEX, or
-// computed by streaming the file with the algorithms the evidence needs.
-func artifactFor(arg string, algs []string) (bundle.Artifact, error) {
-	a, isDigest, err := bundle.ParseDigestArg(arg)
-	if isDigest {
-		if err != nil {
-			return bundle.Artifact{}, usageErr(err)
-		}
-		return a, nil
-	}
-	a, err = bundle.DigestFile(arg, algs)
-	if err != nil {
-		return bundle.Artifact{}, fmt.Errorf("reading artifact: %w", err)
-	}
-	return a, nil
+	return err
 }
 
 // readPublicKey reads a PEM public key. An unreadable file means airlock

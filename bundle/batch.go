@@ -1,0 +1,145 @@
+package bundle
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// EvidenceKind says what an evidence file is.
+type EvidenceKind int
+
+const (
+	// EvidenceBundle is a Sigstore bundle (JSON).
+	EvidenceBundle EvidenceKind = iota
+	// EvidenceSignature is cosign's detached signature: base64 text.
+	EvidenceSignature
+	// EvidenceAttestation is cosign's bare DSSE envelope (.att).
+	EvidenceAttestation
+)
+
+// Item is one verification: an artifact (a file name, or ALG:HEX) and the
+// file holding its evidence.
+type Item struct {
+	Artifact string
+	Evidence string
+	Kind     EvidenceKind
+}
+
+// ItemResult is an Item's outcome. Err wraps ErrRejected when the evidence
+// does not hold; any other Err means the item could not be checked (an
+// unreadable file, a malformed digest argument), and Result may be nil.
+type ItemResult struct {
+	Result *Result
+	Err    error
+}
+
+// VerifyFiles verifies items in parallel on all cores and returns their
+// outcomes in the items' order. Each worker reads the evidence, streams
+// the artifact, and verifies; the Verifier's caches are shared.
+func (v *Verifier) VerifyFiles(items []Item) []ItemResult {
+	out := make([]ItemResult, len(items))
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				r, err := v.VerifyFile(items[i])
+				out[i] = ItemResult{r, err}
+			}
+		})
+	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// VerifyFile verifies one item. The evidence is read first, since it says
+// which digest the artifact needs; then the artifact is streamed (or its
+// ALG:HEX argument parsed) and the evidence verified.
+func (v *Verifier) VerifyFile(it Item) (*Result, error) {
+	switch it.Kind {
+	case EvidenceSignature, EvidenceAttestation:
+		f, err := os.Open(it.Evidence)
+		if err != nil {
+			return nil, fmt.Errorf("reading signature: %w", err)
+		}
+		data, err := ReadLimited(f, MaxSignatureSize, fmt.Sprintf("signature %q", it.Evidence))
+		f.Close()
+		if err != nil {
+			if errors.Is(err, ErrRejected) {
+				return NewRejectedResult(kindName(it.Kind), it.Evidence, it.Artifact, err), err
+			}
+			return nil, fmt.Errorf("reading signature: %w", err)
+		}
+		algs := SignatureDigestAlgorithms(v.policy.Key)
+		if it.Kind == EvidenceAttestation {
+			if _, _, st, err := ParseAttestation(data); err == nil {
+				algs = AttestationDigestAlgorithms(st)
+			}
+		}
+		a, err := ArtifactFor(it.Artifact, algs)
+		if err != nil {
+			return nil, err
+		}
+		if it.Kind == EvidenceAttestation {
+			return v.VerifyAttestationFile(data, it.Evidence, a)
+		}
+		return v.VerifySignatureFile(data, it.Evidence, a)
+	default:
+		b, err := ReadBundleFile(it.Evidence)
+		if err != nil {
+			if errors.Is(err, ErrRejected) {
+				return NewRejectedResult("bundle", it.Evidence, it.Artifact, err), err
+			}
+			return nil, fmt.Errorf("reading bundle: %w", err)
+		}
+		a, err := ArtifactFor(it.Artifact, DigestAlgorithms(b))
+		if err != nil {
+			return nil, err
+		}
+		return v.VerifyBundle(b, it.Evidence, a)
+	}
+}
+
+func kindName(k EvidenceKind) string {
+	switch k {
+	case EvidenceSignature:
+		return "signature"
+	case EvidenceAttestation:
+		return "attestation"
+	}
+	return "bundle"
+}
+
+// ErrBadDigestArg is wrapped by ArtifactFor's error for an ALG:HEX
+// argument that is not a valid digest (a usage mistake).
+var ErrBadDigestArg = errors.New("bad digest argument")
+
+// ArtifactFor returns the artifact's digests: parsed from an ALG:HEX
+// argument, or computed by streaming the file with algs.
+func ArtifactFor(arg string, algs []string) (Artifact, error) {
+	a, isDigest, err := ParseDigestArg(arg)
+	if isDigest {
+		if err != nil {
+			return Artifact{}, &badDigestArg{err}
+		}
+		return a, nil
+	}
+	a, err = DigestFile(arg, algs)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("reading artifact: %w", err)
+	}
+	return a, nil
+}
+
+type badDigestArg struct{ err error }
+
+func (e *badDigestArg) Error() string   { return e.err.Error() }
+func (e *badDigestArg) Unwrap() []error { return []error{ErrBadDigestArg, e.err} }
