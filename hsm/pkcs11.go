@@ -804,6 +804,7 @@ type Key struct {
 	uri    string
 	idle   chan pkcs11.SessionHandle
 	sem    chan struct{}
+	done   chan struct{} // closed by Close; wakes Signs waiting for a session
 	mu     sync.Mutex // guards closed, broken, loginSH
 	closed bool
 	broken error // set once the token is gone; every later Sign fails fast
@@ -918,6 +919,7 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 		uri:     (&URI{Token: st.info.Label, Object: label, ID: id, ModulePath: l.path, PINSource: u.PINSource}).String(),
 		idle:    make(chan pkcs11.SessionHandle, n+1),
 		sem:     make(chan struct{}, n),
+		done:    make(chan struct{}),
 		loginSH: sh,
 		logout:  done,
 	}
@@ -992,6 +994,7 @@ func (k *Key) Close() error {
 		return nil
 	}
 	k.closed = true
+	close(k.done)
 	k.mu.Unlock()
 	k.closeSessions()
 	return k.mod.Close()
@@ -1017,14 +1020,38 @@ func (k *Key) closeSessions() {
 	k.logout()
 }
 
+// tokenGone probes the token with a fresh session: it is gone when no
+// session opens, or when it needs a login and the session is not logged in
+// any more (the login lasts as long as one of our sessions does).
+func (k *Key) tokenGone() bool {
+	ctx := k.mod.lib.ctx
+	sh, err := ctx.OpenSession(k.st.slot, pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		return isRemoved(err)
+	}
+	defer ctx.CloseSession(sh)
+	si, err := ctx.GetSessionInfo(sh)
+	if err != nil {
+		return isRemoved(err)
+	}
+	return k.st.flags&pkcs11.CKF_LOGIN_REQUIRED != 0 &&
+		si.State != pkcs11.CKS_RO_USER_FUNCTIONS && si.State != pkcs11.CKS_RW_USER_FUNCTIONS
+}
+
+var errKeyClosed = errors.New("hsm key is closed")
+
 func (k *Key) getSession() (pkcs11.SessionHandle, error) {
-	k.sem <- struct{}{}
+	select {
+	case k.sem <- struct{}{}:
+	case <-k.done:
+		return 0, errKeyClosed
+	}
 	k.mu.Lock()
 	closed, broken := k.closed, k.broken
 	k.mu.Unlock()
 	if closed {
 		<-k.sem
-		return 0, errors.New("hsm key is closed")
+		return 0, errKeyClosed
 	}
 	if broken != nil {
 		<-k.sem
@@ -1052,19 +1079,28 @@ func (k *Key) putSession(sh pkcs11.SessionHandle, ok bool) {
 	<-k.sem
 }
 
+// fail classifies a signing error. A token that is gone, or whose login was
+// lost (it was pulled and reinserted, or reset), breaks the key: this and
+// every later Sign fail with ErrTokenRemoved and nothing is retried, so a
+// batch stops instead of asking for the PIN again.
 func (k *Key) fail(err error, what string) error {
-	if isRemoved(err) {
+	k.mu.Lock()
+	broken := k.broken
+	k.mu.Unlock()
+	if broken != nil {
+		return broken
+	}
+	if isRemoved(err) || k.tokenGone() {
 		e := wrapf(ErrTokenRemoved, err, "token %q is no longer available (removed?) while %s", k.st.info.Label, what)
 		k.mu.Lock()
 		if k.broken == nil {
 			k.broken = e
 		}
+		e = k.broken
 		k.mu.Unlock()
 		return e
 	}
 	switch {
-	case isCode(err, pkcs11.CKR_USER_NOT_LOGGED_IN):
-		return wrapf(ErrModule, err, "token %q logged out while %s", k.st.info.Label, what)
 	case isCode(err, pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED):
 		return wrapf(ErrNotSignKey, err, "key %q may not sign", k.uri)
 	case isCode(err, pkcs11.CKR_MECHANISM_INVALID), isCode(err, pkcs11.CKR_MECHANISM_PARAM_INVALID):

@@ -1,0 +1,15 @@
+//go:build cgo
+
+package hsm
+
+import "github.com/miekg/pkcs11"
+
+// Test hooks: reach the module's raw PKCS#11 context to make objects airlock
+// never makes (keys that may not sign, mismatched pairs, certificates) and
+// to pull sessions away as a removed token does.
+
+func (m *Module) RawCtx() *pkcs11.Ctx { return m.lib.ctx }
+
+func (k *Key) RawSlot() uint { return k.st.slot }
+
+func (k *Key) RawCtx() *pkcs11.Ctx { return k.mod.lib.ctx }
