@@ -805,7 +805,7 @@ type Key struct {
 	idle   chan pkcs11.SessionHandle
 	sem    chan struct{}
 	done   chan struct{} // closed by Close; wakes Signs waiting for a session
-	mu     sync.Mutex // guards closed, broken, loginSH
+	mu     sync.Mutex    // guards closed, broken, loginSH
 	closed bool
 	broken error // set once the token is gone; every later Sign fails fast
 	// loginSH is the session that holds the login; kept open so the login
