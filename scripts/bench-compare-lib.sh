@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sets variables for the scripts that source it
 # bench-compare-lib.sh: shared by scripts/bench-compare-*.sh (sourced, not run).
 # Locates airlock, stock cosign v3 and sigstore-go's bare conformance client (building the
 # latter two from the Go module proxy into $AIRLOCK_INTEROP_CACHE/bin once), and renders
@@ -145,5 +146,5 @@ workdir() {
   mkdir -p "$W/bin"
   ln -s "$A" "$W/bin/airlock"; ln -s "$COSIGN" "$W/bin/cosign"; ln -s "$SGCLIENT" "$W/bin/sgclient"
   export PATH=$W/bin:$PATH
-  cd "$W"
+  cd "$W" || die "cannot enter $W"
 }

@@ -12,7 +12,7 @@
 #   AIRLOCK_INTEROP_CACHE  cache directory (default $HOME/.cache/airlock-interop)
 #   INTEROP_KEEP=1   keep the work directory for inspection
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 REPO=$PWD
 A=${AIRLOCK:-$REPO/bin/airlock}
 COSIGN_VERSION=${COSIGN_VERSION:-v3.1.3}
@@ -116,7 +116,7 @@ has_cmd() { # has_cmd sign-blob | has_cmd hsm keygen
 section() { printf '\n== %s\n' "$*"; }
 
 # ---- inputs ---------------------------------------------------------------------------------
-cd "$T"
+cd "$T" || die "cannot enter $T"
 head -c 1048576 /dev/urandom >hello.tgz
 cp hello.tgz tampered.tgz && printf x >>tampered.tgz
 cat >sbom.json <<'EOF'
