@@ -27,6 +27,35 @@ import (
 func init() {
 	scriptCmds["genkey"] = cmdGenkey
 	scriptCmds["auditlog"] = cmdAuditlog
+	scriptCmds["gencert"] = cmdGencert
+}
+
+// gencert PUB LEAF.der CA.pem makes a throwaway CA and issues it a
+// code-signing certificate for the PEM public key PUB (e.g. a token key's,
+// from airlock hsm pubkey), written as DER; the CA certificate as PEM.
+func cmdGencert(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: gencert PUB LEAF.der CA.pem")
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(ts.ReadFile(args[0])))
+	ts.Check(err)
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ts.Check(err)
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "airlock test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	ts.Check(err)
+	ca, err := x509.ParseCertificate(caDER)
+	ts.Check(err)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "release signer"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, pub, caKey)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), leafDER, 0o644))
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644))
 }
 
 // genkey [-format pkcs8|sec1|pkcs1|cosign] [-cert CERTFILE] TYPE PRIV PUB
