@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -145,4 +147,44 @@ func BenchmarkHashReader64MiB(b *testing.B) {
 		}
 		_ = hex.EncodeToString(d["sha256"])
 	}
+}
+
+// BenchmarkVerifyFiles is the command line's batch path end to end: read
+// each FILE.sigstore.json, parse it, stream FILE, verify; all cores.
+func BenchmarkVerifyFiles(b *testing.B) {
+	bc := loadBenchCase(b)
+	dir := b.TempDir()
+	a, err := os.ReadFile("../testdata/conformance/bundle-verify/a.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var items []Item
+	for i := range 400 {
+		name := filepath.Join(dir, fmt.Sprintf("f%d.txt", i))
+		bj, err := os.ReadFile("../testdata/conformance/bundle-verify/" + keylessBundles[i%len(keylessBundles)] + "/bundle.sigstore.json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(name, a, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(name+".sigstore.json", bj, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		items = append(items, Item{Artifact: name, Evidence: name + ".sigstore.json"})
+	}
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "public-good", Material: bc.tr}}},
+		Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, Options{CacheCertificates: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, r := range v.VerifyFiles(items) {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "bundles/s")
 }

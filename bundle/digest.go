@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // hashBufferSize is the read size used when streaming an artifact. Large
@@ -61,6 +62,15 @@ func newHash(alg string) (hash.Hash, error) {
 // hashBufferSize bytes at a time (a few buffers in flight); memory use does
 // not grow with the input.
 func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
+	return hashReader(r, algs, -1)
+}
+
+// smallFile is the size below which a file is hashed in one read on the
+// caller's goroutine: the pipeline's buffers would cost more than they save.
+const smallFile = 256 << 10
+
+// hashReader hashes r; size is r's length when known (else -1).
+func hashReader(r io.Reader, algs []string, size int64) (map[string][]byte, error) {
 	if len(algs) == 0 {
 		algs = []string{"sha256"}
 	}
@@ -78,7 +88,19 @@ func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
 	if len(ws) > 1 {
 		w = io.MultiWriter(ws...)
 	}
-	if err := pipelineCopy(w, r); err != nil {
+	if size >= 0 && size < smallFile {
+		buf := make([]byte, size+1)
+		for {
+			n, err := r.Read(buf)
+			w.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	} else if err := pipelineCopy(w, r); err != nil {
 		return nil, err
 	}
 	out := make(map[string][]byte, len(algs))
@@ -87,6 +109,9 @@ func HashReader(r io.Reader, algs []string) (map[string][]byte, error) {
 	}
 	return out, nil
 }
+
+// bufPool recycles the pipeline's buffers across files of a batch.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, hashBufferSize); return &b }}
 
 // pipelineCopy copies r to w with reads and writes overlapped: one
 // goroutine reads into a few hashBufferSize buffers while the caller's
@@ -102,11 +127,21 @@ func pipelineCopy(w io.Writer, r io.Reader) error {
 	free := make(chan []byte, nbuf)
 	full := make(chan chunk, nbuf)
 	for range nbuf {
-		free <- make([]byte, hashBufferSize)
+		free <- *bufPool.Get().(*[]byte)
 	}
 	done := make(chan struct{})
-	defer close(done)
+	var wg sync.WaitGroup
+	defer func() {
+		close(done)
+		wg.Wait() // the reader has stopped: every buffer is back here
+		for len(free) > 0 {
+			b := <-free
+			bufPool.Put(&b)
+		}
+	}()
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		defer close(full)
 		for {
 			var buf []byte
@@ -134,13 +169,13 @@ func pipelineCopy(w io.Writer, r io.Reader) error {
 		if c.n > 0 {
 			w.Write(c.buf[:c.n]) // hash writes never fail
 		}
+		free <- c.buf // never blocks: at most nbuf buffers exist
 		if c.err == io.EOF {
 			return nil
 		}
 		if c.err != nil {
 			return c.err
 		}
-		free <- c.buf
 	}
 	return nil
 }
@@ -156,7 +191,11 @@ func DigestFile(path string, algs []string) (Artifact, error) {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return Artifact{}, fmt.Errorf("%q is a directory", path)
 	}
-	d, err := HashReader(f, algs)
+	size := int64(-1)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	d, err := hashReader(f, algs, size)
 	if err != nil {
 		return Artifact{}, fmt.Errorf("reading %q: %w", path, err)
 	}

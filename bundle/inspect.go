@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/digitorus/timestamp"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 )
 
 // Inspection is what a bundle says about itself, unverified: the signer,
@@ -26,11 +26,11 @@ type Inspection struct {
 	MessageDigest *DigestInfo `json:"messageDigest,omitempty"`
 	// PayloadType, PredicateType and Subjects describe a DSSE envelope's
 	// in-toto statement.
-	PayloadType   string        `json:"payloadType,omitempty"`
-	PredicateType string        `json:"predicateType,omitempty"`
-	Subjects      []SubjectInfo `json:"subjects,omitempty"`
-	Signer        SignerInfo    `json:"signer"`
-	LogEntries    []LogEntryInfo `json:"logEntries"`
+	PayloadType   string          `json:"payloadType,omitempty"`
+	PredicateType string          `json:"predicateType,omitempty"`
+	Subjects      []SubjectInfo   `json:"subjects,omitempty"`
+	Signer        SignerInfo      `json:"signer"`
+	LogEntries    []LogEntryInfo  `json:"logEntries"`
 	Timestamps    []TimestampInfo `json:"timestamps"`
 }
 

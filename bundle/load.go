@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
-	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
 // Limits on untrusted metadata read from files. Artifacts are streamed and

@@ -1,4 +1,3 @@
 package main
 
 // Placeholders replaced by their issues' files.
-
