@@ -27,14 +27,14 @@ import (
 
 // sign-blob and attest-blob. The order of work is fixed so that a mistake
 // costs nothing: flags and --tlog are checked first, then the files are
-// opened, then the key is opened (PIN or password asked once), then every
-// file is hashed and signed (in parallel), and only when every signature
-// succeeded are the outputs written: each to a temporary file beside its
-// destination, then the audit records of the whole call are committed in
-// one database transaction, then the temporary files are renamed into
-// place. A failure at any step before the renames leaves no output and no
-// audit record; a rename replaces a file atomically, so a half-written
-// file never stands where a good one was.
+// looked up (and the predicate read), then the key is opened (PIN or
+// password asked once), then every file is hashed and signed in parallel,
+// each output going to a temporary file beside its destination; only when
+// every signature succeeded are the audit records of the whole call
+// committed in one database transaction and the temporary files renamed
+// into place. A failure at any step before the renames removes the
+// temporary files: no output, no audit record. A rename replaces a file
+// atomically, so a half-written file never stands where a good one was.
 
 func signCommands() []*cli.Command {
 	return []*cli.Command{signBlobCommand(), attestBlobCommand()}
@@ -268,16 +268,6 @@ func signBlobAction(c *cli.Context) error {
 	}
 	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
 
-	key, signer, err := openSigner(c)
-	if err != nil {
-		return err
-	}
-	defer key.Close()
-	if signer.Hash() == 0 {
-		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", key.ref),
-			"sign files with an ECDSA (P-256, P-384) or RSA key")
-	}
-
 	results := make([]*signedFile, len(files))
 	for i, f := range files {
 		r := &signedFile{File: f}
@@ -288,7 +278,20 @@ func signBlobAction(c *cli.Context) error {
 			r.Bundle, r.SignatureFile = bundleOut, sigOut
 		}
 		results[i] = r
+		if abs, err := filepath.Abs(r.Bundle); err == nil && len(files) > 1 && seen[abs] {
+			return usageErrorf("%q is an input and would be overwritten by the bundle of %q", r.Bundle, f)
+		}
 	}
+	key, signer, err := openSigner(c)
+	if err != nil {
+		return err
+	}
+	defer key.Close()
+	if signer.Hash() == 0 {
+		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", key.ref),
+			"sign files with an ECDSA (P-256, P-384) or RSA key")
+	}
+
 	alg := hashName(signer.Hash())
 	st := &staged{}
 	defer st.abort()
