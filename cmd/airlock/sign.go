@@ -23,6 +23,7 @@ import (
 	"github.com/airlock-project/airlock/cache"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // sign-blob and attest-blob. The order of work is fixed so that a mistake
@@ -295,7 +296,10 @@ func signBlobAction(c *cli.Context) error {
 	alg := hashName(signer.Hash())
 	st := &staged{}
 	defer st.abort()
+	prog := newProgress(c.App.ErrWriter, len(files))
+	defer prog.done()
 	err = parallel(len(files), func(i int) error {
+		defer prog.add()
 		r := results[i]
 		f, err := os.Open(r.File)
 		if err != nil {
@@ -326,6 +330,7 @@ func signBlobAction(c *cli.Context) error {
 		}
 		return nil
 	})
+	prog.done()
 	if err != nil {
 		return err
 	}
@@ -432,6 +437,50 @@ func hashName(h crypto.Hash) string {
 		return "sha512"
 	}
 	return h.String()
+}
+
+// progress shows "signed N/M" on stderr while a batch runs, only when
+// stderr is a terminal and the batch has more than one file.
+type progress struct {
+	w      io.Writer
+	total  int
+	n      atomic.Int64
+	stop   chan struct{}
+	exited chan struct{}
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	f, ok := w.(*os.File)
+	if !ok || total < 2 || !term.IsTerminal(int(f.Fd())) {
+		return p
+	}
+	p.stop, p.exited = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.exited)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				fmt.Fprintf(p.w, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprintf(p.w, "\rsigned %d/%d", p.n.Load(), p.total)
+			}
+		}
+	}()
+	return p
+}
+
+func (p *progress) add() { p.n.Add(1) }
+
+func (p *progress) done() {
+	if p.stop != nil {
+		close(p.stop)
+		<-p.exited
+		p.stop = nil
+	}
 }
 
 // parallel runs fn(0..n-1) on a pool of workers and returns the first
