@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
 
+	"github.com/airlock-project/airlock/hsm"
 	"github.com/airlock-project/airlock/hsm/softhsmtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -114,5 +120,126 @@ func cmdSoftHSMKey(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		ts.Fatalf("softhsm-key: %v: %s", err, out)
+	}
+}
+
+// runAirlock runs airlock in this process and returns its exit code, stdout
+// and stderr.
+func runAirlock(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"airlock"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestPINHygiene drives every command that touches a PIN, with a distinctive
+// PIN, through success and failure, and then searches everything they
+// produced (stdout, stderr, every file written, the database) for it.
+func TestPINHygiene(t *testing.T) {
+	if !hsm.Available() {
+		t.Skip("needs the cgo build")
+	}
+	tok := softhsmtest.New(t)
+	dir := t.TempDir()
+	t.Setenv("AIRLOCK_DB", filepath.Join(dir, "airlock.db"))
+	t.Setenv("AIRLOCK_PKCS11_MODULE", tok.Module)
+	t.Setenv("AIRLOCK_PIN", "")
+	artifact := filepath.Join(dir, "hello.tgz")
+	os.WriteFile(artifact, []byte("hello"), 0o644)
+	wrongPIN := "Wrong-" + tok.PIN[4:]
+	wrongFile := filepath.Join(dir, "wrong.pin")
+	os.WriteFile(wrongFile, []byte(wrongPIN+"\n"), 0o600)
+
+	var outputs []string
+	step := func(wantCode int, env map[string]string, args ...string) {
+		t.Helper()
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		code, stdout, stderr := runAirlock(t, args...)
+		outputs = append(outputs, stdout, stderr)
+		if code != wantCode {
+			t.Fatalf("airlock %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, stdout, stderr)
+		}
+		for k := range env {
+			t.Setenv(k, "")
+		}
+	}
+	uriPIN := "pkcs11:token=" + tok.Label + "?pin-source=" + tok.PINFile
+	key := tok.KeyURI("rel")
+	step(0, nil, "hsm", "keygen", "--token", uriPIN, "--label", "rel")
+	step(0, map[string]string{"AIRLOCK_PIN": tok.PIN}, "hsm", "keygen", "--token", tok.Label, "--label", "ed", "--type", "ed25519")
+	step(0, nil, "hsm", "keys", "--token", uriPIN)
+	step(0, nil, "hsm", "keys", "-o", "json", "--token", uriPIN)
+	step(0, nil, "hsm", "tokens", "-o", "json")
+	step(0, nil, "hsm", "pubkey", key)
+	step(0, nil, "sign-blob", "--key", key, "--tlog", "none", "--bundle", filepath.Join(dir, "hello.sigstore.json"), artifact)
+	step(0, nil, "sign-blob", "--key", key, "--tlog", "none", artifact)
+	step(0, map[string]string{"AIRLOCK_PIN": tok.PIN}, "sign-blob", "-o", "json", "--key", "pkcs11:token="+tok.Label+";object=rel", "--tlog", "none", "--bundle", filepath.Join(dir, "env.sigstore.json"), artifact)
+	// failures
+	step(2, nil, "hsm", "keys", "--token", "pkcs11:token="+tok.Label+"?pin-source="+wrongFile)
+	step(2, map[string]string{"AIRLOCK_PIN": wrongPIN}, "sign-blob", "--key", "pkcs11:token="+tok.Label+";object=rel", "--tlog", "none", "--bundle", filepath.Join(dir, "bad.sigstore.json"), artifact)
+	step(2, nil, "hsm", "keys", "--token", "pkcs11:token="+tok.Label+"?pin-value="+tok.PIN)
+	step(2, nil, "sign-blob", "--key", "pkcs11:token="+tok.Label+";object=rel?pin-value="+tok.PIN, "--tlog", "none", artifact)
+	step(2, nil, "hsm", "keys", "--token", tok.Label) // no PIN source at all
+
+	for _, o := range outputs {
+		for _, pin := range []string{tok.PIN, wrongPIN} {
+			if strings.Contains(o, pin) {
+				t.Errorf("a PIN appears in the output:\n%s", o)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bad.sigstore.json")); err == nil {
+		t.Error("a bundle was written although the PIN was wrong")
+	}
+	// Every file written (bundles, signatures, the database) is PIN-free.
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == wrongFile {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		if bytes.Contains(b, []byte(tok.PIN)) || bytes.Contains(b, []byte(wrongPIN)) {
+			t.Errorf("%s contains a PIN", p)
+		}
+		return nil
+	})
+}
+
+// TestNoCgoBuild builds airlock with CGO_ENABLED=0: it must build, and its
+// token commands must say that signing needs the cgo build.
+func TestNoCgoBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds airlock")
+	}
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	bin := filepath.Join(t.TempDir(), "airlock-nocgo")
+	cmd := exec.Command(gobin, "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"hsm", "tokens"},
+		{"hsm", "tokens", "--module", "/usr/lib/softhsm/libsofthsm2.so"},
+		{"hsm", "keys", "--token", "release"},
+		{"hsm", "pubkey", "pkcs11:token=release;object=rel"},
+		{"sign-blob", "--key", "pkcs11:token=release;object=rel?module-path=/m.so", "--tlog", "none", "main.go"},
+	} {
+		c := exec.Command(bin, args...)
+		c.Env = append(os.Environ(), "AIRLOCK_DB="+filepath.Join(t.TempDir(), "db"))
+		var stdout, stderr bytes.Buffer
+		c.Stdout, c.Stderr = &stdout, &stderr
+		err := c.Run()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 2 {
+			t.Errorf("airlock %s: %v, want exit 2", strings.Join(args, " "), err)
+		}
+		if got, want := stderr.String(), "airlock: error: signing with PKCS#11 needs the cgo build of airlock\n"; !strings.HasPrefix(got, want) {
+			t.Errorf("airlock %s: stderr %q, want prefix %q", strings.Join(args, " "), got, want)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("airlock %s: stdout %q", strings.Join(args, " "), stdout.String())
+		}
 	}
 }
