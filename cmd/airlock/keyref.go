@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -30,7 +31,7 @@ type signingKey struct {
 	signer crypto.Signer
 	certs  []*x509.Certificate // from the token, leaf first; may be nil
 	// ref names the key in the audit trail: the PKCS#11 URI in canonical
-	// form (never a PIN) or "file:" and the key file's path.
+	// form (never a PIN) or "file:" and the key file's absolute path.
 	ref   string
 	close func()
 }
@@ -78,7 +79,11 @@ func openSigningKey(c *cli.Context, ref string) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", ref, err)
 	}
-	return &signingKey{signer: s, ref: "file:" + ref}, nil
+	abs, err := filepath.Abs(ref)
+	if err != nil {
+		abs = ref
+	}
+	return &signingKey{signer: s, ref: "file:" + abs}, nil
 }
 
 var errWrongPassword = errors.New("wrong password")
