@@ -14,6 +14,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -317,5 +320,71 @@ func TestVerifyCompat(t *testing.T) {
 	var _ *verify.VerificationResult = res
 	if res.Statement == nil {
 		t.Error("DSSE bundle: no statement in the result")
+	}
+}
+
+// TestVerifyFiles: a batch reports every item in order, on all cores,
+// with the caches shared: good, rejected and unreadable items side by side.
+func TestVerifyFiles(t *testing.T) {
+	bc := loadBenchCase(t)
+	dir := t.TempDir()
+	a, err := os.ReadFile("../testdata/conformance/bundle-verify/a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []Item
+	want := map[int]string{}
+	for i := range 64 {
+		name := filepath.Join(dir, fmt.Sprintf("f%d.txt", i))
+		src := keylessBundles[i%len(keylessBundles)]
+		status := "verified"
+		switch i % 8 {
+		case 5:
+			src, status = "signature-mismatch_fail", "rejected"
+		case 6:
+			src, status = "bundle-malformed-json_fail", "rejected"
+		}
+		if err := os.WriteFile(name, a, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i%8 == 7 {
+			status = "error" // no bundle beside it
+		} else {
+			bj, err := os.ReadFile("../testdata/conformance/bundle-verify/" + src + "/bundle.sigstore.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(name+".sigstore.json", bj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want[i] = status
+		items = append(items, Item{Artifact: name, Evidence: name + ".sigstore.json"})
+	}
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "pg", Material: bc.tr}}},
+		Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, Options{CacheCertificates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		res := v.VerifyFiles(items)
+		if len(res) != len(items) {
+			t.Fatalf("%d results for %d items", len(res), len(items))
+		}
+		for i, r := range res {
+			got := "error"
+			switch {
+			case r.Err == nil:
+				got = "verified"
+			case errors.Is(r.Err, ErrRejected):
+				got = "rejected"
+			}
+			if got != want[i] {
+				t.Errorf("round %d item %d: %s (%v), want %s", round, i, got, r.Err, want[i])
+			}
+			if r.Result != nil && r.Result.Artifact.Name != items[i].Artifact {
+				t.Errorf("item %d: result for %q", i, r.Result.Artifact.Name)
+			}
+		}
 	}
 }
