@@ -909,6 +909,11 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 		done()
 		return nil, err
 	}
+	if rp, ok := pub.(*rsa.PublicKey); ok {
+		// Some tokens hide CKA_MODULUS on the private key; name the type
+		// from the public key.
+		typ = KeyType("rsa-" + strconv.Itoa(rp.N.BitLen()))
+	}
 	n := opts.Sessions
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -1063,6 +1068,17 @@ func (k *Key) getSession() (pkcs11.SessionHandle, error) {
 	default:
 	}
 	sh, err := k.mod.lib.ctx.OpenSession(k.st.slot, pkcs11.CKF_SERIAL_SESSION)
+	if isCode(err, pkcs11.CKR_SESSION_COUNT) {
+		// The token allows fewer sessions than Sessions asked for: share
+		// the ones already open (there is always the login session).
+		select {
+		case sh := <-k.idle:
+			return sh, nil
+		case <-k.done:
+			<-k.sem
+			return 0, errKeyClosed
+		}
+	}
 	if err != nil {
 		<-k.sem
 		return 0, k.fail(err, "opening a session")
