@@ -38,7 +38,7 @@ func verifyCommands() []*cli.Command {
 			Flags:     common(),
 			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
 given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
-beside each FILE when several FILEs are given) or cosign's detached signature
+beside each FILE without --bundle) or cosign's detached signature
 (--signature FILE.sig with --key). Prints "Verified OK"; --output json prints one JSON
 object per verification (docs/json.md).
 
