@@ -101,7 +101,7 @@ type TokenInfo struct {
 	Serial       string   `json:"serial"`
 	Flags        []string `json:"flags"` // e.g. "initialized", "login-required", "pin-locked"
 	Initialized  bool     `json:"initialized"`
-	URI          string   `json:"uri"` // selects this token, without module or PIN
+	URI          string   `json:"uri"` // selects this token, without module or PIN; "" when not initialised
 }
 
 // KeyInfo describes one key on a token.

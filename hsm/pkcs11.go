@@ -198,8 +198,10 @@ func (l *library) slots() ([]slotToken, error) {
 				info.Flags = append(info.Flags, f.name)
 			}
 		}
-		u := URI{Token: ti.Label, Manufacturer: ti.ManufacturerID, Serial: ti.SerialNumber, Model: ti.Model}
-		info.URI = u.String()
+		if info.Initialized {
+			u := URI{Token: ti.Label, Manufacturer: ti.ManufacturerID, Serial: ti.SerialNumber, Model: ti.Model}
+			info.URI = u.String()
+		}
 		out = append(out, slotToken{slot: id, info: info, flags: ti.Flags, sinfo: si})
 	}
 	return out, nil

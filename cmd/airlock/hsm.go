@@ -264,7 +264,7 @@ func hsmKeysAction(c *cli.Context) error {
 		}{m.Path(), u.Token, keys})
 	}
 	if len(keys) == 0 {
-		fmt.Fprintf(w, "no private keys on token %q\n", u.Token)
+		fmt.Fprintf(w, "no private keys on token %q\n", c.String("token"))
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
