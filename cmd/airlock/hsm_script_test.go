@@ -65,6 +65,9 @@ func cmdSoftHSMToken(ts *testscript.TestScript, neg bool, args []string) {
 	if !softhsmtest.Available() {
 		ts.Fatalf("SoftHSM2 is not installed: guard the script with [!exec:softhsm2-util] skip")
 	}
+	if !hsm.Available() {
+		ts.Fatalf("this test binary was built without cgo: PKCS#11 scripts need CGO_ENABLED=1")
+	}
 	tok, err := softhsmtest.Create(filepath.Join(ts.Getenv("WORK"), "softhsm"), args[0])
 	if err != nil {
 		ts.Fatalf("%v", err)
