@@ -410,3 +410,65 @@ func TestSignRejectsBadInput(t *testing.T) {
 		t.Errorf("Ed25519 with a hash: %v", err)
 	}
 }
+
+// A key with CKA_ALWAYS_AUTHENTICATE (a PIV signature key, for one) needs a
+// context-specific login before every signature; the PIN is still asked for
+// once.
+func TestAlwaysAuthenticateKey(t *testing.T) {
+	tok := softhsmtest.New(t)
+	ctx, sh, done := rawSession(t, tok)
+	pub := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_EC_PARAMS, []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, "piv"), pkcs11.NewAttribute(pkcs11.CKA_ID, []byte{2}),
+	}
+	priv := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_EC),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_AUTHENTICATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, "piv"), pkcs11.NewAttribute(pkcs11.CKA_ID, []byte{2}),
+	}
+	if _, _, err := ctx.GenerateKeyPair(sh, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_EC_KEY_PAIR_GEN, nil)}, pub, priv); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	var calls atomic.Int32
+	k, err := hsm.OpenKey(&hsm.URI{Token: tok.Label, Object: "piv"}, hsm.KeyOptions{
+		ModulePath: tok.Module, Sessions: 3,
+		PIN: func() ([]byte, error) { calls.Add(1); return []byte(tok.PIN), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Go(func() {
+			for i := range 20 {
+				d := sha256.Sum256([]byte{byte(w), byte(i)})
+				sig, err := k.Sign(nil, d[:], crypto.SHA256)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ecdsa.VerifyASN1(k.Public().(*ecdsa.PublicKey), d[:], sig) {
+					t.Error("signature does not verify")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Errorf("PIN asked %d times, want 1", calls.Load())
+	}
+	k.Close()
+	d := sha256.Sum256([]byte("after close"))
+	if _, err := k.Sign(nil, d[:], crypto.SHA256); err == nil {
+		t.Error("Sign after Close succeeded")
+	}
+}

@@ -814,6 +814,43 @@ type Key struct {
 	// outlives idle pool sessions.
 	loginSH pkcs11.SessionHandle
 	logout  func()
+	// contextPIN holds the PIN for a key with CKA_ALWAYS_AUTHENTICATE
+	// (PIV signature keys, for one), which needs a context-specific login
+	// before every signature; nil for other keys. Wiped by Close.
+	contextPIN *pinCache
+}
+
+// pinCache calls a PINFunc at most once and hands out copies, so a key
+// that needs the PIN for every signature asks the user only once.
+type pinCache struct {
+	mu     sync.Mutex
+	f      PINFunc
+	called bool
+	pin    []byte
+	err    error
+}
+
+func (c *pinCache) get() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.called {
+		c.called = true
+		c.pin, c.err = c.f()
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.pin == nil {
+		return nil, errors.New("the PIN is no longer held")
+	}
+	return bytes.Clone(c.pin), nil
+}
+
+func (c *pinCache) wipe() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	wipe(c.pin)
+	c.pin = nil
 }
 
 // ResolveModulePath picks the module for u: module-path, else module-name
@@ -882,10 +919,14 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 	if pin == nil {
 		pin = func() ([]byte, error) { return nil, errors.New("no PIN source given") }
 	}
-	sh, done, err := l.session(st, false, pin)
+	// The PIN is kept only for a key that needs it at every signature.
+	cache := &pinCache{f: pin}
+	sh, done0, err := l.session(st, false, cache.get)
 	if err != nil {
+		cache.wipe()
 		return nil, err
 	}
+	done := func() { done0(); cache.wipe() }
 	obj, err := l.privateKey(sh, st, u)
 	if err != nil {
 		done()
@@ -896,6 +937,12 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 	if !l.boolAttr(sh, obj, pkcs11.CKA_SIGN) {
 		done()
 		return nil, errorf(ErrNotSignKey, "key %q on token %q may not sign (CKA_SIGN is false)", label, st.info.Label)
+	}
+	var contextPIN *pinCache
+	if l.boolAttr(sh, obj, pkcs11.CKA_ALWAYS_AUTHENTICATE) {
+		contextPIN = cache
+	} else {
+		cache.wipe()
 	}
 	typ := l.keyType(sh, obj)
 	switch typ {
@@ -922,13 +969,14 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 	}
 	k := &Key{
 		mod: m, st: st, obj: obj, typ: typ, pub: pub,
-		certs:   l.certificates(sh, label, id),
-		uri:     (&URI{Token: st.info.Label, Object: label, ID: id, ModulePath: l.path, PINSource: u.PINSource}).String(),
-		idle:    make(chan pkcs11.SessionHandle, n+1),
-		sem:     make(chan struct{}, n),
-		done:    make(chan struct{}),
-		loginSH: sh,
-		logout:  done,
+		certs:      l.certificates(sh, label, id),
+		uri:        (&URI{Token: st.info.Label, Object: label, ID: id, ModulePath: l.path, PINSource: u.PINSource}).String(),
+		idle:       make(chan pkcs11.SessionHandle, n+1),
+		sem:        make(chan struct{}, n),
+		done:       make(chan struct{}),
+		loginSH:    sh,
+		logout:     done,
+		contextPIN: contextPIN,
 	}
 	if len(k.certs) > 0 && !publicKeysEqual(k.certs[0].PublicKey, pub) {
 		k.certs = nil // a certificate for some other key; do not hand it out
@@ -1045,6 +1093,31 @@ func (k *Key) tokenGone() bool {
 		si.State != pkcs11.CKS_RO_USER_FUNCTIONS && si.State != pkcs11.CKS_RW_USER_FUNCTIONS
 }
 
+// contextLogin gives the PIN again for the one signature the key allows
+// per login (CKU_CONTEXT_SPECIFIC). A wrong PIN breaks the key: it is never
+// retried.
+func (k *Key) contextLogin(sh pkcs11.SessionHandle) error {
+	p, err := k.contextPIN.get()
+	if err != nil {
+		return fmt.Errorf("reading the PIN for token %q: %w", k.st.info.Label, err)
+	}
+	err = k.mod.lib.ctx.Login(sh, pkcs11.CKU_CONTEXT_SPECIFIC, string(p))
+	wipe(p)
+	if err == nil {
+		return nil
+	}
+	if isCode(err, pkcs11.CKR_PIN_INCORRECT) || isCode(err, pkcs11.CKR_PIN_LOCKED) {
+		e := errorf(ErrWrongPIN, "wrong PIN for token %q (not retried: tokens lock after a few wrong PINs)", k.st.info.Label)
+		k.mu.Lock()
+		if k.broken == nil {
+			k.broken = e
+		}
+		k.mu.Unlock()
+		return e
+	}
+	return k.fail(err, "logging in for a signature")
+}
+
 var errKeyClosed = errors.New("hsm key is closed")
 
 func (k *Key) getSession() (pkcs11.SessionHandle, error) {
@@ -1150,6 +1223,13 @@ func (k *Key) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, 
 		e := k.fail(err, "signing")
 		k.putSession(sh, !isRemoved(err))
 		return nil, e
+	}
+	if k.contextPIN != nil {
+		if err := k.contextLogin(sh); err != nil {
+			// The signing operation is still active in sh: drop it.
+			k.putSession(sh, false)
+			return nil, err
+		}
 	}
 	sig, err := ctx.Sign(sh, input)
 	if err != nil {
