@@ -89,9 +89,10 @@ func openSigningKey(c *cli.Context, ref string) (*signingKey, error) {
 var errWrongPassword = errors.New("wrong password")
 
 // parsePrivateKey reads a PEM private key: PKCS#8 ("PRIVATE KEY"), SEC 1
-// ("EC PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY"), or cosign's scrypt and
+// ("EC PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY"), cosign's scrypt and
 // secretbox encrypted key ("ENCRYPTED SIGSTORE PRIVATE KEY", or the older
-// "ENCRYPTED COSIGN PRIVATE KEY"). password is called only for an
+// "ENCRYPTED COSIGN PRIVATE KEY"), or encrypted PKCS#8 ("ENCRYPTED PRIVATE
+// KEY", openssl genpkey -aes-256-cbc). password is called only for an
 // encrypted key.
 func parsePrivateKey(data []byte, password func() ([]byte, error)) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
@@ -110,14 +111,15 @@ func parsePrivateKey(data []byte, password func() ([]byte, error)) (crypto.Signe
 			return nil, errors.New("legacy encrypted PEM keys are not supported: convert the key to PKCS#8")
 		}
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case string(cryptoutils.EncryptedSigstorePrivateKeyPEMType), "ENCRYPTED COSIGN PRIVATE KEY":
+	case string(cryptoutils.EncryptedSigstorePrivateKeyPEMType), "ENCRYPTED COSIGN PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
 		pw, perr := password()
 		if perr != nil {
 			return nil, perr
 		}
 		key, err = cryptoutils.UnmarshalPEMToPrivateKey(data, cryptoutils.StaticPasswordFunc(pw))
 		clear(pw)
-		if err != nil && strings.Contains(err.Error(), "decryption failed") {
+		// secretbox (cosign) and PKCS#8 PBES2 (openssl) say it their ways.
+		if err != nil && (strings.Contains(err.Error(), "decryption failed") || strings.Contains(err.Error(), "incorrect password")) {
 			return nil, errWrongPassword
 		}
 	case "PUBLIC KEY", "CERTIFICATE":
