@@ -115,11 +115,13 @@ type KeyInfo struct {
 	Sensitive   bool     `json:"sensitive"`
 	// NeverExtractable and AlwaysSensitive are the token's own record that
 	// the key was generated on it and never left it.
-	NeverExtractable bool   `json:"never_extractable"`
-	AlwaysSensitive  bool   `json:"always_sensitive"`
-	HasPublicKey     bool   `json:"has_public_key"`
-	HasCertificate   bool   `json:"has_certificate"`
-	URI              string `json:"uri"` // selects this key; never a PIN
+	NeverExtractable bool `json:"never_extractable"`
+	AlwaysSensitive  bool `json:"always_sensitive"`
+	// AlwaysAuthenticate keys need the PIN again before every signature.
+	AlwaysAuthenticate bool   `json:"always_authenticate"`
+	HasPublicKey       bool   `json:"has_public_key"`
+	HasCertificate     bool   `json:"has_certificate"`
+	URI                string `json:"uri"` // selects this key; never a PIN
 }
 
 // CanSign reports whether the key's usage includes sign.

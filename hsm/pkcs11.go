@@ -430,14 +430,15 @@ func (l *library) keyType(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) KeyTyp
 
 func (l *library) keyInfo(sh pkcs11.SessionHandle, st slotToken, o pkcs11.ObjectHandle) KeyInfo {
 	ki := KeyInfo{
-		Label:            string(l.attr(sh, o, pkcs11.CKA_LABEL)),
-		ID:               l.attr(sh, o, pkcs11.CKA_ID),
-		Type:             l.keyType(sh, o),
-		Usage:            []string{},
-		Extractable:      l.boolAttr(sh, o, pkcs11.CKA_EXTRACTABLE),
-		Sensitive:        l.boolAttr(sh, o, pkcs11.CKA_SENSITIVE),
-		NeverExtractable: l.boolAttr(sh, o, pkcs11.CKA_NEVER_EXTRACTABLE),
-		AlwaysSensitive:  l.boolAttr(sh, o, pkcs11.CKA_ALWAYS_SENSITIVE),
+		Label:              string(l.attr(sh, o, pkcs11.CKA_LABEL)),
+		ID:                 l.attr(sh, o, pkcs11.CKA_ID),
+		Type:               l.keyType(sh, o),
+		Usage:              []string{},
+		Extractable:        l.boolAttr(sh, o, pkcs11.CKA_EXTRACTABLE),
+		Sensitive:          l.boolAttr(sh, o, pkcs11.CKA_SENSITIVE),
+		NeverExtractable:   l.boolAttr(sh, o, pkcs11.CKA_NEVER_EXTRACTABLE),
+		AlwaysSensitive:    l.boolAttr(sh, o, pkcs11.CKA_ALWAYS_SENSITIVE),
+		AlwaysAuthenticate: l.boolAttr(sh, o, pkcs11.CKA_ALWAYS_AUTHENTICATE),
 	}
 	ki.IDHex = hex.EncodeToString(ki.ID)
 	for _, u := range []struct {

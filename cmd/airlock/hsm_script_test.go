@@ -248,3 +248,62 @@ func TestNoCgoBuild(t *testing.T) {
 		}
 	}
 }
+
+func TestPINSource(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(p, mode)
+		return p
+	}
+	lf := write("lf.pin", "1234-lf\n", 0o600)
+	crlf := write("crlf.pin", "1234-crlf\r\n", 0o400)
+	bare := write("bare.pin", "1234 bare", 0o600)
+	two := write("two.pin", "1234\n\n", 0o600)
+	for _, tc := range []struct{ src, want string }{
+		{lf, "1234-lf"},
+		{crlf, "1234-crlf"},
+		{bare, "1234 bare"},
+		{two, "1234\n"}, // only one newline is trimmed
+		{"file://" + lf, "1234-lf"},
+		{"file:" + lf, "1234-lf"},
+		{"file://localhost" + lf, "1234-lf"},
+	} {
+		got, err := readPINFile(tc.src)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("readPINFile(%q) = %q, %v; want %q", tc.src, got, err, tc.want)
+		}
+	}
+	secret := write("open.pin", "Open-PIN-5150\n", 0o644)
+	big := write("big.pin", strings.Repeat("x", 2000), 0o600)
+	empty := write("empty.pin", "\n", 0o600)
+	for _, tc := range []struct{ src, want string }{
+		{secret, "is readable or writable by others (mode 0644)"},
+		{big, "is larger than 1024 bytes"},
+		{empty, "is empty"},
+		{dir, "is not a regular file"},
+		{filepath.Join(dir, "missing.pin"), "no such file"},
+		{"|cat /etc/pin", "is not a file"},
+		{"https://example.com/pin", "is not a file"},
+		{"file://otherhost/pin", "is not a local file"},
+	} {
+		_, err := readPINFile(tc.src)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("readPINFile(%q) = %v, want error containing %q", tc.src, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "Open-PIN-5150") {
+			t.Errorf("error %q contains the PIN", err)
+		}
+	}
+	// AIRLOCK_PIN comes after pin-source, and an empty one counts as unset.
+	t.Setenv("AIRLOCK_PIN", "env-PIN-1")
+	if p, err := pinFunc(lf, "t")(); err != nil || string(p) != "1234-lf" {
+		t.Errorf("pin-source did not win over AIRLOCK_PIN: %q, %v", p, err)
+	}
+	if p, err := pinFunc("", "t")(); err != nil || string(p) != "env-PIN-1" {
+		t.Errorf("AIRLOCK_PIN: %q, %v", p, err)
+	}
+}
