@@ -225,7 +225,7 @@ type signedFile struct {
 	Signature     string `json:"signature"` // base64
 	PredicateType string `json:"predicateType,omitempty"`
 
-	signed *bundle.Signed
+	bundleDigest string // "sha256:HEX" of the bundle written, for the audit trail
 }
 
 // signOutput is the JSON result of sign-blob and attest-blob.
@@ -314,10 +314,12 @@ func signBlobAction(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("signing %q: %w", r.File, err)
 		}
-		r.signed = signed
 		r.Digest = alg + ":" + hex.EncodeToString(d)
 		r.Signature = base64.StdEncoding.EncodeToString(signed.Signature)
 		if r.Bundle != "" {
+			// Only the digest is kept: a batch holds no bundle in memory
+			// once it is staged.
+			r.bundleDigest = sha256Digest(signed.Bundle)
 			if err := st.write(r.Bundle, signed.Bundle); err != nil {
 				return err
 			}
@@ -337,7 +339,7 @@ func signBlobAction(c *cli.Context) error {
 	if err := commitSigning(c, key, signer, "sign", results, st); err != nil {
 		return err
 	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
+	return renderSigned(c, asJSON, key, signer, results, toStdout, nil, func(w io.Writer) {
 		fmt.Fprintln(w, results[0].Signature)
 	})
 }
@@ -405,7 +407,10 @@ func attestBlobAction(c *cli.Context) error {
 		return fmt.Errorf("signing %q: %w", file, err)
 	}
 	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut,
-		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI, signed: signed}
+		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI}
+	if bundleOut != "" {
+		r.bundleDigest = sha256Digest(signed.Bundle)
+	}
 	st := &staged{}
 	defer st.abort()
 	for _, o := range []struct {
@@ -422,9 +427,14 @@ func attestBlobAction(c *cli.Context) error {
 	if err := commitSigning(c, key, signer, "attest", results, st); err != nil {
 		return err
 	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, func(w io.Writer) {
+	return renderSigned(c, asJSON, key, signer, results, toStdout, signed.Envelope, func(w io.Writer) {
 		fmt.Fprintln(w, string(signed.Envelope))
 	})
+}
+
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func hashName(h crypto.Hash) string {
@@ -635,9 +645,8 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 			"tlog":            "none",
 		}
 		if r.Bundle != "" {
-			sum := sha256.Sum256(r.signed.Bundle)
 			fields["bundle"] = r.Bundle
-			fields["bundle_digest"] = "sha256:" + hex.EncodeToString(sum[:])
+			fields["bundle_digest"] = r.bundleDigest
 		}
 		if r.PredicateType != "" {
 			fields["predicate_type"] = r.PredicateType
@@ -656,11 +665,11 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 
 // renderSigned prints the result: the signature or envelope (stdout mode),
 // JSON, or one line per written file on stderr.
-func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, printStdout func(io.Writer)) error {
+func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, envelope []byte, printStdout func(io.Writer)) error {
 	if asJSON {
 		out := signOutput{Key: key.ref, KeyFingerprint: fingerprint(signer.PublicKey()), Tlog: "none", Files: results}
-		if toStdout && results[0].signed.Envelope != nil {
-			out.Envelope = results[0].signed.Envelope
+		if toStdout {
+			out.Envelope = envelope
 		}
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")

@@ -7,8 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -120,9 +122,12 @@ func generateKey(typ string) (crypto.Signer, error) {
 	return nil, fmt.Errorf("unknown key type %q", typ)
 }
 
-// auditlog prints the audit trail of $AIRLOCK_DB, one JSON record a line,
-// after checking its hash chain. With no database it prints nothing.
+// auditlog [-bundles] prints the audit trail of $AIRLOCK_DB, one JSON
+// record a line, after checking its hash chain. With no database it prints
+// nothing. -bundles also checks that every recorded bundle file (relative
+// to $WORK) still has the recorded bundle_digest.
 func cmdAuditlog(ts *testscript.TestScript, neg bool, args []string) {
+	checkBundles := len(args) == 1 && args[0] == "-bundles"
 	path := ts.Getenv("AIRLOCK_DB")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		if neg {
@@ -142,6 +147,12 @@ func cmdAuditlog(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(err)
 	for _, r := range recs {
+		if b := r.Fields["bundle"]; checkBundles && b != "" {
+			sum := sha256.Sum256([]byte(ts.ReadFile(b)))
+			if got, want := "sha256:"+hex.EncodeToString(sum[:]), r.Fields["bundle_digest"]; got != want {
+				ts.Fatalf("record %d: %s has digest %s, the audit trail says %s", r.Seq, b, got, want)
+			}
+		}
 		line, err := json.Marshal(r)
 		ts.Check(err)
 		fmt.Fprintf(ts.Stdout(), "%s\n", line)
