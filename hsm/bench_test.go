@@ -13,6 +13,7 @@ import (
 
 	"github.com/airlock-project/airlock/hsm"
 	"github.com/airlock-project/airlock/hsm/softhsmtest"
+	"github.com/miekg/pkcs11"
 )
 
 func benchKey(b *testing.B, typ hsm.KeyType, sessions int) *hsm.Key {
@@ -109,4 +110,29 @@ func BenchmarkSign1000(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "sigs/s")
 		})
 	}
+}
+
+// BenchmarkRawP256Serial is the floor: SoftHSM2 through miekg/pkcs11 with
+// no airlock code (one session, C_SignInit + C_Sign, raw r||s), to compare
+// with BenchmarkSignP256Serial.
+func BenchmarkRawP256Serial(b *testing.B) {
+	k := benchKey(b, hsm.ECDSAP256, 1)
+	ctx := k.RawCtx()
+	sh, err := ctx.OpenSession(k.RawSlot(), pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctx.CloseSession(sh)
+	d := sha256.Sum256([]byte("small file"))
+	mech := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := ctx.SignInit(sh, mech, k.RawObject()); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ctx.Sign(sh, d[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sigs/s")
 }

@@ -13,3 +13,5 @@ func (m *Module) RawCtx() *pkcs11.Ctx { return m.lib.ctx }
 func (k *Key) RawSlot() uint { return k.st.slot }
 
 func (k *Key) RawCtx() *pkcs11.Ctx { return k.mod.lib.ctx }
+
+func (k *Key) RawObject() pkcs11.ObjectHandle { return k.obj }
