@@ -43,8 +43,8 @@ func (m *cachingMaterial) FulcioCertificateAuthorities() []root.CertificateAutho
 //   - For a Fulcio CA with one intermediate, the intermediate is checked
 //     against the root once; leaves are then validated with the
 //     intermediate as the anchor (x509 still checks the intermediate's
-//     validity, constraints and key usage), and the root's validity
-//     window is checked at the verification time. This shortcut is taken
+//     constraints and key usage), and the validity windows of the
+//     intermediate and the root are checked at the verification time. This shortcut is taken
 //     only when neither certificate has name constraints and the root
 //     allows an intermediate below it; otherwise every call is the
 //     wrapped CA's.
@@ -98,7 +98,7 @@ func (c *cachingCA) Verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certi
 
 func (c *cachingCA) verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certificate, error) {
 	c.anchorOnce.Do(c.prepareAnchor)
-	if c.anchor != nil && c.caValidAt(t) && validAt(c.fca.Root, t) {
+	if c.anchor != nil && c.caValidAt(t) && validAt(c.fca.Root, t) && validAt(c.fca.Intermediates[0], t) {
 		chains, err := cert.Verify(x509.VerifyOptions{
 			CurrentTime: t,
 			Roots:       c.anchor,
@@ -136,6 +136,11 @@ func (c *cachingCA) prepareAnchor() {
 	}
 	inter, rt := fca.Intermediates[0], fca.Root
 	if hasNameConstraints(inter) || hasNameConstraints(rt) {
+		return
+	}
+	// Checked for an intermediate in a full chain; verifying the
+	// intermediate on its own below would not check it.
+	if !inter.BasicConstraintsValid || !inter.IsCA {
 		return
 	}
 	if rt.BasicConstraintsValid && rt.MaxPathLen == 0 && rt.MaxPathLenZero {

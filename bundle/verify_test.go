@@ -10,11 +10,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -385,6 +388,58 @@ func TestVerifyFiles(t *testing.T) {
 			if r.Result != nil && r.Result.Artifact.Name != items[i].Artifact {
 				t.Errorf("item %d: result for %q", i, r.Result.Artifact.Name)
 			}
+		}
+	}
+}
+
+// makeCA returns a root, an intermediate (a CA or not) and a code-signing
+// leaf under it, all P-256, valid for a day around now.
+func makeCA(t *testing.T, interIsCA bool) (rootCert, inter, leaf *x509.Certificate) {
+	t.Helper()
+	now := time.Now()
+	mk := func(tmpl, parent *x509.Certificate, pub crypto.PublicKey, priv crypto.Signer) *x509.Certificate {
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	rk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ik, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	lk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rt := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageCertSign}
+	rootCert = mk(rt, rt, rk.Public(), rk)
+	it := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "intermediate"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: interIsCA, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	inter = mk(it, rootCert, ik.Public(), rk)
+	lt := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "leaf"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	leaf = mk(lt, inter, lk.Public(), ik)
+	return rootCert, inter, leaf
+}
+
+// TestCachingCAIntermediateNotCA: an "intermediate" that is not a CA must
+// not become a trust anchor for the shortcut; the verdict stays x509's.
+func TestCachingCAIntermediateNotCA(t *testing.T) {
+	for _, isCA := range []bool{true, false} {
+		rt, inter, leaf := makeCA(t, isCA)
+		ca := &root.FulcioCertificateAuthority{Root: rt, Intermediates: []*x509.Certificate{inter}}
+		c := &cachingCA{inner: ca}
+		_, want := ca.Verify(leaf, time.Now())
+		_, got := c.Verify(leaf, time.Now())
+		if (want == nil) != (got == nil) {
+			t.Errorf("intermediate IsCA=%v: CA says %v, cache says %v", isCA, want, got)
+		}
+		if isCA && (want != nil || c.anchor == nil) {
+			t.Errorf("a proper CA: err %v, shortcut prepared %v", want, c.anchor != nil)
+		}
+		if !isCA && c.anchor != nil {
+			t.Error("shortcut prepared for a non-CA intermediate")
 		}
 	}
 }
