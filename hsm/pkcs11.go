@@ -267,15 +267,14 @@ func (l *library) token(sel TokenSelector) (slotToken, error) {
 	}
 }
 
-// login logs the user in to the token in st, once per process; every
-// successful login must be paired with logout.
+// login logs the user in to the token in st unless this process already
+// is (the login state is per process and token, shared by all sessions);
+// every successful login must be paired with logout. The session state is
+// asked every time rather than trusting loginRefs, so a login lost to a
+// token reset is noticed.
 func (l *library) login(sh pkcs11.SessionHandle, st slotToken, pin PINFunc) error {
 	l.loginMu.Lock()
 	defer l.loginMu.Unlock()
-	if l.loginRefs[st.slot] > 0 {
-		l.loginRefs[st.slot]++
-		return nil
-	}
 	if si, err := l.ctx.GetSessionInfo(sh); err == nil &&
 		(si.State == pkcs11.CKS_RO_USER_FUNCTIONS || si.State == pkcs11.CKS_RW_USER_FUNCTIONS) {
 		l.loginRefs[st.slot]++
