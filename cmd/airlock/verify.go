@@ -94,6 +94,10 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	case (bundlePath != "" || sigPath != "") && len(args) > 1:
 		return withHint(usageErrorf("--bundle and --signature verify one FILE, got %d", len(args)),
 			"to verify several files, drop --bundle: each FILE is checked with FILE.sigstore.json")
+	case c.String("certificate-identity") != "" && c.String("certificate-identity-regexp") != "":
+		return usageErrorf("--certificate-identity and --certificate-identity-regexp cannot be used together")
+	case c.String("certificate-oidc-issuer") != "" && c.String("certificate-oidc-issuer-regexp") != "":
+		return usageErrorf("--certificate-oidc-issuer and --certificate-oidc-issuer-regexp cannot be used together")
 	case keyPath != "" && hasIdentity:
 		return usageErrorf("--key and --certificate-identity/--certificate-oidc-issuer cannot be used together")
 	case keyPath == "" && !hasIdentity:
