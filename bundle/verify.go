@@ -298,7 +298,7 @@ func (r *Result) reject(err error) (*Result, error) {
 // DigestAlgorithms(b). The Result is never nil; err wraps ErrRejected when
 // the evidence does not hold.
 func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, error) {
-	r, _, err := v.verifyBundle(b, evidence, a)
+	r, _, err := v.verifyBundleResult(b, evidence, a)
 	return r, err
 }
 
@@ -312,18 +312,11 @@ func Verify(b *sgbundle.Bundle, tm root.TrustedMaterial, p Policy, a Artifact, n
 	if err != nil {
 		return nil, err
 	}
-	_, res, err := v.verifyBundle(b, "", a)
+	_, res, err := v.verifyBundleResult(b, "", a)
 	return res, err
 }
 
-func (v *Verifier) verifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
-	r, res, err := v.verifyBundleResult(b, evidence, a)
-	if err != nil {
-		return r, nil, err
-	}
-	return r, res, nil
-}
-
+// verifyBundleResult is VerifyBundle, also returning sigstore-go's result.
 func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
 	rej := func(r *Result, err error) (*Result, *sgverify.VerificationResult, error) {
 		r, err = r.reject(err)
