@@ -1,3 +1,0 @@
-package main
-
-// Placeholders replaced by their issues' files.
