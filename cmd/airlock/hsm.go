@@ -3,11 +3,9 @@ package main
 import (
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -185,12 +183,6 @@ func openModule(c *cli.Context, u *hsm.URI) (*hsm.Module, error) {
 		return nil, hsmErr(err)
 	}
 	return m, nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func hsmTokensAction(c *cli.Context) error {

@@ -91,6 +91,14 @@ func renderResults(c *cli.Context, jsonOut bool, items []bundle.Item, results []
 	return nil
 }
 
+// writeJSON writes one indented JSON document: the form of every non-batch
+// command's --output json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func writeJSONLine(w io.Writer, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -293,7 +292,7 @@ func signBlobAction(c *cli.Context) error {
 			"sign files with an ECDSA (P-256, P-384) or RSA key")
 	}
 
-	alg := hashName(signer.Hash())
+	alg := bundle.HashName(signer.Hash())
 	st := &staged{}
 	defer st.abort()
 	prog := newProgress(c.App.ErrWriter, len(files))
@@ -437,17 +436,6 @@ func sha256Digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func hashName(h crypto.Hash) string {
-	switch h {
-	case crypto.SHA256:
-		return "sha256"
-	case crypto.SHA384:
-		return "sha384"
-	case crypto.SHA512:
-		return "sha512"
-	}
-	return h.String()
-}
 
 // progress shows "signed N/M" on stderr while a batch runs, only when
 // stderr is a terminal and the batch has more than one file.
@@ -671,9 +659,7 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 		if toStdout {
 			out.Envelope = envelope
 		}
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(c.App.Writer, out)
 	}
 	if toStdout {
 		printStdout(c.App.Writer)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,12 +96,6 @@ func openTrustDBReadOnly(c *cli.Context) (*cache.DB, error) {
 	return db, trustErr(err)
 }
 
-func trustJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func trustInitAction(c *cli.Context) error {
 	if err := trustNoArgs(c); err != nil {
 		return err
@@ -151,7 +144,7 @@ func trustInitAction(c *cli.Context) error {
 		return trustErr(err)
 	}
 	if asJSON {
-		return trustJSON(c.App.Writer, st)
+		return writeJSON(c.App.Writer, st)
 	}
 	fmt.Fprintf(c.App.Writer, "pinned repository %q: anchor root version %d (%s, sha256 %s)\n", st.Name, st.Anchor.Version, st.Anchor.Source, st.Anchor.SHA256)
 	fmt.Fprintf(c.App.Writer, "next: airlock trust update --name %s --from DIR|TAR\n", st.Name)
@@ -201,7 +194,7 @@ func trustUpdateAction(c *cli.Context) error {
 		return trustErr(err)
 	}
 	if asJSON {
-		return trustJSON(c.App.Writer, res)
+		return writeJSON(c.App.Writer, res)
 	}
 	how := "machine clock"
 	if res.ExplicitTime {
@@ -281,7 +274,7 @@ func trustStatusAction(c *cli.Context) error {
 		out.Repositories = append(out.Repositories, r.Status(now))
 	}
 	if asJSON {
-		return trustJSON(c.App.Writer, out)
+		return writeJSON(c.App.Writer, out)
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "database %s (now %s, max trust age %s)\n", out.Database, now.Format(time.RFC3339), out.MaxTrustAge)
