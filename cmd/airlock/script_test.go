@@ -29,7 +29,7 @@ func TestScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:  "testdata/script",
 		Cmds: scriptCmds,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTDATA", td)

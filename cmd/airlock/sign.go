@@ -436,7 +436,6 @@ func sha256Digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-
 // progress shows "signed N/M" on stderr while a batch runs, only when
 // stderr is a terminal and the batch has more than one file.
 type progress struct {
