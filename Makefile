@@ -16,26 +16,26 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/airlock
 
-# deps installs what the tests need on a machine that has only Go and apt.
-deps: softhsm strace
+# deps installs what the tests need on a machine that has only Go and apt:
+# softhsm2 (tokens), opensc (pkcs11-tool), strace (TestVerifyUsesNoNetwork
+# sees every socket airlock opens), in one apt-get run; then the Go modules.
+APT_NEEDS := $(shell command -v softhsm2-util >/dev/null 2>&1 || echo softhsm2; \
+	command -v pkcs11-tool >/dev/null 2>&1 || echo opensc; \
+	command -v strace >/dev/null 2>&1 || echo strace)
+
+deps:
+	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
+	  echo "installing $(strip $(APT_NEEDS)) (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null; fi
 	$(GO) mod download
 
-# strace lets TestVerifyUsesNoNetwork see every socket airlock opens.
-strace:
-	@command -v strace >/dev/null 2>&1 || { \
-	  echo "installing strace (apt-get)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null; }
-
-softhsm:
-	@command -v softhsm2-util >/dev/null 2>&1 || { \
-	  echo "installing softhsm2 (apt-get)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 opensc >/dev/null; }
+softhsm strace: deps
 
 test: deps build
 	$(GO) vet ./...
 	AIRLOCK_REQUIRE_SOFTHSM=1 $(GO) test -count=1 ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/airlock
-	$(MAKE) --no-print-directory conformance
+	$(MAKE) --no-print-directory conformance conformance-trustdb
 
 conformance: build
 	PATH=$(CURDIR)/bin:$$PATH testdata/conformance/run-offline.sh -E 1 -t $(PUBLIC_GOOD_ROOT) -- scripts/conformance-client
