@@ -85,6 +85,7 @@ func isRejection(err error) bool {
 // rejectionErrors are the sentinel errors whose wrapping means "rejected".
 var rejectionErrors = []error{
 	bundle.ErrRejected,
+	errAuditBroken,
 	trust.ErrRejected, // TUF metadata refused on import
 	trust.ErrStale,    // database trust past --max-trust-age
 }

@@ -65,6 +65,7 @@ func commands() []*cli.Command {
 	cmds = append(cmds, signCommands()...)
 	cmds = append(cmds, hsmCommand())
 	cmds = append(cmds, trustCommand())
+	cmds = append(cmds, auditCommand())
 	return cmds
 }
 
