@@ -67,8 +67,15 @@ type Policy struct {
 
 	// PredicateType, when set, requires an in-toto statement (DSSE) with
 	// this predicate type URI (see PredicateType for cosign's names).
-	// Empty accepts message signatures and statements of any type.
+	// Empty accepts statements of any type (and, unless Attestation is
+	// set, message signatures).
 	PredicateType string
+
+	// Attestation requires the evidence to be an in-toto statement signed
+	// in a DSSE envelope, of any predicate type unless PredicateType is
+	// set: a bundle holding a message signature is rejected. It is what
+	// verify-attestation asks for.
+	Attestation bool
 
 	// InsecureIgnoreTlogUnsafe accepts a key-signed bundle without any
 	// transparency-log entry. Results carry a warning.
@@ -344,7 +351,7 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %s", DigestAlgorithms(b)[0], a.Name))
 	}
 
-	if v.policy.PredicateType != "" {
+	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if b.GetDsseEnvelope() == nil {
 			return rej(r, fmt.Errorf("not an attestation: the bundle holds a message signature, not an in-toto statement"))
 		}
@@ -418,10 +425,12 @@ func (v *Verifier) verifyWith(k verifierKey, b *sgbundle.Bundle, pb sgverify.Pol
 
 // fill copies a successful sigstore-go result into r.
 func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle.Bundle, source int) error {
-	if v.policy.PredicateType != "" {
+	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if res.Statement == nil {
 			return errors.New("not an attestation: no in-toto statement")
 		}
+	}
+	if v.policy.PredicateType != "" {
 		if got := res.Statement.GetPredicateType(); got != v.policy.PredicateType {
 			return fmt.Errorf("predicate type is %q, want %q", got, v.policy.PredicateType)
 		}

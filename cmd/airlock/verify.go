@@ -123,6 +123,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		CertificateOIDCIssuer:       c.String("certificate-oidc-issuer"),
 		CertificateOIDCIssuerRegexp: c.String("certificate-oidc-issuer-regexp"),
 		InsecureIgnoreTlogUnsafe:    c.Bool("insecure-ignore-tlog"),
+		Attestation:                 attestation,
 	}
 	if attestation && c.String("type") != "" {
 		if p.PredicateType, err = bundle.PredicateTypeURI(c.String("type")); err != nil {
