@@ -38,9 +38,11 @@ type hintError struct {
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
 
+// An empty hint leaves err as it is, so a hint err already carries (or
+// the usage hint) still shows.
 func withHint(err error, hint string) error {
-	if err == nil {
-		return nil
+	if err == nil || hint == "" {
+		return err
 	}
 	return &hintError{err, hint}
 }
