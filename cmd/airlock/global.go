@@ -17,7 +17,7 @@ import (
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "db", Usage: "airlock database `FILE` (default $AIRLOCK_DB, else $XDG_DATA_HOME/airlock/airlock.db)"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result `FORMAT`: text or json"},
 	}
 }
 

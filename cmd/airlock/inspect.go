@@ -16,6 +16,12 @@ func bundleCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bundle",
 		Usage: "inspect Sigstore bundles",
+		Description: `Shows what a Sigstore bundle holds, without verifying it (use verify-blob
+or verify-attestation for that).
+
+Examples:
+   airlock bundle inspect hello.tgz.sigstore.json
+   airlock bundle inspect --output json hello.tgz.sigstore.json`,
 		Subcommands: []*cli.Command{{
 			Name:      "inspect",
 			Usage:     "show what a bundle holds: signer, subject, log entries, proofs, timestamps (nothing is verified)",

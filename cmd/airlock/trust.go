@@ -22,12 +22,29 @@ func trustCommand() *cli.Command {
 		Usage: "TUF trust roots in the database",
 		Description: `Trust lives in the database as TUF repositories, each pinned by an anchor
 root and re-verified from it on every use. Import new metadata from a
-directory or tar carried across the air gap (or HTTPS when connected).`,
+directory or tar carried across the air gap (or HTTPS when connected).
+Verification with no --trusted-root uses every repository (docs/trust.md).
+
+Exit codes: 0 done; 1 metadata refused, or trust too old; 2 could not run.
+
+Examples:
+   airlock trust init --public-good
+   airlock trust update --from /media/usb/tuf --at 2026-08-21T20:00:00Z
+   airlock trust status
+   airlock trust export-root --out trusted_root.json`,
 		Subcommands: []*cli.Command{
 			{
 				Name:      "init",
 				Usage:     "pin a TUF repository's anchor root",
 				ArgsUsage: " ",
+				Description: `Pins the root a repository's metadata is verified from ever after: the
+public-good root compiled into airlock, or a private or site repository's
+root.json (which must carry a threshold of its own signatures; it may be
+expired). A name already in use is an error: an anchor stays pinned.
+
+Examples:
+   airlock trust init --public-good
+   airlock trust init --root ./root.json --name site`,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "public-good", Usage: "pin the Sigstore public-good root embedded in airlock"},
 					&cli.StringFlag{Name: "root", Usage: "pin the root.json `FILE` of a private or site repository"},
@@ -39,6 +56,16 @@ directory or tar carried across the air gap (or HTTPS when connected).`,
 				Name:      "update",
 				Usage:     "import TUF metadata from a directory, tar or URL",
 				ArgsUsage: " ",
+				Description: `Verifies new TUF metadata and targets on the medium against the stored
+root chain (root rotations, rollback, freeze, mix-and-match, hashes and
+lengths) and commits all of it in one transaction, or nothing. Strict at the
+machine clock; --at imports an old mirror as of a time its metadata was
+valid, recorded in the audit trail and shown by 'trust status'.
+
+Examples:
+   airlock trust update --from /media/usb/tuf
+   airlock trust update --from tuf-2026-08-21.tar.gz --name public-good --at 2026-08-21T20:00:00Z
+   airlock trust update --from https://tuf-repo-cdn.sigstore.dev    # connected machines only`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "from", Usage: "medium: `DIR`, TAR file (.tar, .tar.gz), or https:// URL (connected machines only)"},
 					&cli.StringFlag{Name: "name", Usage: "repository `NAME` (default: the only one)"},
@@ -50,6 +77,12 @@ directory or tar carried across the air gap (or HTTPS when connected).`,
 				Name:      "status",
 				Usage:     "show each repository: role versions and expiries, import and reference times, staleness, trusted root contents",
 				ArgsUsage: " ",
+				Description: `Re-verifies every repository from its anchor and shows it. --max-trust-age
+sets the age shown as the limit, as verification would apply it.
+
+Examples:
+   airlock trust status
+   airlock trust status --output json`,
 				Flags:     trustFlags(),
 				Action:    trustStatusAction,
 			},
@@ -57,6 +90,12 @@ directory or tar carried across the air gap (or HTTPS when connected).`,
 				Name:      "export-root",
 				Usage:     "write every repository's trusted root merged into one trusted_root.json (for cosign --trusted-root)",
 				ArgsUsage: " ",
+				Description: `Merges the trusted roots of every repository (duplicates removed) into one
+trusted_root.json, written atomically (temporary file and rename).
+
+Examples:
+   airlock trust export-root --out trusted_root.json
+   airlock trust export-root --out - | jq .tlogs`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "out", Usage: "output `FILE` (- for stdout)"},
 				},
