@@ -110,6 +110,11 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		return withHint(usageErrorf("--signature needs --key"),
 			"a detached signature carries no certificate; verify a bundle for keyless signatures")
 	}
+	// A malformed --max-trust-age is a mistake even when no database trust
+	// is used (--trusted-root, --signature): say so before any work.
+	if _, err := maxTrustAge(c); err != nil && c.IsSet("max-trust-age") {
+		return err
+	}
 	for _, f := range []string{"certificate-identity-regexp", "certificate-oidc-issuer-regexp"} {
 		if c.String(f) != "" {
 			if _, err := regexp.Compile(c.String(f)); err != nil {
