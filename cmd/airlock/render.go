@@ -77,12 +77,18 @@ func renderResults(c *cli.Context, jsonOut bool, items []bundle.Item, results []
 			fmt.Fprintf(stdout, "ERROR %s: %s\n", r.Artifact.Name, oneLine(ir.Err.Error()))
 		}
 	}
+	// Both counts are told: a summary that named only the rejections
+	// would hide items that were never checked.
+	if rejected > 0 {
+		fmt.Fprintf(stderr, "airlock: error: %d of %d rejected\n", rejected, len(results))
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "airlock: error: %d of %d could not be checked\n", failed, len(results))
+	}
 	switch {
 	case rejected > 0:
-		fmt.Fprintf(stderr, "airlock: error: %d of %d rejected\n", rejected, len(results))
 		return &silentError{exitRejected}
 	case failed > 0:
-		fmt.Fprintf(stderr, "airlock: error: %d of %d could not be checked\n", failed, len(results))
 		return &silentError{exitFailed}
 	}
 	if !jsonOut {
