@@ -66,12 +66,18 @@ type Subject struct {
 // cosign attest-blob does for the same --type:
 //
 //   - "" (no --type): when the predicate file is itself of the form
-//     {"predicateType": URI, "predicate": {...}}, that type and predicate are
-//     used; otherwise as "custom".
+//     {"predicateType": URI, "predicate": {...}} (the workflow primer's
+//     sbom.json), that type and predicate are used; otherwise as "custom".
 //   - "custom" (cosign's default): the predicate file's text wrapped as
 //     {"Data": TEXT, "Timestamp": now (RFC 3339)}.
 //   - "spdx": a JSON object, or the file's text as a string predicate.
 //   - any other name or URI: the predicate must be a JSON object.
+//
+// A file of the {"predicateType", "predicate"} form given with a --type
+// other than "custom" is unwrapped too when its predicateType is the one
+// --type names, so that the primer's sbom.json makes the same statement with
+// and without --type (not an SPDX predicate nested in another); when the two
+// types differ it is an error rather than a guess.
 //
 // It returns the statement and its predicate type.
 func Statement(t string, predicate []byte, subjects []Subject, now time.Time) ([]byte, string, error) {
@@ -80,18 +86,28 @@ func Statement(t string, predicate []byte, subjects []Subject, now time.Time) ([
 	}
 	var ptype string
 	var pred any
-	if t == "" {
-		var wrapped struct {
-			PredicateType string          `json:"predicateType"`
-			Predicate     json.RawMessage `json:"predicate"`
+	wrappedType, wrappedPred := unwrapPredicate(predicate)
+	switch {
+	case t == "" && wrappedType != "":
+		ptype, pred = wrappedType, wrappedPred
+	case t == "":
+		t = "custom"
+	case wrappedType != "":
+		want, err := PredicateTypeURI(t)
+		if err != nil {
+			return nil, "", err
 		}
-		if json.Unmarshal(predicate, &wrapped) == nil && wrapped.PredicateType != "" && isJSONObject(wrapped.Predicate) {
-			if isURI(wrapped.PredicateType) {
-				ptype, pred = wrapped.PredicateType, wrapped.Predicate
+		switch {
+		case want == PredicateCustom:
+			// cosign's custom type wraps the file's text, whatever it holds.
+		case wrappedType != want:
+			named := fmt.Sprintf("%q", t)
+			if t != want {
+				named += fmt.Sprintf(" (%s)", want)
 			}
-		}
-		if ptype == "" {
-			t = "custom"
+			return nil, "", fmt.Errorf("its predicateType %q is not --type %s", wrappedType, named)
+		default:
+			ptype, pred = wrappedType, wrappedPred
 		}
 	}
 	if ptype == "" {
@@ -128,6 +144,19 @@ func Statement(t string, predicate []byte, subjects []Subject, now time.Time) ([
 		return nil, "", fmt.Errorf("encoding statement: %w", err)
 	}
 	return out, ptype, nil
+}
+
+// unwrapPredicate returns the type and predicate of a predicate file of
+// the form {"predicateType": URI, "predicate": {...}}, or "" and nil.
+func unwrapPredicate(predicate []byte) (string, json.RawMessage) {
+	var wrapped struct {
+		PredicateType string          `json:"predicateType"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}
+	if json.Unmarshal(predicate, &wrapped) != nil || !isURI(wrapped.PredicateType) || !isJSONObject(wrapped.Predicate) {
+		return "", nil
+	}
+	return wrapped.PredicateType, wrapped.Predicate
 }
 
 type subjectJSON struct {

@@ -270,6 +270,13 @@ func TestStatement(t *testing.T) {
 		{"default wraps non-statement", "", `{"a":1}`, PredicateCustom, `{"Data":"{\"a\":1}","Timestamp":"2026-11-26T01:02:03Z"}`, false},
 		{"default takes primer form", "", `{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`, PredicateSPDX, `{"SPDXID":"x"}`, false},
 		{"spdx text", "spdx", "SPDXVersion: SPDX-2.3", PredicateSPDX, `"SPDXVersion: SPDX-2.3"`, false},
+		// attest_type_wrapped_predicate_nested: the primer's sbom.json with
+		// --type spdxjson was signed as an SPDX predicate holding another
+		// predicateType and predicate.
+		{"type unwraps primer form", "spdxjson", `{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`, PredicateSPDX, `{"SPDXID":"x"}`, false},
+		{"uri type unwraps primer form", "https://spdx.dev/Document", `{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`, PredicateSPDX, `{"SPDXID":"x"}`, false},
+		{"type disagrees with primer form", "cyclonedx", `{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`, "", "", true},
+		{"custom keeps primer form as text", "custom", `{"predicateType":"https://spdx.dev/Document","predicate":{}}`, PredicateCustom, `{"Data":"{\"predicateType\":\"https://spdx.dev/Document\",\"predicate\":{}}","Timestamp":"2026-11-26T01:02:03Z"}`, false},
 		{"not json", "cyclonedx", "not json", "", "", true},
 		{"bad type", "no such type", `{}`, "", "", true},
 	} {
@@ -309,6 +316,8 @@ func TestStatement(t *testing.T) {
 func FuzzStatement(f *testing.F) {
 	f.Add("", []byte(`{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`))
 	f.Add("spdxjson", []byte(`{"a":[1,2,{"b":null}]}`))
+	f.Add("spdxjson", []byte(`{"predicateType":"https://spdx.dev/Document","predicate":{"SPDXID":"x"}}`))
+	f.Add("cyclonedx", []byte(`{"predicateType":"https://spdx.dev/Document","predicate":{}}`))
 	f.Add("spdx", []byte("SPDXVersion: SPDX-2.3\n"))
 	f.Add("custom", []byte("\x00\xff"))
 	f.Add("https://example.com/t", []byte(`{"predicateType":1}`))
