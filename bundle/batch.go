@@ -74,7 +74,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 		f.Close()
 		if err != nil {
 			if errors.Is(err, ErrRejected) {
-				return NewRejectedResult(kindName(it.Kind), it.Evidence, it.Artifact, err), err
+				return v.rejectedUnread(kindName(it.Kind), it, err), err
 			}
 			return nil, fmt.Errorf("reading signature: %w", err)
 		}
@@ -96,7 +96,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 		b, err := ReadBundleFile(it.Evidence)
 		if err != nil {
 			if errors.Is(err, ErrRejected) {
-				return NewRejectedResult("bundle", it.Evidence, it.Artifact, err), err
+				return v.rejectedUnread("bundle", it, err), err
 			}
 			return nil, fmt.Errorf("reading bundle: %w", err)
 		}
@@ -106,6 +106,25 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 		}
 		return v.VerifyBundle(b, it.Evidence, a)
 	}
+}
+
+// rejectedUnread is the Result for evidence rejected before it could be
+// verified (a malformed bundle or signature): it still says where trust
+// came from and its time, as every Result does.
+func (v *Verifier) rejectedUnread(kind string, it Item, err error) *Result {
+	r := NewRejectedResult(kind, it.Evidence, it.Artifact, err)
+	r.Trust = v.newResult(kind, it.Evidence, Artifact{Name: it.Artifact}).Trust
+	return r
+}
+
+// ErrorResult is the Result for an item that could not be checked (its
+// ItemResult has an Err that is not a rejection and no Result): status
+// "error", err as the reason, and the trust it would have been checked
+// against.
+func (v *Verifier) ErrorResult(it Item, err error) *Result {
+	r := v.rejectedUnread(kindName(it.Kind), it, err)
+	r.Status = "error"
+	return r
 }
 
 func kindName(k EvidenceKind) string {

@@ -17,7 +17,7 @@ import (
 // line, with --output json. It returns the error that sets the exit code:
 // nil when all verified, a rejection (1) if any was rejected, otherwise a
 // could-not-run error (2) if any item could not be checked.
-func renderResults(c *cli.Context, jsonOut bool, items []bundle.Item, results []bundle.ItemResult) error {
+func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bundle.Item, results []bundle.ItemResult) error {
 	batch := len(items) > 1
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
 	var warned []string
@@ -61,8 +61,7 @@ func renderResults(c *cli.Context, jsonOut bool, items []bundle.Item, results []
 	for i, ir := range results {
 		r := ir.Result
 		if r == nil {
-			r = bundle.NewRejectedResult(kindName(items[i].Kind), items[i].Evidence, items[i].Artifact, ir.Err)
-			r.Status = "error"
+			r = v.ErrorResult(items[i], ir.Err)
 		}
 		if jsonOut {
 			writeJSONLine(stdout, r)
@@ -135,14 +134,4 @@ func rejectionHint(ir bundle.ItemResult) string {
 		return "check that --key is the signer's public key"
 	}
 	return ""
-}
-
-func kindName(k bundle.EvidenceKind) string {
-	switch k {
-	case bundle.EvidenceSignature:
-		return "signature"
-	case bundle.EvidenceAttestation:
-		return "attestation"
-	}
-	return "bundle"
 }

@@ -168,7 +168,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	if sigPath != "" {
 		// A detached .sig/.att is checked against --key alone: it has no
 		// certificate and no log entry for trusted material to vouch for.
-		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath}
+		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 	} else {
 		ts, err := loadVerifyTrust(c, now)
 		switch {
@@ -181,7 +181,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "":
 			// Nothing but the key could be checked anyway; say why trust
 			// was not used.
-			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath}
+			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
 		default:
 			return err
@@ -202,7 +202,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		}
 		results[i].Err = explainItemError(items[i], results[i].Err)
 	}
-	return renderResults(c, jsonOut, items, results)
+	return renderResults(c, jsonOut, v, items, results)
 }
 
 // explainItemError turns library errors into the command line's: a bad
