@@ -6,7 +6,6 @@ package trust
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,7 +49,7 @@ func (m *httpMedium) Read(name string, limit int64) ([]byte, error) {
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden:
 		// Static TUF mirrors (GCS, S3) answer 403 for a missing object.
-		return nil, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+		return nil, &notOnMedium{name}
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("fetching %q: %s", u, resp.Status)
 	}

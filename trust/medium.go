@@ -32,6 +32,17 @@ type Medium interface {
 // ErrTooLarge is returned when a file on a medium exceeds its size limit.
 var ErrTooLarge = errors.New("file is larger than allowed")
 
+// ErrNotOnMedium is wrapped (with fs.ErrNotExist) by Read for a file the
+// medium does not have.
+var ErrNotOnMedium = errors.New("not on the medium")
+
+// notOnMedium names the missing file in the user's terms, never in the
+// system call's ("statat x: no such file or directory").
+type notOnMedium struct{ name string }
+
+func (e *notOnMedium) Error() string   { return fmt.Sprintf("%q is not on the medium", e.name) }
+func (e *notOnMedium) Unwrap() []error { return []error{ErrNotOnMedium, fs.ErrNotExist} }
+
 // readBounded reads r up to limit bytes and fails if there is more.
 func readBounded(r io.Reader, name string, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
@@ -75,7 +86,9 @@ func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
 	}
 	// Stat first: opening a FIFO or device on a hostile medium could block
 	// or never end.
-	if st, err := m.root.Stat(filepath.FromSlash(name)); err != nil {
+	if st, err := m.root.Stat(filepath.FromSlash(name)); errors.Is(err, fs.ErrNotExist) {
+		return nil, &notOnMedium{name}
+	} else if err != nil {
 		return nil, err
 	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%q on medium is not a regular file", name)
@@ -206,7 +219,7 @@ func (m *tarMedium) Read(name string, limit int64) ([]byte, error) {
 	}
 	data, ok := m.files[name]
 	if !ok {
-		return nil, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+		return nil, &notOnMedium{name}
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%w: %q is over %d bytes", ErrTooLarge, name, limit)

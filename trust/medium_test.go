@@ -48,3 +48,34 @@ func TestDirMediumStaysInside(t *testing.T) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestMissingFileOnMediumIsNamed: a file the medium lacks is named as
+// such (ErrNotOnMedium, and fs.ErrNotExist for the root walk), for a
+// directory and a tar alike. The defect: a directory said "statat
+// timestamp.json: no such file or directory", the system call's words.
+func TestMissingFileOnMediumIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	dm, err := trust.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trust.CloseMedium(dm)
+	tarFile := filepath.Join(t.TempDir(), "empty.tar")
+	if err := os.WriteFile(tarFile, make([]byte, 1024), 0o644); err != nil { // two zero blocks: an empty tar
+		t.Fatal(err)
+	}
+	tm, err := trust.OpenTar(tarFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []trust.Medium{dm, tm} {
+		_, err := m.Read("timestamp.json", 1<<10)
+		if !errors.Is(err, trust.ErrNotOnMedium) || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want ErrNotOnMedium and fs.ErrNotExist", m, err)
+			continue
+		}
+		if got, want := err.Error(), `"timestamp.json" is not on the medium`; got != want {
+			t.Errorf("%s: error %q, want %q", m, got, want)
+		}
+	}
+}

@@ -141,6 +141,8 @@ func trustErr(err error) error {
 		return withHint(err, "the database is busy: another airlock process is using it; retry when it has finished")
 	case errors.Is(err, trust.ErrConflict):
 		return withHint(err, "another airlock process changed it meanwhile; run the update again")
+	case errors.Is(err, trust.ErrNotOnMedium):
+		return withHint(err, "carry the whole TUF repository: timestamp.json, the snapshot and targets it names (V.snapshot.json, V.targets.json) and targets/<sha256>.<name>, plus any new N.root.json")
 	case errors.Is(err, trust.ErrUnknownRepository):
 		return withHint(err, "see 'airlock trust status' for the repositories, or create it with 'airlock trust init'")
 	}
