@@ -619,21 +619,22 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 	fp := fingerprint(signer.PublicKey())
 	recs := make([]cache.AuditRecord, 0, len(results))
 	for _, r := range results {
-		abs, err := filepath.Abs(r.File)
-		if err != nil {
-			abs = r.File
-		}
 		fields := map[string]string{
 			"key":             key.ref,
 			"key_sha256":      fp,
-			"artifact":        abs,
+			"artifact":        absPath(r.File),
 			"artifact_digest": r.Digest,
 			"signature":       r.Signature,
 			"tlog":            "none",
 		}
+		// Paths are absolute, as the artifact's: a record read later,
+		// from another directory, must still name the file.
 		if r.Bundle != "" {
-			fields["bundle"] = r.Bundle
+			fields["bundle"] = absPath(r.Bundle)
 			fields["bundle_digest"] = r.bundleDigest
+		}
+		if r.SignatureFile != "" {
+			fields["signature_file"] = absPath(r.SignatureFile)
 		}
 		if r.PredicateType != "" {
 			fields["predicate_type"] = r.PredicateType
@@ -648,6 +649,14 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 		return fmt.Errorf("recording the signatures in the audit trail: %w", err)
 	}
 	return nil
+}
+
+// absPath is name made absolute, or name when that fails.
+func absPath(name string) string {
+	if abs, err := filepath.Abs(name); err == nil {
+		return abs
+	}
+	return name
 }
 
 // renderSigned prints the result: the signature or envelope (stdout mode),
