@@ -33,6 +33,10 @@ var ErrLocked = errors.New("database is locked by another airlock process")
 // ErrNotInitialized is returned when a read-only open finds no database.
 var ErrNotInitialized = errors.New("no airlock database")
 
+// ErrNotDatabase is returned when the path names something that is not an
+// airlock database: a directory, or a file that is not a bbolt file.
+var ErrNotDatabase = errors.New("not an airlock database")
+
 // Bucket names. Top-level buckets are created on the first writable open.
 var (
 	bucketMeta  = []byte("meta")
@@ -70,8 +74,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout == 0 {
 		timeout = 3 * time.Second
 	}
+	st, statErr := os.Stat(path)
+	if statErr == nil && st.IsDir() {
+		return nil, fmt.Errorf("%w: %q is a directory", ErrNotDatabase, path)
+	}
 	if opts.ReadOnly {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		// An empty file (mktemp's) is no database yet: bbolt would try
+		// to initialise it through a read-only descriptor.
+		if errors.Is(statErr, os.ErrNotExist) || statErr == nil && st.Size() == 0 {
 			return nil, fmt.Errorf("%w at %q", ErrNotInitialized, path)
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -80,6 +90,9 @@ func Open(path string, opts Options) (*DB, error) {
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
+	}
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
+		return nil, fmt.Errorf("%w: %q is not a bbolt database file (%v)", ErrNotDatabase, path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening database %q: %w", path, err)

@@ -137,6 +137,8 @@ func trustErr(err error) error {
 		return withHint(err, "the database was changed outside airlock or is damaged: restore it from a backup, or start a new one with 'airlock trust init'")
 	case errors.Is(err, trust.ErrClock):
 		return withHint(err, "the machine clock went backwards: set it right before using airlock")
+	case errors.Is(err, cache.ErrNotDatabase):
+		return withHint(err, "--db (or AIRLOCK_DB) names the airlock database FILE; 'airlock trust init' creates one")
 	case errors.Is(err, cache.ErrLocked):
 		return withHint(err, "the database is busy: another airlock process is using it; retry when it has finished")
 	case errors.Is(err, trust.ErrConflict):
