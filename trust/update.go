@@ -35,7 +35,7 @@ type UpdateResult struct {
 	Source        string    `json:"source"`
 	ReferenceTime time.Time `json:"reference_time"`
 	ExplicitTime  bool      `json:"explicit_time"`
-	NewRoots      []int64   `json:"new_roots,omitempty"`
+	NewRoots      []int64   `json:"new_roots"` // [] when the root did not rotate
 	Root          int64     `json:"root_version"`
 	Timestamp     int64     `json:"timestamp_version"`
 	Snapshot      int64     `json:"snapshot_version"`
@@ -145,7 +145,7 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 		}
 	}
 	storedRoot := tm.Root
-	res := &UpdateResult{Repository: name, Source: source, ReferenceTime: ref, ExplicitTime: explicit}
+	res := &UpdateResult{Repository: name, Source: source, ReferenceTime: ref, ExplicitTime: explicit, NewRoots: []int64{}}
 
 	// 1. Root rotations, each signed by a threshold of the previous root's
 	// keys and of its own.
