@@ -106,6 +106,7 @@ type TokenInfo struct {
 
 // KeyInfo describes one key on a token.
 type KeyInfo struct {
+	Token       string   `json:"token"` // label of the token that holds the key
 	Label       string   `json:"label"`
 	ID          []byte   `json:"-"`
 	IDHex       string   `json:"id"`

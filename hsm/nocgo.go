@@ -23,6 +23,9 @@ func (m *Module) Close() error { return nil }
 // Tokens returns ErrNoCgo.
 func (m *Module) Tokens() ([]TokenInfo, error) { return nil, ErrNoCgo }
 
+// Token returns ErrNoCgo.
+func (m *Module) Token(sel TokenSelector) (TokenInfo, error) { return TokenInfo{}, ErrNoCgo }
+
 // Keys returns ErrNoCgo.
 func (m *Module) Keys(sel TokenSelector, pin PINFunc) ([]KeyInfo, error) { return nil, ErrNoCgo }
 

@@ -220,6 +220,15 @@ func (m *Module) Tokens() ([]TokenInfo, error) {
 	return out, nil
 }
 
+// Token returns the one initialised token sel selects, without logging in.
+func (m *Module) Token(sel TokenSelector) (TokenInfo, error) {
+	st, err := m.lib.token(sel)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	return st.info, nil
+}
+
 // token finds the one initialised token sel matches.
 func (l *library) token(sel TokenSelector) (slotToken, error) {
 	if sel.LibraryManufacturer != "" || sel.LibraryDescription != "" || sel.LibraryVersion != "" {
@@ -429,6 +438,7 @@ func (l *library) keyType(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) KeyTyp
 
 func (l *library) keyInfo(sh pkcs11.SessionHandle, st slotToken, o pkcs11.ObjectHandle) KeyInfo {
 	ki := KeyInfo{
+		Token:              st.info.Label,
 		Label:              string(l.attr(sh, o, pkcs11.CKA_LABEL)),
 		ID:                 l.attr(sh, o, pkcs11.CKA_ID),
 		Type:               l.keyType(sh, o),

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -243,20 +246,29 @@ func hsmKeysAction(c *cli.Context) error {
 		return err
 	}
 	defer m.Close()
-	keys, err := m.Keys(u.TokenSelector(), pinFunc(u.PINSource, u.Token))
+	// The token's own label names it in the output, however --token
+	// selected it (a label, a serial, a URI with a pin-source).
+	tok, err := m.Token(u.TokenSelector())
 	if err != nil {
 		return hsmErr(err)
 	}
+	keys, err := m.Keys(u.TokenSelector(), pinFunc(u.PINSource, tok.Label))
+	if err != nil {
+		return hsmErr(err)
+	}
+	slices.SortStableFunc(keys, func(a, b hsm.KeyInfo) int {
+		return cmp.Or(strings.Compare(a.Label, b.Label), bytes.Compare(a.ID, b.ID))
+	})
 	w := c.App.Writer
 	if asJSON {
 		return writeJSON(w, struct {
 			Module string        `json:"module"`
 			Token  string        `json:"token"`
 			Keys   []hsm.KeyInfo `json:"keys"`
-		}{m.Path(), u.Token, keys})
+		}{m.Path(), tok.Label, keys})
 	}
 	if len(keys) == 0 {
-		fmt.Fprintf(w, "no private keys on token %q\n", c.String("token"))
+		fmt.Fprintf(w, "no private keys on token %q\n", tok.Label)
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -305,7 +317,11 @@ func hsmKeygenAction(c *cli.Context) error {
 		return err
 	}
 	defer m.Close()
-	ki, err := m.GenerateKey(u.TokenSelector(), pinFunc(u.PINSource, u.Token), hsm.GenerateOptions{Label: label, ID: id, Type: typ})
+	tok, err := m.Token(u.TokenSelector())
+	if err != nil {
+		return hsmErr(err)
+	}
+	ki, err := m.GenerateKey(u.TokenSelector(), pinFunc(u.PINSource, tok.Label), hsm.GenerateOptions{Label: label, ID: id, Type: typ})
 	if err != nil {
 		return hsmErr(err)
 	}
@@ -313,7 +329,7 @@ func hsmKeygenAction(c *cli.Context) error {
 	if asJSON {
 		return writeJSON(w, ki)
 	}
-	fmt.Fprintf(w, "generated %s key %q on token %q\n", ki.Type, ki.Label, u.Token)
+	fmt.Fprintf(w, "generated %s key %q on token %q\n", ki.Type, ki.Label, ki.Token)
 	fmt.Fprintf(w, "id:          %s\n", ki.IDHex)
 	fmt.Fprintf(w, "usage:       %s\n", strings.Join(ki.Usage, ","))
 	fmt.Fprintf(w, "extractable: %s (sensitive: %s, never extractable: %s)\n", yesNo(ki.Extractable), yesNo(ki.Sensitive), yesNo(ki.NeverExtractable))
