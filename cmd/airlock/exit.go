@@ -8,6 +8,7 @@ import (
 
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/trust"
+	"github.com/urfave/cli/v2"
 )
 
 // Exit codes. They are part of the command-line contract.
@@ -92,8 +93,26 @@ var rejectionErrors = []error{
 	trust.ErrStale,    // database trust past --max-trust-age
 }
 
+// unknownCommand recognises urfave/cli's error for a command name it does
+// not know ("No help topic for 'x'"), which follows none of our rules.
+func unknownCommand(err error) (string, bool) {
+	var ec cli.ExitCoder
+	if !errors.As(err, &ec) {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(ec.Error(), "No help topic for '")
+	if !ok {
+		return "", false
+	}
+	name, _, _ = strings.Cut(name, "'")
+	return name, true
+}
+
 // report prints err (if any) on stderr and returns the exit code.
 func report(stderr io.Writer, err error) int {
+	if name, ok := unknownCommand(err); ok {
+		err = withHint(usageErrorf("unknown command %q", name), "run 'airlock --help' for the commands, 'airlock COMMAND --help' for one")
+	}
 	code := exitCode(err)
 	var se *silentError
 	if err == nil || errors.As(err, &se) {
