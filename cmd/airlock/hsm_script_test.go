@@ -307,3 +307,18 @@ func TestPINSource(t *testing.T) {
 		t.Errorf("AIRLOCK_PIN: %q, %v", p, err)
 	}
 }
+
+// TestPINSourceErrorQuotesPath: defect pin_source_error_unquoted: a
+// pin-source that could not be opened was reported as
+// "opening pin-source: open /path: no such file or directory", the path
+// unquoted and said twice over, against the %q rule for user input.
+func TestPINSourceErrorQuotesPath(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no such.pin")
+	_, err := readPINFile(missing)
+	if err == nil {
+		t.Fatal("readPINFile of a missing file succeeded")
+	}
+	if got, want := err.Error(), fmt.Sprintf("opening pin-source %q: no such file or directory", missing); got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}

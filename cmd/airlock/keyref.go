@@ -156,7 +156,8 @@ func keyPassword(c *cli.Context, ref string) ([]byte, error) {
 		if tty != nil {
 			tty.Close()
 		}
-		return nil, withHint(fmt.Errorf("key %q is encrypted and there is no terminal to ask for its password", ref),
+		// The caller says which key: `key "cosign.key": encrypted, ...`.
+		return nil, withHint(errors.New("encrypted, and there is no terminal to ask for its password"),
 			"set AIRLOCK_PASSWORD or COSIGN_PASSWORD")
 	}
 	defer tty.Close()

@@ -70,12 +70,12 @@ func readPINFile(src string) ([]byte, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening pin-source: %w", err)
+		return nil, fmt.Errorf("opening pin-source %q: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("reading pin-source: %w", err)
+		return nil, fmt.Errorf("reading pin-source %q: %w", path, unwrapPath(err))
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("pin-source %q is not a regular file", path)
@@ -86,7 +86,7 @@ func readPINFile(src string) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxPINFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading pin-source %q: %w", path, err)
+		return nil, fmt.Errorf("reading pin-source %q: %w", path, unwrapPath(err))
 	}
 	if len(b) > maxPINFile {
 		return nil, fmt.Errorf("pin-source %q is larger than %d bytes", path, maxPINFile)
