@@ -127,6 +127,10 @@ func (v *Verifier) ErrorResult(it Item, err error) *Result {
 	return r
 }
 
+// String is the kind's name in results: "bundle", "signature" or
+// "attestation".
+func (k EvidenceKind) String() string { return kindName(k) }
+
 func kindName(k EvidenceKind) string {
 	switch k {
 	case EvidenceSignature:

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -69,7 +71,7 @@ func maxTrustAge(c *cli.Context) (time.Duration, error) {
 // re-verified from its anchor.
 func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	if p := c.String("trusted-root"); p != "" {
-		tr, err := root.NewTrustedRootFromPath(p)
+		tr, err := readTrustedRoot(p)
 		if err != nil {
 			return nil, fmt.Errorf("reading trusted root %q: %w", p, err)
 		}
@@ -105,6 +107,28 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 		ts.Sources = append(ts.Sources, namedMaterial{Name: r.Name, Material: r.TrustedRoot})
 	}
 	return ts, nil
+}
+
+// readTrustedRoot reads a trusted_root.json, bounded as a TUF target is.
+// A file that cannot be read is an *fs.PathError; one that is not JSON
+// says so (sigstore-go would say only "protobuf error").
+func readTrustedRoot(path string) (*root.TrustedRoot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, trust.MaxTargetSize+1))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(data) > trust.MaxTargetSize:
+		return nil, fmt.Errorf("larger than %d bytes", trust.MaxTargetSize)
+	case !json.Valid(data):
+		return nil, errors.New("not JSON")
+	}
+	return root.NewTrustedRootFromJSON(data)
 }
 
 // tufStore is an open database as trust's Store.

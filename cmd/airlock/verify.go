@@ -183,6 +183,8 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			// was not used.
 			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
+		case isRejection(err):
+			return rejectAll(c, jsonOut, items, trustFrom(c), now, err)
 		default:
 			return err
 		}
@@ -190,7 +192,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	v, err := bundle.NewVerifier(trust, p, bundle.Options{CacheCertificates: len(items) > 1})
 	if err != nil {
 		if errors.Is(err, bundle.ErrRejected) {
-			return err
+			return rejectAll(c, jsonOut, items, trust.From, now, err)
 		}
 		return usageErr(err)
 	}
@@ -203,6 +205,34 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		results[i].Err = explainItemError(items[i], results[i].Err)
 	}
 	return renderResults(c, jsonOut, v, items, results)
+}
+
+// rejectAll reports a rejection that holds for every item before any
+// evidence is read (a --trusted-root that is not a trusted root, database
+// trust past --max-trust-age). As for any rejection, --output json prints
+// one rejected Result per item, saying where trust was to come from.
+func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, now time.Time, err error) error {
+	if jsonOut {
+		t := now.UTC()
+		for _, it := range items {
+			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
+			r.Trust = bundle.TrustResult{From: from, Time: &t}
+			writeJSONLine(c.App.Writer, r)
+		}
+	}
+	return err
+}
+
+// trustFrom says where trust for a verification without --signature is
+// loaded from, as Result.Trust.From does.
+func trustFrom(c *cli.Context) string {
+	if p := c.String("trusted-root"); p != "" {
+		return "trusted-root " + p
+	}
+	if p, err := dbPath(c); err == nil {
+		return "database " + p
+	}
+	return ""
 }
 
 // explainItemError turns library errors into the command line's: a bad
