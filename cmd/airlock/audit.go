@@ -15,6 +15,12 @@ func auditCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "read and check the hash-chained audit trail",
+		Description: `The database keeps a hash-chained record of every signature (sign-blob,
+attest-blob) and trust import.
+
+Examples:
+   airlock audit list
+   airlock audit list --kind attest -o json`,
 		Subcommands: []*cli.Command{{
 			Name:  "list",
 			Usage: "print every audit record after checking the hash chain",

@@ -31,25 +31,54 @@ func hsmCommand() *cli.Command {
 		Description: `Lists tokens and keys, generates non-extractable sign-only keys and exports
 public keys. The module comes from --module, a module-path in a pkcs11: URI, or
 $AIRLOCK_PKCS11_MODULE. The PIN comes from pin-source in a pkcs11: URI, else
-$AIRLOCK_PIN, else a prompt on the terminal; never from the command line.`,
+$AIRLOCK_PIN, else a prompt on the terminal; never from the command line.
+
+Examples:
+   export AIRLOCK_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so
+   airlock hsm tokens
+   airlock hsm keygen --token release --label signer --type ecdsa-p256
+   airlock hsm keys --token release
+   airlock hsm pubkey 'pkcs11:token=release;object=signer' > release.pub`,
 		Subcommands: []*cli.Command{
 			{
-				Name:   "tokens",
-				Usage:  "list slots and tokens: label, serial, model, flags",
+				Name:  "tokens",
+				Usage: "list slots and tokens: label, serial, model, flags",
+				Description: `Lists the module's slots that hold a token: slot id, label, serial, model,
+manufacturer and flags. Needs no PIN. --output json adds a URI selecting each
+token.
+
+Examples:
+   airlock hsm tokens --module /usr/lib/softhsm/libsofthsm2.so
+   airlock hsm tokens -o json`,
 				Flags:  []cli.Flag{moduleFlag()},
 				Action: hsmTokensAction,
 			},
 			{
-				Name:   "keys",
-				Usage:  "list the private keys on a token, with their URIs (never a PIN)",
+				Name:  "keys",
+				Usage: "list the private keys on a token, with their URIs (never a PIN)",
+				Description: `Lists the private keys on the token --token selects: label, id (hex), type,
+usage, whether the key is extractable, and a URI for --key. Logs in (PIN).
+
+Examples:
+   airlock hsm keys --token release
+   airlock hsm keys --token 'pkcs11:serial=c84af146e6bcad62?pin-source=/run/release.pin' -o json`,
 				Flags:  []cli.Flag{moduleFlag(), tokenFlag()},
 				Action: hsmKeysAction,
 			},
 			{
 				Name:  "keygen",
 				Usage: "generate a non-extractable, sign-only key pair on a token",
+				Description: `Generates a key pair on the token --token selects. The private key is
+sensitive, never extractable and may only sign; the flags are read back from the
+token and the key is deleted again if the token did not honour them. A label
+already used on the token is refused. Logs in (PIN).
+
+Examples:
+   airlock hsm keygen --token release --label signer
+   airlock hsm keygen --token 'pkcs11:token=release?pin-source=/run/release.pin' \
+       --label attester --type ed25519 --id 0a01`,
 				Flags: []cli.Flag{moduleFlag(), tokenFlag(),
-					&cli.StringFlag{Name: "label", Usage: "label of the new key `NAME`"},
+					&cli.StringFlag{Name: "label", Usage: "`NAME` (CKA_LABEL) of the new key, not yet used on the token"},
 					&cli.StringFlag{Name: "type", Value: "ecdsa-p256", Usage: "key `TYPE`: ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096 or ed25519"},
 					&cli.StringFlag{Name: "id", Usage: "CKA_ID of the new key in `HEX` (default 16 random bytes)"},
 				},
@@ -59,8 +88,16 @@ $AIRLOCK_PIN, else a prompt on the terminal; never from the command line.`,
 				Name:      "pubkey",
 				Usage:     "write a key's public key as PEM (SubjectPublicKeyInfo)",
 				ArgsUsage: "PKCS11-URI",
-				Flags:     []cli.Flag{moduleFlag()},
-				Action:    hsmPubkeyAction,
+				Description: `Writes the public key of the key PKCS11-URI names as PEM, the form
+verify-blob --key and cosign verify-blob --key read. It is read from the public
+key object or a certificate on the token; a PIN is asked only when neither is
+visible without a login.
+
+Examples:
+   airlock hsm pubkey 'pkcs11:token=release;object=signer' > release.pub
+   airlock hsm pubkey 'pkcs11:token=release;id=%0a%01' -o json`,
+				Flags:  []cli.Flag{moduleFlag()},
+				Action: hsmPubkeyAction,
 			},
 		},
 	}

@@ -54,15 +54,30 @@ func signBlobCommand() *cli.Command {
 		Name:      "sign-blob",
 		Usage:     "sign files with a token or key file, writing Sigstore bundles or cosign .sig files",
 		ArgsUsage: "FILE...",
-		Description: `Signs each FILE's digest (SHA-256; SHA-384 for P-384 keys, SHA-512 for P-521).
+		Description: `Signs each FILE's digest (SHA-256; SHA-384 for P-384 keys, SHA-512 for P-521)
+with KEYREF: a pkcs11: URI naming a key on a token (module from module-path in
+the URI or $AIRLOCK_PKCS11_MODULE; PIN from pin-source in the URI, $AIRLOCK_PIN
+or a prompt), or a PEM private key file (cosign.key: password from
+$AIRLOCK_PASSWORD or $COSIGN_PASSWORD, else a prompt).
 
 With one FILE and neither --bundle nor --output-signature, prints cosign's
-base64 signature on stdout:  airlock sign-blob --key KEYREF --tlog none f > f.sig
-With --bundle OUT, writes the Sigstore bundle (v0.3) there; --output-signature
-writes the base64 signature to a file. With several FILEs, writes
-FILE.sigstore.json beside each FILE; they share one login and sign in parallel.
-Nothing is written unless every FILE was signed. Every signature is recorded in
-the database's audit trail.`,
+base64 signature on stdout. With --bundle OUT, writes the Sigstore bundle (v0.3)
+there; --output-signature writes the base64 signature to a file. With several
+FILEs, writes FILE.sigstore.json beside each FILE; they share one login and sign
+in parallel. Nothing is written unless every FILE was signed. Every signature is
+recorded in the database's audit trail (airlock audit list).
+
+--tlog none is required until a transparency log is configured; verify with
+--insecure-ignore-tlog (bundles) or --signature (.sig).
+
+Examples:
+   airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none ./hello.tgz > hello.tgz.sig
+   airlock verify-blob --key release.pub --signature hello.tgz.sig ./hello.tgz
+
+   airlock sign-blob --key 'pkcs11:token=release;object=signer?pin-source=/run/release.pin' \
+       --tlog none --bundle hello.tgz.sigstore.json hello.tgz
+   airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none dist/*.tgz
+   COSIGN_PASSWORD=... airlock sign-blob --key cosign.key --tlog none --output-signature f.sig f`,
 		Flags: append(signKeyFlags(),
 			&cli.StringFlag{Name: "bundle", Usage: "write the Sigstore bundle to `FILE` (one FILE only)"},
 			&cli.StringFlag{Name: "output-signature", Usage: "write the base64 signature to `FILE` (one FILE only)"},
@@ -77,14 +92,25 @@ func attestBlobCommand() *cli.Command {
 		Usage:     "attest a file: sign an in-toto statement about it in a DSSE envelope",
 		ArgsUsage: "FILE",
 		Description: `Makes an in-toto Statement v1 with FILE (name and SHA-256) as its subject and
-the --predicate file as its predicate, and signs it in a DSSE envelope.
+the --predicate file as its predicate, and signs it in a DSSE envelope with
+KEYREF (a pkcs11: URI or a PEM private key file, as for sign-blob).
 
 Without --bundle or --output-signature the envelope (cosign's .att) is printed
-on stdout:  airlock attest-blob --key KEYREF --tlog none --predicate sbom.json f > f.att
---type takes cosign's names (custom, spdx, spdxjson, cyclonedx, slsaprovenance,
-slsaprovenance02, slsaprovenance1, link, vuln, openvex) or a URI. Without --type,
-a predicate file of the form {"predicateType": URI, "predicate": {...}} is used
-as it stands; any other file is wrapped as cosign's "custom" predicate.`,
+on stdout. --type takes cosign's names (custom, spdx, spdxjson, cyclonedx,
+slsaprovenance, slsaprovenance02, slsaprovenance1, link, vuln, openvex) or a URI.
+A predicate file of the form {"predicateType": URI, "predicate": {...}} is
+unwrapped, without --type or with a --type naming that type; without --type any
+other file is wrapped as cosign's "custom" predicate. The signature is recorded
+in the database's audit trail.
+
+Examples:
+   airlock attest-blob --key 'pkcs11:token=release;object=signer' --tlog none \
+       --predicate sbom.json ./hello.tgz > hello.tgz.att
+   airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
+       --signature hello.tgz.att ./hello.tgz
+
+   airlock attest-blob --key 'pkcs11:token=release;object=signer' --tlog none \
+       --predicate bom.cdx.json --type cyclonedx --bundle hello.tgz.cdx.sigstore.json hello.tgz`,
 		Flags: append(signKeyFlags(),
 			&cli.StringFlag{Name: "predicate", Usage: "predicate `FILE` (JSON)"},
 			&cli.StringFlag{Name: "type", Usage: "predicate `TYPE`: a cosign name or a URI"},
