@@ -177,7 +177,7 @@ func TestLookupErrors(t *testing.T) {
 		{"pkcs11:token=nosuch;object=k", hsm.ErrNoToken, `no token labelled "nosuch" in module`},
 		{"pkcs11:token=airlock-test;object=missing", hsm.ErrNoKey, `no key labelled "missing" on token "airlock-test"`},
 		{"pkcs11:token=airlock-test;id=%99", hsm.ErrNoKey, `no key with id 99 on token "airlock-test"`},
-		{"pkcs11:token=airlock-test;object=twin", hsm.ErrAmbiguous, `2 keys match labelled "twin" on token "airlock-test": add id= to the URI`},
+		{"pkcs11:token=airlock-test;object=twin", hsm.ErrAmbiguous, `2 keys labelled "twin" on token "airlock-test": add id= to the URI`},
 		{"pkcs11:token=airlock-test", hsm.ErrNoKey, "names no key: add object= or id="},
 		{"pkcs11:token=airlock-test;object=k;type=cert", hsm.ErrNoKey, "a signing key is type=private"},
 		{"pkcs11:token=airlock-test;object=k?module-path=/nonexistent/lib.so", hsm.ErrModule, `cannot load PKCS#11 module "/nonexistent/lib.so": no such file`},

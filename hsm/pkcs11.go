@@ -687,7 +687,7 @@ func (l *library) privateKey(sh pkcs11.SessionHandle, st slotToken, u *URI) (pkc
 	case 1:
 		return hs[0], nil
 	default:
-		return 0, errorf(ErrAmbiguous, "%d keys match %s on token %q: add id= to the URI (see 'airlock hsm keys')", len(hs), describeKey(u), st.info.Label)
+		return 0, errorf(ErrAmbiguous, "%d keys %s on token %q: add id= to the URI", len(hs), describeKey(u), st.info.Label)
 	}
 }
 
@@ -711,7 +711,7 @@ func (l *library) publicKey(sh pkcs11.SessionHandle, st slotToken, label string,
 		return nil, tokenErr(err, st, "searching public keys")
 	}
 	if len(hs) > 1 {
-		return nil, errorf(ErrAmbiguous, "%d keys match %s on token %q: add id= to the URI (see 'airlock hsm keys')", len(hs), describeKey(&URI{Object: label, ID: id}), st.info.Label)
+		return nil, errorf(ErrAmbiguous, "%d public keys %s on token %q: add id= to the URI", len(hs), describeKey(&URI{Object: label, ID: id}), st.info.Label)
 	}
 	if len(hs) == 1 {
 		return l.parsePublic(sh, hs[0])
