@@ -58,7 +58,7 @@ func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) 
 	alg := SignatureDigestAlgorithms(v.policy.Key)[0]
 	d, ok := a.digest(alg)
 	if !ok {
-		return r.reject(fmt.Errorf("the signature is over a %s digest, but the artifact was given as %s", alg, a.Name))
+		return r.reject(fmt.Errorf("the signature is over a %s digest, but the artifact was given as %q", alg, a.Name))
 	}
 	if err := verifyDigestSignature(v.policy.Key, alg, d, raw); err != nil {
 		return r.reject(err)

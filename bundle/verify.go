@@ -348,7 +348,7 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		}
 	}
 	if alg == "" {
-		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %s", DigestAlgorithms(b)[0], a.Name))
+		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %q", DigestAlgorithms(b)[0], a.Name))
 	}
 
 	if v.policy.PredicateType != "" || v.policy.Attestation {

@@ -124,6 +124,8 @@ func rejectionHint(ir bundle.ItemResult) string {
 	}
 	msg := ir.Err.Error()
 	switch {
+	case strings.Contains(msg, "but the artifact was given as"):
+		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (e.g. sha256:HEX)"
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
 		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.Result.Evidence + "`"
 	case strings.Contains(msg, "no transparency-log entry"):
