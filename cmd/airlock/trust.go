@@ -403,6 +403,9 @@ func trustExportAction(c *cli.Context) error {
 	if out == "" {
 		return usageErrorf("trust export-root needs --out FILE (or --out - for stdout)")
 	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return usageErrorf("--out %q is a directory: name the file to write, e.g. %q", out, filepath.Join(out, "trusted_root.json"))
+	}
 	db, err := openTrustDBReadOnly(c)
 	if err != nil {
 		return err
