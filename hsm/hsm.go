@@ -44,6 +44,10 @@ var (
 	ErrUnsupported  = errors.New("unsupported")
 )
 
+// ErrAmbiguousToken is the ErrAmbiguous of a token selector (or a key URI
+// without token attributes) that matches more than one token.
+var ErrAmbiguousToken = fmt.Errorf("%w: more than one token", ErrAmbiguous)
+
 // KeyType names a key algorithm as the command line spells it.
 type KeyType string
 

@@ -272,7 +272,10 @@ func (l *library) token(sel TokenSelector) (slotToken, error) {
 	case 1:
 		return match[0], nil
 	default:
-		return slotToken{}, errorf(ErrAmbiguous, "%d tokens match %q in module %q: add token= or serial=", len(match), sel.String(), l.path)
+		if sel == (TokenSelector{}) {
+			return slotToken{}, errorf(ErrAmbiguousToken, "%d tokens in module %q and the URI names none: add token= (or serial=) to the URI", len(match), l.path)
+		}
+		return slotToken{}, errorf(ErrAmbiguousToken, "%d tokens match %q in module %q: add token= or serial=", len(match), sel.String(), l.path)
 	}
 }
 

@@ -114,7 +114,7 @@ func hsmErr(err error) error {
 		return nil
 	case errors.Is(err, hsm.ErrNoCgo):
 		return withHint(err, "this airlock was built with CGO_ENABLED=0; build it with cgo (make build) to use PKCS#11 tokens; verification works in both builds")
-	case errors.Is(err, hsm.ErrNoToken):
+	case errors.Is(err, hsm.ErrNoToken), errors.Is(err, hsm.ErrAmbiguousToken):
 		return withHint(err, "run 'airlock hsm tokens' to list the tokens")
 	case errors.Is(err, hsm.ErrNoKey), errors.Is(err, hsm.ErrAmbiguous):
 		return withHint(err, "run 'airlock hsm keys --token LABEL' to list the keys and their URIs")
