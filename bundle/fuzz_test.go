@@ -171,3 +171,26 @@ func FuzzParseAttestation(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInspectUnchecked: bundle inspect describes bundles that read but do
+// not validate (ParseBundleUnchecked), so Inspect sees unvalidated input:
+// it must never panic, and a parse failure is a one-line rejection.
+func FuzzInspectUnchecked(f *testing.F) {
+	for _, b := range conformanceBundles(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ParseBundleUnchecked(data)
+		if err != nil {
+			if !errors.Is(err, ErrRejected) {
+				t.Fatalf("ParseBundleUnchecked error %v does not wrap ErrRejected", err)
+			}
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		_ = Inspect(b)
+		_ = DigestAlgorithms(b)
+	})
+}

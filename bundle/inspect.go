@@ -32,6 +32,9 @@ type Inspection struct {
 	Signer        SignerInfo      `json:"signer"`
 	LogEntries    []LogEntryInfo  `json:"logEntries"`
 	Timestamps    []TimestampInfo `json:"timestamps"`
+	// Invalid says why the bundle is not a valid Sigstore bundle, when it
+	// reads but does not validate (the rest describes it all the same).
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // DigestInfo is one digest.

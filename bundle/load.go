@@ -8,8 +8,10 @@ import (
 	"os"
 	"strings"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Limits on untrusted metadata read from files. Artifacts are streamed and
@@ -45,6 +47,19 @@ func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
 		return nil, Rejectf("not a valid Sigstore bundle: %v", err)
 	}
 	return &b, nil
+}
+
+// ParseBundleUnchecked parses the JSON form of a bundle without
+// sigstore-go's validation, so that a bundle which reads but is not valid
+// (no checkpoint, an unknown version, an entry body that does not match)
+// can still be described by Inspect. Never verify what it returns. A file
+// that is not even the bundle's JSON form is a rejection.
+func ParseBundleUnchecked(data []byte) (*sgbundle.Bundle, error) {
+	pb := new(protobundle.Bundle)
+	if err := protojson.Unmarshal(data, pb); err != nil {
+		return nil, Rejectf("not a valid Sigstore bundle: %v", cleanErr(err))
+	}
+	return &sgbundle.Bundle{Bundle: pb}, nil
 }
 
 // ReadBundleFile reads and parses the bundle at path. An unreadable file is

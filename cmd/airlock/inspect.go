@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/urfave/cli/v2"
 )
 
@@ -50,25 +52,56 @@ func inspectAction(c *cli.Context) error {
 	}
 	path := c.Args().First()
 	b, err := bundle.ReadBundleFile(path)
-	if err != nil {
-		if errors.Is(err, bundle.ErrRejected) {
+	var invalid error
+	if errors.Is(err, bundle.ErrRejected) {
+		// A bundle that reads but does not validate is still described
+		// (that is when an auditor most wants to see it), then rejected.
+		if ub := readBundleUnchecked(path); ub != nil {
+			b, invalid = ub, err
+		} else {
 			return err
 		}
+	} else if err != nil {
 		return fmt.Errorf("reading bundle: %w", err)
 	}
 	in := bundle.Inspect(b)
+	if invalid != nil {
+		in.Invalid = oneLine(strings.TrimPrefix(invalid.Error(), fmt.Sprintf("bundle %q: ", path)))
+	}
 	if jsonOut {
 		writeJSONLine(c.App.Writer, in)
+	} else {
+		renderInspection(c.App.Writer, path, in)
+	}
+	return invalid
+}
+
+// readBundleUnchecked parses path without validation (see
+// bundle.ParseBundleUnchecked), or returns nil.
+func readBundleUnchecked(path string) *sgbundle.Bundle {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil
 	}
-	renderInspection(c.App.Writer, path, in)
-	return nil
+	defer f.Close()
+	data, err := bundle.ReadLimited(f, bundle.MaxBundleSize, path)
+	if err != nil {
+		return nil
+	}
+	b, err := bundle.ParseBundleUnchecked(data)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func renderInspection(w io.Writer, path string, in *bundle.Inspection) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	p("Bundle:     %s", path)
+	if in.Invalid != "" {
+		p("INVALID:    %s", in.Invalid)
+	}
 	p("Media type: %s (%s)", in.MediaType, in.Version)
 	switch in.Content {
 	case "messageSignature":
