@@ -387,6 +387,17 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		case len(tm.RekorLogs()) > 0:
 			k.tlog = true
 			k.set = b.HasInclusionPromise()
+		case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil:
+			// No log key to check the entries against (the key alone is
+			// trusted): they are ignored, as the flag says, and the
+			// signature is checked at the current time.
+			k.now = true
+		}
+		if !k.now && !k.tlog && !k.tsa {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against, and no timestamping authority", v.trust.Sources[i].Name)
+			}
+			continue
 		}
 		res, err := v.verifyWith(k, b, pb)
 		if err != nil {
@@ -397,6 +408,11 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		}
 		if err := v.fill(r, res, b, i); err != nil {
 			return rej(r, err)
+		}
+		if hasTlog && !k.tlog {
+			// Verified on a timestamp or the key alone: say that the log
+			// entry the bundle carries was not checked.
+			r.Warnings = append(r.Warnings, fmt.Sprintf("the bundle's transparency-log entry was not checked: trust source %q has no transparency log", v.trust.Sources[i].Name))
 		}
 		return r, res, nil
 	}

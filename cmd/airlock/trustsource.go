@@ -87,7 +87,7 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	}
 	db, err := cache.Open(path, cache.Options{ReadOnly: true})
 	if errors.Is(err, cache.ErrNotInitialized) {
-		return nil, withHint(fmt.Errorf("no trusted root: no database at %q", path),
+		return nil, withHint(fmt.Errorf("%w: no database at %q", errNoTrustedRoot, path),
 			"pass --trusted-root FILE, or run 'airlock trust init --public-good' and 'airlock trust update --from DIR'")
 	}
 	if err != nil {
@@ -129,6 +129,16 @@ func readTrustedRoot(path string) (*root.TrustedRoot, error) {
 		return nil, errors.New("not JSON")
 	}
 	return root.NewTrustedRootFromJSON(data)
+}
+
+// errNoTrustedRoot means no trust is configured at all: no --trusted-root
+// and no database.
+var errNoTrustedRoot = errors.New("no trusted root")
+
+// noTrustConfigured reports whether loadTrust failed only because no trust
+// is configured (no database, or one with no imported repository).
+func noTrustConfigured(err error) bool {
+	return errors.Is(err, errNoTrustedRoot) || errors.Is(err, trust.ErrNoTrust)
 }
 
 // tufStore is an open database as trust's Store.

@@ -178,9 +178,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 				trust.Sources = append(trust.Sources, bundle.TrustSource{Name: s.Name, Material: s.Material})
 			}
 			trustWarnings = ts.Warnings
-		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "":
-			// Nothing but the key could be checked anyway; say why trust
-			// was not used.
+		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
+			noTrustConfigured(err):
+			// No trust configured at all: nothing but the key could be
+			// checked anyway; say why trust was not used. A database that
+			// does not verify, a clock behind it, or a busy one is still
+			// an error: it is never silently set aside.
 			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
 		case isRejection(err):
