@@ -125,6 +125,10 @@ func OpenTar(file string) (Medium, error) {
 	}
 	defer f.Close()
 	m, err := ReadTar(f)
+	if errors.Is(err, ErrTooLarge) {
+		// Refused as an oversized file is from a directory or over HTTP.
+		return nil, fmt.Errorf("%w: oversized: reading tar medium %q: %w", ErrRejected, file, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading tar medium %q: %w", file, err)
 	}

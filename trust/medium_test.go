@@ -1,7 +1,10 @@
 package trust_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -79,3 +82,32 @@ func TestMissingFileOnMediumIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestTarOversizedIsRejected: an oversized file in a tar medium is refused
+// like one in a directory or over HTTP (ErrRejected, exit 1). The defect:
+// the tar said ErrTooLarge alone, so the same oversized timestamp.json was
+// exit 1 from a directory and exit 2 from a tar.
+func TestTarOversizedIsRejected(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	big := int64(max(trust.MaxTargetsSize, trust.MaxTargetSize) + 1)
+	if err := tw.WriteHeader(&tar.Header{Name: "timestamp.json", Mode: 0o644, Size: big, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(tw, zeros{}, big); err != nil {
+		t.Fatal(err)
+	}
+	tw.Close()
+	file := filepath.Join(t.TempDir(), "big.tar")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := trust.OpenTar(file)
+	if !errors.Is(err, trust.ErrTooLarge) || !errors.Is(err, trust.ErrRejected) {
+		t.Fatalf("oversized tar entry: %v, want ErrTooLarge and ErrRejected", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
