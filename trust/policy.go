@@ -62,8 +62,9 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 			continue
 		}
 		f := r.Freshness(now)
+		f.SetMaxAge(maxAge)
 		ref := r.v.st.RefTime.UTC().Format(time.RFC3339)
-		if f.Age > maxAge {
+		if f.TooOld {
 			msg := fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s", r.Name, FormatAge(f.Age), ref, FormatAge(maxAge))
 			tooOld = append(tooOld, msg)
 			sel.Warnings = append(sel.Warnings, msg+"; not used")

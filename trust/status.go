@@ -62,6 +62,16 @@ type Freshness struct {
 	Stale       bool          `json:"stale"`
 	StaleFor    time.Duration `json:"stale_for_ns,omitempty"`
 	RootExpired bool          `json:"root_expired"`
+	// TooOld is true when Age is over the trust age limit the status was
+	// made with (SetMaxAge): verification leaves the repository out.
+	TooOld bool `json:"too_old"`
+}
+
+// SetMaxAge records whether the trust is past maxAge, as Select judges it.
+func (f *Freshness) SetMaxAge(maxAge time.Duration) {
+	if f != nil {
+		f.TooOld = f.Age > maxAge
+	}
 }
 
 // TrustedRootSummary lists what a trusted_root.json holds.

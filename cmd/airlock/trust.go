@@ -83,8 +83,8 @@ sets the age shown as the limit, as verification would apply it.
 Examples:
    airlock trust status
    airlock trust status --output json`,
-				Flags:     trustFlags(),
-				Action:    trustStatusAction,
+				Flags:  trustFlags(),
+				Action: trustStatusAction,
 			},
 			{
 				Name:      "export-root",
@@ -280,10 +280,12 @@ func joinVersions(v []int64) string {
 
 // statusJSON is the `trust status --output json` document.
 type statusJSON struct {
-	Database     string              `json:"database"`
-	Now          time.Time           `json:"now"`
-	MaxTrustAge  string              `json:"max_trust_age"`
-	Repositories []*trust.RepoStatus `json:"repositories"`
+	Database    string    `json:"database"`
+	Now         time.Time `json:"now"`
+	MaxTrustAge string    `json:"max_trust_age"`
+	// MaxTrustAgeNS is the same limit in nanoseconds, as age_ns is.
+	MaxTrustAgeNS time.Duration       `json:"max_trust_age_ns"`
+	Repositories  []*trust.RepoStatus `json:"repositories"`
 }
 
 func trustStatusAction(c *cli.Context) error {
@@ -308,9 +310,11 @@ func trustStatusAction(c *cli.Context) error {
 	if err != nil {
 		return trustErr(err)
 	}
-	out := statusJSON{Database: db.Path(), Now: now, MaxTrustAge: trust.FormatAge(maxAge), Repositories: []*trust.RepoStatus{}}
+	out := statusJSON{Database: db.Path(), Now: now, MaxTrustAge: trust.FormatAge(maxAge), MaxTrustAgeNS: maxAge, Repositories: []*trust.RepoStatus{}}
 	for _, r := range repos {
-		out.Repositories = append(out.Repositories, r.Status(now))
+		st := r.Status(now)
+		st.Freshness.SetMaxAge(maxAge)
+		out.Repositories = append(out.Repositories, st)
 	}
 	if asJSON {
 		return writeJSON(c.App.Writer, out)
@@ -321,12 +325,12 @@ func trustStatusAction(c *cli.Context) error {
 		fmt.Fprintln(w, "no repositories: run 'airlock trust init --public-good'")
 	}
 	for _, st := range out.Repositories {
-		printRepoStatus(w, st, maxAge)
+		printRepoStatus(w, st)
 	}
 	return nil
 }
 
-func printRepoStatus(w io.Writer, st *trust.RepoStatus, maxAge time.Duration) {
+func printRepoStatus(w io.Writer, st *trust.RepoStatus) {
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	role := func(name string, r *trust.RoleStatus) {
 		if r == nil {
@@ -358,7 +362,7 @@ func printRepoStatus(w io.Writer, st *trust.RepoStatus, maxAge time.Duration) {
 	if f := st.Freshness; f != nil {
 		state := "fresh"
 		switch {
-		case f.Age > maxAge:
+		case f.TooOld:
 			state = "TOO OLD: verification refuses it"
 		case f.Stale:
 			state = fmt.Sprintf("STALE: timestamp expired %s ago; verification warns", trust.FormatAge(f.StaleFor))
