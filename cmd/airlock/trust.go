@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -211,7 +212,10 @@ func trustUpdateAction(c *cli.Context) error {
 	}
 	m, err := trust.OpenMedium(from)
 	if err != nil {
-		return err
+		if errors.Is(err, trust.ErrRejected) || errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return withHint(err, "--from takes a TUF repository as a directory, a .tar or .tar.gz file, or an https:// URL")
 	}
 	defer trust.CloseMedium(m)
 	store, err := trustFile(c)
