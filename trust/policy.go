@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -18,13 +19,19 @@ const DefaultMaxAge = 180 * 24 * time.Hour
 
 // ParseMaxAge parses a trust age limit: a Go duration ("720h", "90m") or a
 // whole number of days ("30d"). It must be positive.
+// maxAgeDays bounds the days form of a trust age (a century).
+const maxAgeDays = 100 * 365
+
 func ParseMaxAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseUint(n, 10, 32)
-		if err != nil || days > 100*365 {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return 0, fmt.Errorf("invalid trust age %q: want days like 30d or a duration like 720h", s)
+		}
+		if err != nil || days > maxAgeDays {
+			return 0, fmt.Errorf("invalid trust age %q: at most %dd", s, maxAgeDays)
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {

@@ -583,3 +583,18 @@ func TestParseMaxAge(t *testing.T) {
 		}
 	}
 }
+
+// TestParseMaxAgeTooManyDaysSaysTheLimit: the defect was that "99999999d"
+// was refused with "want days like 30d or a duration like 720h", which is
+// what the user typed; it names the limit.
+func TestParseMaxAgeTooManyDaysSaysTheLimit(t *testing.T) {
+	for _, in := range []string{"36501d", "99999999d", "99999999999999999999d"} {
+		_, err := trust.ParseMaxAge(in)
+		if err == nil || !strings.Contains(err.Error(), "at most 36500d") {
+			t.Errorf("ParseMaxAge(%q) = %v, want an error naming the limit 36500d", in, err)
+		}
+	}
+	if _, err := trust.ParseMaxAge("36500d"); err != nil {
+		t.Errorf("ParseMaxAge(36500d): %v", err)
+	}
+}
