@@ -136,8 +136,9 @@ func Inspect(b *sgbundle.Bundle) *Inspection {
 			in.Signer.Certificate = certInfo(c)
 		}
 	}
+	les := logEntries(b)
 	for i, e := range vm.GetTlogEntries() {
-		li := LogEntryInfo{LogEntry: logEntries(b)[i]}
+		li := LogEntryInfo{LogEntry: les[i]}
 		if p := e.GetInclusionPromise(); p != nil {
 			li.SignedEntryTimestamp = base64.StdEncoding.EncodeToString(p.GetSignedEntryTimestamp())
 		}
