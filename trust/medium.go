@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -196,13 +197,19 @@ func ReadTar(r io.Reader) (Medium, error) {
 	}
 	// A repository packed as one top directory: strip it.
 	if _, ok := files["timestamp.json"]; !ok {
-		var top string
+		var tops []string
 		for name := range files {
 			if dir, base := path.Split(name); base == "timestamp.json" && strings.Count(dir, "/") == 1 {
-				top = dir
+				tops = append(tops, dir)
 			}
 		}
-		if top != "" {
+		if len(tops) > 1 {
+			// Picking one would depend on map order: refuse to guess.
+			sort.Strings(tops)
+			return nil, fmt.Errorf("tar holds more than one repository (%s): carry one per tar", strings.Join(tops, ", "))
+		}
+		if len(tops) == 1 {
+			top := tops[0]
 			stripped := map[string][]byte{}
 			for name, data := range files {
 				if rest, ok := strings.CutPrefix(name, top); ok {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -111,3 +112,36 @@ func TestTarOversizedIsRejected(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestTarTwoRepositoriesIsRefused: a tar with the repository in one top
+// directory is read from inside it; the defect was that with two such
+// directories (a/timestamp.json, b/timestamp.json) one was picked in map
+// order, so the same medium could import either. It is refused, naming both.
+func TestTarTwoRepositoriesIsRefused(t *testing.T) {
+	tarOf := func(names ...string) []byte {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, n := range names {
+			data := []byte(n)
+			if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write(data)
+		}
+		tw.Close()
+		return buf.Bytes()
+	}
+	for i := 0; i < 20; i++ {
+		_, err := trust.ReadTar(bytes.NewReader(tarOf("a/timestamp.json", "b/timestamp.json", "a/1.root.json")))
+		if err == nil || !strings.Contains(err.Error(), "more than one repository (a/, b/)") {
+			t.Fatalf("two repositories in one tar: %v", err)
+		}
+	}
+	m, err := trust.ReadTar(bytes.NewReader(tarOf("repo/timestamp.json", "repo/2.root.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Read("timestamp.json", 100); err != nil || string(got) != "repo/timestamp.json" {
+		t.Errorf("one top directory: %q, %v", got, err)
+	}
+}
