@@ -24,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -293,12 +295,46 @@ func (r *Result) reject(err error) (*Result, error) {
 	r.Verified = false
 	r.Status = "rejected"
 	r.Signer = nil
+	if msg := oneLineReason(err.Error()); msg != err.Error() {
+		err = &reworded{msg, err}
+	}
 	if !errors.Is(err, ErrRejected) {
 		err = &rejection{err}
 	}
 	r.Reason = err.Error()
 	return r, err
 }
+
+// hashList matches a 32-byte hash printed as a Go byte slice ("[78 20 ...]"),
+// as transparency-dev/merkle's RootMismatchError prints its roots.
+var hashList = regexp.MustCompile(`\[(\d{1,3}(?: \d{1,3}){31})\]`)
+
+// oneLineReason makes a rejection's reason one line: libraries' messages
+// can span lines (merkle's root mismatch puts each root on its own line, as
+// decimal bytes); hashes are shown in hex, as everywhere else.
+func oneLineReason(msg string) string {
+	msg = hashList.ReplaceAllStringFunc(msg, func(m string) string {
+		var b []byte
+		for _, f := range strings.Fields(strings.Trim(m, "[]")) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n > 255 {
+				return m
+			}
+			b = append(b, byte(n))
+		}
+		return hex.EncodeToString(b)
+	})
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// reworded is err with a clearer message; errors.Is and As still see err.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
 
 // VerifyBundle verifies b (read from the file named evidence) against the
 // artifact a. The artifact must carry a digest with one of

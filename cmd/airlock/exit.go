@@ -118,8 +118,9 @@ func report(stderr io.Writer, err error) int {
 	if err == nil || errors.As(err, &se) {
 		return code
 	}
-	msg := err.Error()
-	msg = strings.TrimSuffix(msg, ".")
+	// One line, whatever a library put in its message.
+	msg := strings.Join(strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' }), " ")
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
 	fmt.Fprintf(stderr, "airlock: error: %s\n", msg)
 	var he *hintError
 	if errors.As(err, &he) && he.hint != "" {
