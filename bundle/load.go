@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -144,5 +145,16 @@ func cleanErr(err error) string {
 		}
 		return r
 	}, msg)
-	return strings.TrimSpace(strings.Join(strings.Fields(msg), " "))
+	msg = strings.TrimSpace(strings.Join(strings.Fields(msg), " "))
+	// protojson quotes the offending value whole: a base64 timestamp or
+	// certificate makes a line of kilobytes. Its start is enough.
+	return longQuoted.ReplaceAllStringFunc(msg, func(q string) string {
+		r := []rune(q)
+		if len(r) < 122 {
+			return q
+		}
+		return fmt.Sprintf("%s…\" (%d characters)", string(r[:41]), len(r)-2)
+	})
 }
+
+var longQuoted = regexp.MustCompile(`"[^"]{120,}"`)
