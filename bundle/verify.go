@@ -371,8 +371,12 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 	}
 	r.MediaType = b.GetMediaType()
 	r.LogEntries = logEntries(b)
-	if v.policy.InsecureIgnoreTlogUnsafe {
+	switch {
+	case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil:
 		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog: a key-signed bundle is accepted without transparency-log evidence")
+	case v.policy.InsecureIgnoreTlogUnsafe:
+		// Not a weakening here: say so rather than claim one.
+		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog applies to key-signed evidence only: this bundle is checked against its certificate identity with its transparency-log evidence")
 	}
 
 	var alg string
