@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,6 +363,9 @@ func Verify(b *sgbundle.Bundle, tm root.TrustedMaterial, p Policy, a Artifact, n
 // verifyBundleResult is VerifyBundle, also returning sigstore-go's result.
 func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
 	rej := func(r *Result, err error) (*Result, *sgverify.VerificationResult, error) {
+		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !slices.Contains(r.Warnings, insecureTlogWarning) {
+			r.Warnings = append(r.Warnings, insecureTlogWarning)
+		}
 		r, err = r.reject(err)
 		return r, nil, err
 	}
@@ -373,7 +377,8 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 	r.LogEntries = logEntries(b)
 	switch {
 	case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil:
-		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog: a key-signed bundle is accepted without transparency-log evidence")
+		// Said once the outcome is known (see below): whether the log
+		// evidence was set aside or verified after all.
 	case v.policy.InsecureIgnoreTlogUnsafe:
 		// Not a weakening here: say so rather than claim one.
 		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog applies to key-signed evidence only: this bundle is checked against its certificate identity with its transparency-log evidence")
@@ -449,6 +454,13 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		if err := v.fill(r, res, b, i); err != nil {
 			return rej(r, err)
 		}
+		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil {
+			if k.tlog {
+				r.Warnings = append(r.Warnings, "--insecure-ignore-tlog was not needed: the bundle's transparency-log entry was verified")
+			} else {
+				r.Warnings = append(r.Warnings, insecureTlogWarning)
+			}
+		}
 		if hasTlog && !k.tlog {
 			// Verified on a timestamp or the key alone: say that the log
 			// entry the bundle carries was not checked.
@@ -458,6 +470,10 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 	}
 	return rej(r, firstErr)
 }
+
+// insecureTlogWarning is the warning --insecure-ignore-tlog gives when
+// key-signed evidence is (or would be) accepted without log evidence.
+const insecureTlogWarning = "--insecure-ignore-tlog: a key-signed bundle is accepted without transparency-log evidence"
 
 // verifyWith runs sigstore-go. With certificate caching, a rejection is
 // retried without the caches, so the caches can only ever save work,
