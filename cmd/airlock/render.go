@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -117,12 +120,17 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// rejectionHint suggests what to check for common rejections.
+// rejectionHint suggests what to check for common rejections. It matches
+// the reason with quoted parts (file names, values from the evidence) left
+// out, so that a path like "managed-key/b.json" cannot choose the hint.
 func rejectionHint(ir bundle.ItemResult) string {
 	if ir.Result == nil || !errors.Is(ir.Err, bundle.ErrRejected) {
 		return ""
 	}
-	msg := ir.Err.Error()
+	if h := evidenceFormHint(ir.Result); h != "" {
+		return h
+	}
+	msg := quoted.ReplaceAllString(ir.Err.Error(), `""`)
 	switch {
 	case strings.Contains(msg, "but the artifact was given as"):
 		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (e.g. sha256:HEX)"
@@ -137,3 +145,33 @@ func rejectionHint(ir bundle.ItemResult) string {
 	}
 	return ""
 }
+
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// evidenceFormHint spots evidence given with the wrong flag: a Sigstore
+// bundle passed as --signature, or a detached signature passed as --bundle
+// (or found as FILE.sigstore.json).
+func evidenceFormHint(r *bundle.Result) string {
+	if r.Verified || r.Evidence == "" {
+		return ""
+	}
+	f, err := os.Open(r.Evidence)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	head = bytes.TrimSpace(head[:n])
+	looksBundle := bytes.HasPrefix(head, []byte("{")) && bytes.Contains(head, []byte("verificationMaterial"))
+	looksSig := len(head) > 0 && len(head) < 1024 && base64Text.Match(head)
+	switch {
+	case r.Kind != "bundle" && looksBundle:
+		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle, not --signature", r.Evidence)
+	case r.Kind == "bundle" && looksSig:
+		return fmt.Sprintf("%q looks like a detached signature: pass it with --signature (and --key), not --bundle", r.Evidence)
+	}
+	return ""
+}
+
+var base64Text = regexp.MustCompile(`^[A-Za-z0-9+/=\s]+$`)
