@@ -90,13 +90,13 @@ func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
 	if st, err := m.root.Stat(filepath.FromSlash(name)); errors.Is(err, fs.ErrNotExist) {
 		return nil, &notOnMedium{name}
 	} else if err != nil {
-		return nil, err
+		return nil, mediumErr(name, err)
 	} else if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%q on medium is not a regular file", name)
 	}
 	f, err := m.root.Open(filepath.FromSlash(name))
 	if err != nil {
-		return nil, err
+		return nil, mediumErr(name, err)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil {
@@ -108,6 +108,17 @@ func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
 }
 
 func (m *dirMedium) Close() error { return m.root.Close() }
+
+// mediumErr words an error from os.Root in the medium's terms: the file
+// name as the medium calls it, without the system call ("statat x: path
+// escapes from parent" becomes "x" on the medium: path escapes from parent).
+func mediumErr(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%q on the medium: %w", name, pe.Err)
+	}
+	return err
+}
 
 // tarMedium holds the regular files of a tar (optionally gzip-compressed)
 // in memory, by cleaned name. The tar is never extracted to disk.

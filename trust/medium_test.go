@@ -145,3 +145,26 @@ func TestTarTwoRepositoriesIsRefused(t *testing.T) {
 		t.Errorf("one top directory: %q, %v", got, err)
 	}
 }
+
+// TestDirMediumErrorsInMediumTerms: the defect was that a symlink leaving a
+// directory medium was reported as "statat 1.root.json: path escapes from
+// parent", in the system call's words. The file is named as the medium
+// calls it.
+func TestDirMediumErrorsInMediumTerms(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "timestamp.json")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := trust.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trust.CloseMedium(m)
+	_, err = m.Read("timestamp.json", 1<<10)
+	if err == nil {
+		t.Fatal("read a symlink leaving the medium")
+	}
+	if got := err.Error(); strings.Contains(got, "statat") || !strings.HasPrefix(got, `"timestamp.json" on the medium: `) {
+		t.Errorf("error %q, want it to start with %q and not name the system call", got, `"timestamp.json" on the medium: `)
+	}
+}
