@@ -196,6 +196,11 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 			if oldTs != nil && errors.As(err, new(*metadata.ErrBadVersionNumber)) {
 				return nil, reject("timestamp: rollback: the medium has an older timestamp than the database (%v)", err)
 			}
+			if isExpired(err) {
+				if ts, perr := metadata.Timestamp().FromBytes(tsData); perr == nil {
+					return nil, fmt.Errorf("%w (it expired %s)", rejectTUF("timestamp", err), ts.Signed.Expires.UTC().Format(time.RFC3339))
+				}
+			}
 			return nil, rejectTUF("timestamp", err)
 		}
 		// Same version as stored: nothing newer; the stored one stays, and

@@ -234,6 +234,9 @@ func trustUpdateAction(c *cli.Context) error {
 		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "expired") && at.IsZero() {
 			return withHint(err, "the metadata is expired at the machine clock; if this is an old mirror, import it as of a time its metadata was valid with --at TIME (recorded in the audit trail)")
 		}
+		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "freeze") && !at.IsZero() {
+			return withHint(err, "--at must be a time at which the metadata is valid: before the expiry it names (and not before the previous update's reference time)")
+		}
 		return trustErr(err)
 	}
 	if asJSON {
