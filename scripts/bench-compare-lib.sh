@@ -42,6 +42,9 @@ head_airlock() {
     (cd "$tmp" && GOTOOLCHAIN=local go build -trimpath -ldflags "-X main.version=$c" -o "$out" ./cmd/airlock) >&2 ||
       { rm -rf "$tmp"; die "building airlock at $c failed"; }
     rm -rf "$tmp"
+    # keep the three newest builds
+    find "$CACHE" -maxdepth 1 -name 'airlock-*' -type f -printf '%T@ %p\n' | sort -rn | tail -n +4 |
+      cut -d' ' -f2- | xargs -r rm -f
   fi
   echo "$out"
 }
