@@ -52,6 +52,9 @@ type SubjectInfo struct {
 // SignerInfo is the bundle's verification material: a certificate (chain)
 // or a public-key hint.
 type SignerInfo struct {
+	// Kind is what the bundle carries: "certificate", "publicKey", or
+	// "none" (an invalid bundle with no verification material).
+	Kind        string           `json:"kind"`
 	Certificate *CertificateInfo `json:"certificate,omitempty"`
 	// ChainLength counts the certificates the bundle carries.
 	ChainLength int    `json:"chainLength,omitempty"`
@@ -118,17 +121,21 @@ func Inspect(b *sgbundle.Bundle) *Inspection {
 	}
 	vm := b.GetVerificationMaterial()
 	var certDER []byte
+	in.Signer.Kind = "none"
 	switch {
 	case vm.GetCertificate() != nil:
+		in.Signer.Kind = "certificate"
 		certDER = vm.GetCertificate().GetRawBytes()
 		in.Signer.ChainLength = 1
 	case vm.GetX509CertificateChain() != nil:
+		in.Signer.Kind = "certificate"
 		certs := vm.GetX509CertificateChain().GetCertificates()
 		in.Signer.ChainLength = len(certs)
 		if len(certs) > 0 {
 			certDER = certs[0].GetRawBytes()
 		}
 	case vm.GetPublicKey() != nil:
+		in.Signer.Kind = "publicKey"
 		in.Signer.KeyHint = vm.GetPublicKey().GetHint()
 	}
 	if certDER != nil {

@@ -102,7 +102,14 @@ func renderInspection(w io.Writer, path string, in *bundle.Inspection) {
 	if in.Invalid != "" {
 		p("INVALID:    %s", in.Invalid)
 	}
-	p("Media type: %s (%s)", in.MediaType, in.Version)
+	mt, ver := in.MediaType, in.Version
+	if mt == "" {
+		mt = "(none)"
+	}
+	if ver == "" {
+		ver = "unknown version"
+	}
+	p("Media type: %s (%s)", mt, ver)
 	switch in.Content {
 	case "messageSignature":
 		p("Content:    message signature")
@@ -137,11 +144,22 @@ func renderInspection(w io.Writer, path string, in *bundle.Inspection) {
 		p("  SHA-256:     %s", c.SHA256)
 		p("  SCTs:        %v", c.SCTs)
 	} else {
-		hint := in.Signer.KeyHint
-		if hint == "" {
-			hint = "(none)"
+		switch in.Signer.Kind {
+		case "certificate":
+			if in.Signer.ChainLength == 0 {
+				p("Signer:     certificate chain, empty")
+			} else {
+				p("Signer:     certificate (chain of %d), not parsable", in.Signer.ChainLength)
+			}
+		case "publicKey":
+			hint := in.Signer.KeyHint
+			if hint == "" {
+				hint = "(none)"
+			}
+			p("Signer:     public key, hint %s", hint)
+		default:
+			p("Signer:     none (the bundle has no verification material)")
 		}
-		p("Signer:     public key, hint %s", hint)
 	}
 	if len(in.LogEntries) == 0 {
 		p("Log entries: none")
