@@ -162,8 +162,7 @@ func keyPassword(c *cli.Context, ref string) ([]byte, error) {
 	}
 	defer tty.Close()
 	fmt.Fprintf(tty, "Enter password for private key %s: ", ref)
-	pw, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
+	pw, err := readSecret(tty)
 	if err != nil {
 		return nil, fmt.Errorf("reading password: %w", err)
 	}

@@ -117,8 +117,7 @@ func promptPIN(tokenLabel string) ([]byte, error) {
 	} else {
 		fmt.Fprint(tty, "Token PIN: ")
 	}
-	p, err := term.ReadPassword(fd)
-	fmt.Fprintln(tty)
+	p, err := readSecret(tty)
 	if err != nil {
 		return nil, fmt.Errorf("reading the PIN from the terminal: %w", err)
 	}
@@ -126,4 +125,21 @@ func promptPIN(tokenLabel string) ([]byte, error) {
 		return nil, errors.New("empty PIN")
 	}
 	return p, nil
+}
+
+// readSecret reads a line from the terminal tty without echo. Ctrl-C (or
+// another interrupt) while it waits restores the terminal before airlock
+// ends: term.ReadPassword turns echo off and its own restore is a defer,
+// which a signal's default action skips, leaving the shell without echo.
+func readSecret(tty *os.File) ([]byte, error) {
+	fd := int(tty.Fd())
+	if state, err := term.GetState(fd); err == nil {
+		defer onInterrupt(func() {
+			term.Restore(fd, state)
+			fmt.Fprintln(tty)
+		})()
+	}
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(tty)
+	return p, err
 }

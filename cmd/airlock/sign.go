@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
@@ -321,6 +323,7 @@ func signBlobAction(c *cli.Context) error {
 	alg := bundle.HashName(signer.Hash())
 	st := &staged{}
 	defer st.abort()
+	defer onInterrupt(st.abort)()
 	prog := newProgress(c.App.ErrWriter, len(files))
 	defer prog.done()
 	err = parallel(len(files), func(i int) error {
@@ -438,6 +441,7 @@ func attestBlobAction(c *cli.Context) error {
 	}
 	st := &staged{}
 	defer st.abort()
+	defer onInterrupt(st.abort)()
 	for _, o := range []struct {
 		path string
 		data []byte
@@ -537,13 +541,20 @@ func parallel(n int, fn func(i int) error) error {
 }
 
 // staged holds outputs written to temporary files beside their
-// destinations, to be renamed into place by commit or removed by abort. Safe for concurrent use by the signing workers.
+// destinations, to be renamed into place by commit or removed by abort. Safe
+// for concurrent use by the signing workers and by the interrupt handler:
+// once aborted or committed, no new temporary file is made.
 type staged struct {
 	mu        sync.Mutex
 	temps     []string
 	paths     []string
+	finished  bool // aborted or committed
 	committed bool
 }
+
+// errInterrupted is the error of a write or commit after abort: the call
+// was interrupted (or failed) and its outputs are being removed.
+var errInterrupted = errors.New("interrupted")
 
 // write stages data for path.
 func (s *staged) write(path string, data []byte) error {
@@ -551,11 +562,19 @@ func (s *staged) write(path string, data []byte) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fail(errors.New("is a directory"))
 	}
+	// The temporary file is created and registered under the lock, so an
+	// abort (an interrupt) either sees it and removes it or comes first and
+	// no file is made.
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return fail(errInterrupted)
+	}
 	f, err := createTemp(path)
 	if err != nil {
+		s.mu.Unlock()
 		return fail(err)
 	}
-	s.mu.Lock()
 	s.temps = append(s.temps, f.Name())
 	s.paths = append(s.paths, path)
 	s.mu.Unlock()
@@ -584,10 +603,12 @@ func createTemp(path string) (*os.File, error) {
 	return nil, errors.New("cannot create a temporary file")
 }
 
-// abort removes every staged file not yet committed.
+// abort removes every staged file not yet committed; later writes fail.
+// It waits for a commit in progress, and then leaves its outputs alone.
 func (s *staged) abort() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.finished = true
 	if s.committed {
 		return
 	}
@@ -597,20 +618,32 @@ func (s *staged) abort() {
 	s.temps, s.paths = nil, nil
 }
 
-// commit renames the staged files into place.
-func (s *staged) commit() error {
+// commit runs record (the audit trail) and then renames the staged files
+// into place, all under the lock: an interrupt lands before (nothing
+// recorded, nothing written) or after (both done), never between.
+func (s *staged) commit(record func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.finished {
+		return errInterrupted
+	}
+	s.finished = true
+	removeTemps := func(temps []string) {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}
+	if err := record(); err != nil {
+		removeTemps(s.temps)
+		return err
+	}
+	s.committed = true
 	for i := range s.temps {
 		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
-			for _, t := range s.temps[i:] {
-				os.Remove(t)
-			}
-			s.committed = true
+			removeTemps(s.temps[i:])
 			return fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
 		}
 	}
-	s.committed = true
 	return nil
 }
 
@@ -621,11 +654,58 @@ func (s *staged) commit() error {
 // file took most of the run time. A rename replaces a file atomically. The database is
 // opened only here, after all signing is done.
 func commitSigning(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile, st *staged) error {
-	if err := appendSignAudit(c, key, signer, kind, results); err != nil {
-		st.abort()
-		return err
+	return st.commit(func() error { return appendSignAudit(c, key, signer, kind, results) })
+}
+
+// onInterrupt runs fn if airlock is interrupted (SIGINT, SIGTERM, SIGHUP)
+// before remove is called, and then lets the signal end the process as it
+// would have: Go's default for these signals skips deferred cleanup, which
+// left staged outputs behind and a terminal with echo off after Ctrl-C at a
+// PIN prompt. A signal the process was started ignoring stays ignored.
+func onInterrupt(fn func()) (remove func()) {
+	interrupts.once.Do(func() {
+		var sigs []os.Signal
+		for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+			if !signal.Ignored(sig) {
+				sigs = append(sigs, sig)
+			}
+		}
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, sigs...)
+		go func() {
+			sig := <-ch
+			interrupts.mu.Lock()
+			for _, f := range interrupts.fns {
+				f()
+			}
+			signal.Reset(sigs...)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Signal(sig)
+			}
+			time.Sleep(time.Second)
+			os.Exit(2) // not reached where the signal's default action ends the process
+		}()
+	})
+	interrupts.mu.Lock()
+	defer interrupts.mu.Unlock()
+	if interrupts.fns == nil {
+		interrupts.fns = map[int]func(){}
 	}
-	return st.commit()
+	id := interrupts.next
+	interrupts.next++
+	interrupts.fns[id] = fn
+	return func() {
+		interrupts.mu.Lock()
+		defer interrupts.mu.Unlock()
+		delete(interrupts.fns, id)
+	}
+}
+
+var interrupts struct {
+	once sync.Once
+	mu   sync.Mutex
+	next int
+	fns  map[int]func()
 }
 
 // appendSignAudit records one audit record per signature, all in one
