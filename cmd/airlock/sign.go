@@ -367,8 +367,9 @@ func signBlobAction(c *cli.Context) error {
 	if err := commitSigning(c, key, signer, "sign", results, st); err != nil {
 		return err
 	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, nil, func(w io.Writer) {
-		fmt.Fprintln(w, results[0].Signature)
+	return renderSigned(c, asJSON, key, signer, results, toStdout, nil, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, results[0].Signature)
+		return err
 	})
 }
 
@@ -456,8 +457,9 @@ func attestBlobAction(c *cli.Context) error {
 	if err := commitSigning(c, key, signer, "attest", results, st); err != nil {
 		return err
 	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, signed.Envelope, func(w io.Writer) {
-		fmt.Fprintln(w, string(signed.Envelope))
+	return renderSigned(c, asJSON, key, signer, results, toStdout, signed.Envelope, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, string(signed.Envelope))
+		return err
 	})
 }
 
@@ -767,7 +769,7 @@ func absPath(name string) string {
 
 // renderSigned prints the result: the signature or envelope (stdout mode),
 // JSON, or one line per written file on stderr.
-func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, envelope []byte, printStdout func(io.Writer)) error {
+func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, envelope []byte, printStdout func(io.Writer) error) error {
 	if asJSON {
 		out := signOutput{Key: key.ref, KeyFingerprint: fingerprint(signer.PublicKey()), Tlog: "none", Files: results}
 		if toStdout {
@@ -776,7 +778,12 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 		return writeJSON(c.App.Writer, out)
 	}
 	if toStdout {
-		printStdout(c.App.Writer)
+		// The primer's form redirects stdout to the .sig or .att file: a
+		// write that fails (a full disk) must not exit 0 with an empty file.
+		if err := printStdout(c.App.Writer); err != nil {
+			return withHint(fmt.Errorf("writing to stdout: %w", unwrapPath(err)),
+				"the signature was made and recorded in the audit trail; sign again, or write it with --bundle or --output-signature")
+		}
 		return nil
 	}
 	if len(results) > 1 {
