@@ -15,6 +15,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,6 +53,24 @@ var (
 )
 
 var topBuckets = [][]byte{bucketMeta, bucketAudit, BucketTUF, BucketTargets, BucketLog, BucketCheckpoints}
+
+// OpenError is a database file that could not be opened (permissions, a
+// read-only file system, ...). Err is the system's error.
+type OpenError struct {
+	Path string
+	Err  error
+}
+
+func (e *OpenError) Error() string {
+	err := e.Err
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == e.Path {
+		err = pe.Err // the path is said once
+	}
+	return fmt.Sprintf("opening database %q: %v", e.Path, err)
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
 
 // Options configure Open. The zero value opens read-write, creating the
 // file and its directory, with a 3 second lock timeout.
@@ -95,7 +114,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("%w: %q is not a bbolt database file (%v)", ErrNotDatabase, path, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening database %q: %w", path, err)
+		return nil, &OpenError{Path: path, Err: err}
 	}
 	db := &DB{bolt: b, path: path}
 	if err := db.checkSchema(opts.ReadOnly); err != nil {

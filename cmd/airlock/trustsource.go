@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -171,6 +172,8 @@ func trustErr(err error) error {
 		return withHint(err, "the database was changed outside airlock or is damaged: restore it from a backup, or start a new one with 'airlock trust init'")
 	case errors.Is(err, trust.ErrClock):
 		return withHint(err, "the machine clock went backwards: set it right before using airlock")
+	case errors.As(err, new(*cache.OpenError)) && errors.Is(err, fs.ErrPermission):
+		return withHint(err, "check the permissions of the database FILE and its directory, or choose another with --db (or AIRLOCK_DB)")
 	case errors.Is(err, cache.ErrNotDatabase):
 		return withHint(err, "--db (or AIRLOCK_DB) names the airlock database FILE; 'airlock trust init' creates one")
 	case errors.Is(err, cache.ErrLocked):
