@@ -41,6 +41,10 @@ Examples:
 	}
 }
 
+// auditKinds are the kinds of record airlock writes (sign-blob, attest-blob,
+// trust init, trust update); a new kind must be added here for --kind.
+var auditKinds = []string{"sign", "attest", "trust-init", "trust-update"}
+
 // errAuditBroken marks an audit trail whose hash chain does not hold.
 var errAuditBroken = errors.New("audit trail does not hold")
 
@@ -51,6 +55,10 @@ func auditListAction(c *cli.Context) error {
 	asJSON, err := outputJSON(c)
 	if err != nil {
 		return err
+	}
+	// A misspelt kind would list nothing, which reads as "no such records".
+	if k := c.String("kind"); k != "" && !slices.Contains(auditKinds, k) {
+		return usageErrorf("--kind %q is not one of %s", k, strings.Join(auditKinds, ", "))
 	}
 	path, err := dbPath(c)
 	if err != nil {
