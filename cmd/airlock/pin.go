@@ -100,17 +100,21 @@ func readPINFile(src string) ([]byte, error) {
 }
 
 // errNoPIN says how to give a PIN when there is no terminal to ask on.
-var errNoPIN = errors.New("no PIN for the token: not on a terminal, no pin-source in the key URI and AIRLOCK_PIN is not set")
+// It is reported as `reading the PIN for token "T": ...`, and the token
+// may have been named by --token LABEL, with no URI at all.
+var errNoPIN = errors.New("not on a terminal, no pin-source in a pkcs11: URI, and AIRLOCK_PIN is not set")
+
+const noPINHint = "add ?pin-source=FILE (mode 0600) to the pkcs11: URI (--key URI, or --token 'pkcs11:token=LABEL?pin-source=FILE'), or set AIRLOCK_PIN"
 
 func promptPIN(tokenLabel string) ([]byte, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return nil, withHint(errNoPIN, "add ?pin-source=FILE (mode 0600) to the key URI, or set AIRLOCK_PIN")
+		return nil, withHint(errNoPIN, noPINHint)
 	}
 	defer tty.Close()
 	fd := int(tty.Fd())
 	if !term.IsTerminal(fd) {
-		return nil, withHint(errNoPIN, "add ?pin-source=FILE (mode 0600) to the key URI, or set AIRLOCK_PIN")
+		return nil, withHint(errNoPIN, noPINHint)
 	}
 	if tokenLabel != "" {
 		fmt.Fprintf(tty, "PIN for token %q: ", tokenLabel)
