@@ -222,7 +222,7 @@ func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 	s, err := bundle.NewBuilder(key.signer, certs)
 	if err != nil {
 		key.Close()
-		return nil, nil, fmt.Errorf("key %q: %w", key.ref, err)
+		return nil, nil, fmt.Errorf("key %q: %w", c.String("key"), err)
 	}
 	return key, s, nil
 }
@@ -316,7 +316,9 @@ func signBlobAction(c *cli.Context) error {
 	}
 	defer key.Close()
 	if signer.Hash() == 0 {
-		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", key.ref),
+		// Errors name the key as the user gave it (key.ref, the resolved
+		// URI or file: path, is for the audit trail).
+		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", c.String("key")),
 			"sign files with an ECDSA (P-256, P-384) or RSA key")
 	}
 
