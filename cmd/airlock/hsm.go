@@ -120,6 +120,10 @@ func hsmErr(err error) error {
 		return withHint(err, "run 'airlock hsm keys --token LABEL' to list the keys and their URIs")
 	case errors.Is(err, hsm.ErrTokenRemoved):
 		return withHint(err, "check that the token is inserted and run the command again; nothing was written")
+	case errors.Is(err, hsm.ErrWrongPIN):
+		return withHint(err, "check the PIN before trying again: 'airlock hsm tokens' shows user-pin-count-low or user-pin-final-try when the token counts failures")
+	case errors.Is(err, hsm.ErrPINLocked):
+		return withHint(err, "the token's security officer must unlock or reset the user PIN")
 	case errors.Is(err, hsm.ErrNotSignKey):
 		return withHint(err, "use a key generated for signing ('airlock hsm keygen' makes sign-only keys)")
 	case errors.Is(err, hsm.ErrModule) && strings.Contains(err.Error(), "no PKCS#11 module"):
