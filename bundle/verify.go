@@ -440,7 +440,11 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 		}
 		if !k.now && !k.tlog && !k.tsa {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against, and no timestamping authority", v.trust.Sources[i].Name)
+				why := "no timestamping authority"
+				if len(tm.TimestampingAuthorities()) > 0 {
+					why = "the bundle carries no RFC 3161 timestamp"
+				}
+				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against, and %s", v.trust.Sources[i].Name, why)
 			}
 			continue
 		}

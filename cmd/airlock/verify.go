@@ -2,8 +2,10 @@ package main
 
 import (
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
+	"github.com/airlock-project/airlock/trust"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
 )
@@ -280,19 +283,51 @@ func loadVerifyTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	}
 	var pe *fs.PathError
 	if p := c.String("trusted-root"); p != "" && !errors.As(err, &pe) {
-		return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, unwrapAll(err)),
-			"check that the file is a trusted_root.json from a TUF repository (or `airlock trust export-root`)")
+		return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, trustedRootReason(err)), trustedRootHint(p))
 	}
 	return nil, err
 }
 
-// unwrapAll strips the outer "reading trusted root" context loadTrust adds.
-func unwrapAll(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err
-		}
+// trustedRootReason is why a trusted root did not load, without the
+// "reading trusted root" context loadTrust adds and sigstore-go's wrapping
+// (all that was once unwrapped away, leaving protobuf's bare "protobuf
+// error").
+func trustedRootReason(err error) string {
+	if u := errors.Unwrap(err); u != nil {
 		err = u
 	}
+	msg := strings.TrimPrefix(err.Error(), "failed to proto-json unmarshal trusted root: ")
+	return strings.Join(strings.Fields(msg), " ")
+}
+
+// trustedRootHint says what the file given as --trusted-root looks like
+// when it is something else Sigstore users carry: a TUF root.json or a
+// bundle.
+func trustedRootHint(path string) string {
+	const generic = "check that the file is a trusted_root.json from a TUF repository (or `airlock trust export-root`)"
+	f, err := os.Open(path)
+	if err != nil {
+		return generic
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, trust.MaxTargetSize))
+	if err != nil {
+		return generic
+	}
+	var doc struct {
+		Signed *struct {
+			Type string `json:"_type"`
+		} `json:"signed"`
+		VerificationMaterial json.RawMessage `json:"verificationMaterial"`
+	}
+	if json.Unmarshal(data, &doc) != nil {
+		return generic
+	}
+	switch {
+	case doc.Signed != nil && doc.Signed.Type == "root":
+		return fmt.Sprintf("%q is a TUF root.json, not a Sigstore trusted_root.json: pin it with 'airlock trust init --root %s --name NAME', then 'airlock trust update'", path, path)
+	case doc.VerificationMaterial != nil:
+		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle; --trusted-root takes a trusted_root.json", path)
+	}
+	return generic
 }
