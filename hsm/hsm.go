@@ -44,6 +44,15 @@ var (
 	ErrUnsupported  = errors.New("unsupported")
 )
 
+// ErrModuleLoad is the ErrModule of a module that cannot be loaded: no
+// such file, or not a PKCS#11 library. ErrModuleInit is the ErrModule of a
+// module that loaded but whose C_Initialize failed (for SoftHSM2, most
+// often a missing or unreadable SOFTHSM2_CONF or token directory).
+var (
+	ErrModuleLoad = fmt.Errorf("%w: cannot load", ErrModule)
+	ErrModuleInit = fmt.Errorf("%w: cannot initialise", ErrModule)
+)
+
 // ErrAmbiguousToken is the ErrAmbiguous of a token selector (or a key URI
 // without token attributes) that matches more than one token.
 var ErrAmbiguousToken = fmt.Errorf("%w: more than one token", ErrAmbiguous)

@@ -76,13 +76,13 @@ func OpenModule(path string) (*Module, error) {
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, wrapf(ErrModule, err, "cannot load PKCS#11 module %q", path)
+		return nil, wrapf(ErrModuleLoad, err, "cannot load PKCS#11 module %q", path)
 	}
 	if _, err := os.Stat(abs); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, errorf(ErrModule, "cannot load PKCS#11 module %q: no such file", path)
+			return nil, errorf(ErrModuleLoad, "cannot load PKCS#11 module %q: no such file", path)
 		}
-		return nil, wrapf(ErrModule, err, "cannot load PKCS#11 module %q", path)
+		return nil, wrapf(ErrModuleLoad, err, "cannot load PKCS#11 module %q", path)
 	}
 	libMu.Lock()
 	defer libMu.Unlock()
@@ -92,13 +92,13 @@ func OpenModule(path string) (*Module, error) {
 	}
 	ctx := pkcs11.New(abs)
 	if ctx == nil {
-		return nil, errorf(ErrModule, "cannot load PKCS#11 module %q: not a PKCS#11 library, or it cannot be loaded", path)
+		return nil, errorf(ErrModuleLoad, "cannot load PKCS#11 module %q: not a PKCS#11 library, or it cannot be loaded", path)
 	}
 	l := &library{path: abs, ctx: ctx, refs: 1, finalize: true, loginRefs: map[uint]int{}}
 	if err := ctx.Initialize(); err != nil {
 		if !isCode(err, pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			ctx.Destroy()
-			return nil, wrapf(ErrModule, err, "initialising PKCS#11 module %q", path)
+			return nil, wrapf(ErrModuleInit, err, "initialising PKCS#11 module %q", path)
 		}
 		l.finalize = false
 	}
@@ -881,7 +881,7 @@ func ResolveModulePath(u *URI, fallback string) (string, error) {
 				}
 			}
 		}
-		return "", errorf(ErrModule, "PKCS#11 module-name %q not found in %s", u.ModuleName, strings.Join(moduleDirs, ", "))
+		return "", errorf(ErrModuleLoad, "PKCS#11 module-name %q not found in %s", u.ModuleName, strings.Join(moduleDirs, ", "))
 	}
 	if fallback != "" {
 		return fallback, nil

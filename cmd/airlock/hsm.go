@@ -126,8 +126,11 @@ func hsmErr(err error) error {
 		return withHint(err, "the token's security officer must unlock or reset the user PIN")
 	case errors.Is(err, hsm.ErrNotSignKey):
 		return withHint(err, "use a key generated for signing ('airlock hsm keygen' makes sign-only keys)")
-	case errors.Is(err, hsm.ErrModule) && strings.Contains(err.Error(), "no PKCS#11 module"):
+	case errors.Is(err, hsm.ErrModule) && strings.Contains(err.Error(), "no PKCS#11 module"),
+		errors.Is(err, hsm.ErrModuleLoad):
 		return withHint(err, noModuleHint)
+	case errors.Is(err, hsm.ErrModuleInit):
+		return withHint(err, "the module loaded but could not start: check its configuration (SoftHSM2: SOFTHSM2_CONF names a readable softhsm2.conf whose directories.tokendir exists)")
 	}
 	return err
 }
@@ -221,9 +224,6 @@ func openModule(c *cli.Context, u *hsm.URI) (*hsm.Module, error) {
 	}
 	m, err := hsm.OpenModule(path)
 	if err != nil {
-		if errors.Is(err, hsm.ErrModule) {
-			return nil, withHint(err, noModuleHint)
-		}
 		return nil, hsmErr(err)
 	}
 	return m, nil
