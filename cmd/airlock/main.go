@@ -39,7 +39,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: false,
-		HideHelpCommand:      true,
+		HideHelpCommand:      false,
 		Flags:                globalFlags(),
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
@@ -50,7 +50,17 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 bbolt database (or a --trusted-root file), and signs with keys held in PKCS#11 tokens.
 
 Exit codes: 0 ok or verified; 1 rejected (the evidence does not hold);
-2 could not run (usage, unreadable input, locked database, token error).`,
+2 could not run (usage, unreadable input, locked database, token error).
+
+Examples:
+   airlock trust init --public-good
+   airlock trust update --from /media/usb/tuf-mirror --at 2026-08-21T20:00:00Z
+   airlock verify-blob --bundle hello.tgz.sigstore.json \
+       --certificate-identity ID --certificate-oidc-issuer URL hello.tgz
+   airlock verify-blob --key release.pub --signature hello.tgz.sig hello.tgz
+   airlock hsm keygen --token release --label signer --type ecdsa-p256
+   airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none hello.tgz > hello.tgz.sig
+   airlock help COMMAND     (or airlock COMMAND --help)`,
 	}
 	setUsageErrorHandlers(app.Commands)
 	addGlobalFlags(app.Commands)
