@@ -98,7 +98,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 			if errors.Is(err, ErrRejected) {
 				return v.rejectedUnread("bundle", it, err), err
 			}
-			return nil, fmt.Errorf("reading bundle: %w", err)
+			return nil, err
 		}
 		a, err := ArtifactFor(it.Artifact, DigestAlgorithms(b))
 		if err != nil {
@@ -155,11 +155,7 @@ func ArtifactFor(arg string, algs []string) (Artifact, error) {
 		}
 		return a, nil
 	}
-	a, err = DigestFile(arg, algs)
-	if err != nil {
-		return Artifact{}, fmt.Errorf("reading artifact: %w", err)
-	}
-	return a, nil
+	return DigestFile(arg, algs)
 }
 
 type badDigestArg struct{ err error }

@@ -185,19 +185,18 @@ func pipelineCopy(w io.Writer, r io.Reader) error {
 func DigestFile(path string, algs []string) (Artifact, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Artifact{}, err
+		return Artifact{}, fileErr("artifact", path, err)
 	}
 	defer f.Close()
+	size := int64(-1)
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return Artifact{}, fmt.Errorf("%q is a directory", path)
-	}
-	size := int64(-1)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	} else if err == nil && fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
 	d, err := hashReader(f, algs, size)
 	if err != nil {
-		return Artifact{}, fmt.Errorf("reading %q: %w", path, err)
+		return Artifact{}, fileErr("artifact", path, err)
 	}
 	return Artifact{Name: path, Digests: d}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"strings"
@@ -26,6 +27,17 @@ const (
 
 // ReadLimited reads all of r, failing if it is longer than limit. The
 // error for an over-long input wraps ErrRejected.
+// fileErr says that the file named name (a "bundle", an "artifact") could
+// not be read, quoting the name once: "reading bundle "b.json": no such file
+// or directory", not Go's "open b.json: no such file or directory".
+func fileErr(what, name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("reading %s %q: %w", what, name, err)
+}
+
 func ReadLimited(r io.Reader, limit int64, what string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
@@ -68,10 +80,13 @@ func ParseBundleUnchecked(data []byte) (*sgbundle.Bundle, error) {
 func ReadBundleFile(path string) (*sgbundle.Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fileErr("bundle", path, err)
 	}
 	defer f.Close()
 	data, err := ReadLimited(f, MaxBundleSize, fmt.Sprintf("bundle %q", path))
+	if err != nil && !errors.Is(err, ErrRejected) {
+		return nil, fileErr("bundle", path, err)
+	}
 	if err != nil {
 		return nil, err
 	}

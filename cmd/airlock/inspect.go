@@ -62,7 +62,7 @@ func inspectAction(c *cli.Context) error {
 			return err
 		}
 	} else if err != nil {
-		return fmt.Errorf("reading bundle: %w", err)
+		return err
 	}
 	in := bundle.Inspect(b)
 	if invalid != nil {
