@@ -107,7 +107,7 @@ func (s TokenSelector) String() string {
 
 // TokenInfo describes one slot and its token.
 type TokenInfo struct {
-	SlotID       uint64   `json:"slot_id"`
+	SlotID       uint64   `json:"slotId"`
 	Label        string   `json:"label"`
 	Manufacturer string   `json:"manufacturer"`
 	Model        string   `json:"model"`
@@ -129,12 +129,12 @@ type KeyInfo struct {
 	Sensitive   bool     `json:"sensitive"`
 	// NeverExtractable and AlwaysSensitive are the token's own record that
 	// the key was generated on it and never left it.
-	NeverExtractable bool `json:"never_extractable"`
-	AlwaysSensitive  bool `json:"always_sensitive"`
+	NeverExtractable bool `json:"neverExtractable"`
+	AlwaysSensitive  bool `json:"alwaysSensitive"`
 	// AlwaysAuthenticate keys need the PIN again before every signature.
-	AlwaysAuthenticate bool   `json:"always_authenticate"`
-	HasPublicKey       bool   `json:"has_public_key"`
-	HasCertificate     bool   `json:"has_certificate"`
+	AlwaysAuthenticate bool   `json:"alwaysAuthenticate"`
+	HasPublicKey       bool   `json:"hasPublicKey"`
+	HasCertificate     bool   `json:"hasCertificate"`
 	URI                string `json:"uri"` // selects this key; never a PIN
 }
 

@@ -31,23 +31,23 @@ type AnchorStatus struct {
 type RepoStatus struct {
 	Name      string       `json:"name"`
 	Anchor    AnchorStatus `json:"anchor"`
-	RootChain []int64      `json:"root_chain"`
+	RootChain []int64      `json:"rootChain"`
 	Root      RoleStatus   `json:"root"`
 	// Timestamp, Snapshot and Targets are nil until the first update.
 	Timestamp *RoleStatus `json:"timestamp,omitempty"`
 	Snapshot  *RoleStatus `json:"snapshot,omitempty"`
 	Targets   *RoleStatus `json:"targets,omitempty"`
-	InitAt    time.Time   `json:"init_at"`
+	InitAt    time.Time   `json:"initAt"`
 	// ImportedAt is the machine clock at the last update; ReferenceTime
 	// the time its metadata was verified at (ExplicitTime: given by --at).
-	ImportedAt    *time.Time `json:"imported_at,omitempty"`
-	ReferenceTime *time.Time `json:"reference_time,omitempty"`
-	ExplicitTime  bool       `json:"explicit_time"`
+	ImportedAt    *time.Time `json:"importedAt,omitempty"`
+	ReferenceTime *time.Time `json:"referenceTime,omitempty"`
+	ExplicitTime  bool       `json:"explicitTime"`
 	Source        string     `json:"source,omitempty"`
-	TargetFiles   []string   `json:"target_files,omitempty"`
+	TargetFiles   []string   `json:"targetFiles,omitempty"`
 	Freshness     *Freshness `json:"freshness,omitempty"`
 	// TrustedRoot summarises the trusted_root.json target.
-	TrustedRoot *TrustedRootSummary `json:"trusted_root,omitempty"`
+	TrustedRoot *TrustedRootSummary `json:"trustedRoot,omitempty"`
 }
 
 // Freshness says how old a repository's trust is at a given time.
@@ -55,16 +55,16 @@ type Freshness struct {
 	// Now is the time it was evaluated at.
 	Now time.Time `json:"now"`
 	// Age is Now minus the reference time of the last update.
-	Age     time.Duration `json:"age_ns"`
+	Age     time.Duration `json:"ageNs"`
 	AgeText string        `json:"age"`
 	// Stale is true once the timestamp has expired: the repository no
 	// longer vouches for this state. StaleFor says since how long.
 	Stale       bool          `json:"stale"`
-	StaleFor    time.Duration `json:"stale_for_ns,omitempty"`
-	RootExpired bool          `json:"root_expired"`
+	StaleFor    time.Duration `json:"staleForNs,omitempty"`
+	RootExpired bool          `json:"rootExpired"`
 	// TooOld is true when Age is over the trust age limit the status was
 	// made with (SetMaxAge): verification leaves the repository out.
-	TooOld bool `json:"too_old"`
+	TooOld bool `json:"tooOld"`
 }
 
 // SetMaxAge records whether the trust is past maxAge, as Select judges it.
@@ -77,26 +77,26 @@ func (f *Freshness) SetMaxAge(maxAge time.Duration) {
 // TrustedRootSummary lists what a trusted_root.json holds.
 type TrustedRootSummary struct {
 	SHA256                 string      `json:"sha256"`
-	CertificateAuthorities []Authority `json:"certificate_authorities"`
+	CertificateAuthorities []Authority `json:"certificateAuthorities"`
 	Tlogs                  []Log       `json:"tlogs"`
 	CTLogs                 []Log       `json:"ctlogs"`
-	TimestampAuthorities   []Authority `json:"timestamp_authorities"`
+	TimestampAuthorities   []Authority `json:"timestampAuthorities"`
 }
 
 // Authority is a certificate or timestamping authority.
 type Authority struct {
 	Subject    string     `json:"subject"`
 	URI        string     `json:"uri,omitempty"`
-	ValidFrom  *time.Time `json:"valid_from,omitempty"`
-	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	ValidFrom  *time.Time `json:"validFrom,omitempty"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
 }
 
 // Log is a transparency or certificate-transparency log.
 type Log struct {
-	BaseURL    string     `json:"base_url"`
-	LogID      string     `json:"log_id"` // hex
-	ValidFrom  *time.Time `json:"valid_from,omitempty"`
-	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	BaseURL    string     `json:"baseUrl"`
+	LogID      string     `json:"logId"` // hex
+	ValidFrom  *time.Time `json:"validFrom,omitempty"`
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
 }
 
 // Status returns the repository's status as of now.

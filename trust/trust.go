@@ -79,7 +79,9 @@ const TrustedRootTarget = "trusted_root.json"
 // PublicGoodName is the repository name `trust init --public-good` uses.
 const PublicGoodName = "public-good"
 
-// state is the bookkeeping record of one repository.
+// state is the bookkeeping record of one repository. It is stored in the
+// database: its JSON keys are the database layout, not command output, and
+// stay as they are (snake_case) so existing databases keep loading.
 type state struct {
 	Name          string            `json:"name"`
 	AnchorSource  string            `json:"anchor_source"` // "embedded" or "file NAME"

@@ -33,14 +33,14 @@ type UpdateOptions struct {
 type UpdateResult struct {
 	Repository    string    `json:"repository"`
 	Source        string    `json:"source"`
-	ReferenceTime time.Time `json:"reference_time"`
-	ExplicitTime  bool      `json:"explicit_time"`
-	NewRoots      []int64   `json:"new_roots"` // [] when the root did not rotate
-	Root          int64     `json:"root_version"`
-	Timestamp     int64     `json:"timestamp_version"`
-	Snapshot      int64     `json:"snapshot_version"`
-	Targets       int64     `json:"targets_version"`
-	TargetFiles   []string  `json:"target_files"`
+	ReferenceTime time.Time `json:"referenceTime"`
+	ExplicitTime  bool      `json:"explicitTime"`
+	NewRoots      []int64   `json:"newRoots"` // [] when the root did not rotate
+	Root          int64     `json:"rootVersion"`
+	Timestamp     int64     `json:"timestampVersion"`
+	Snapshot      int64     `json:"snapshotVersion"`
+	Targets       int64     `json:"targetsVersion"`
+	TargetFiles   []string  `json:"targetFiles"`
 }
 
 func reject(format string, args ...any) error {

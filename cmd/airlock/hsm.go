@@ -407,7 +407,7 @@ func hsmPubkeyAction(c *cli.Context) error {
 	if asJSON {
 		return writeJSON(c.App.Writer, struct {
 			URI       string `json:"uri"`
-			PublicKey string `json:"public_key_pem"`
+			PublicKey string `json:"publicKeyPem"`
 		}{u.String(), string(p)})
 	}
 	_, err = c.App.Writer.Write(p)

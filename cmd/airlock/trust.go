@@ -289,9 +289,9 @@ func joinVersions(v []int64) string {
 type statusJSON struct {
 	Database    string    `json:"database"`
 	Now         time.Time `json:"now"`
-	MaxTrustAge string    `json:"max_trust_age"`
-	// MaxTrustAgeNS is the same limit in nanoseconds, as age_ns is.
-	MaxTrustAgeNS time.Duration       `json:"max_trust_age_ns"`
+	MaxTrustAge string    `json:"maxTrustAge"`
+	// MaxTrustAgeNS is the same limit in nanoseconds, as ageNs is.
+	MaxTrustAgeNS time.Duration       `json:"maxTrustAgeNs"`
 	Repositories  []*trust.RepoStatus `json:"repositories"`
 }
 
