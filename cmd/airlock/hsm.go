@@ -229,6 +229,22 @@ func openModule(c *cli.Context, u *hsm.URI) (*hsm.Module, error) {
 	return m, nil
 }
 
+// openToken opens the module and finds the one token u selects. The token's
+// own label names it in output, however --token selected it (a label, a
+// serial, a URI with a pin-source). The caller closes the module.
+func openToken(c *cli.Context, u *hsm.URI) (*hsm.Module, hsm.TokenInfo, error) {
+	m, err := openModule(c, u)
+	if err != nil {
+		return nil, hsm.TokenInfo{}, err
+	}
+	tok, err := m.Token(u.TokenSelector())
+	if err != nil {
+		m.Close()
+		return nil, hsm.TokenInfo{}, hsmErr(err)
+	}
+	return m, tok, nil
+}
+
 func hsmTokensAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("hsm tokens takes no arguments")
@@ -282,17 +298,11 @@ func hsmKeysAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := openModule(c, u)
+	m, tok, err := openToken(c, u)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	// The token's own label names it in the output, however --token
-	// selected it (a label, a serial, a URI with a pin-source).
-	tok, err := m.Token(u.TokenSelector())
-	if err != nil {
-		return hsmErr(err)
-	}
 	keys, err := m.Keys(u.TokenSelector(), pinFunc(u.PINSource, tok.Label))
 	if err != nil {
 		return hsmErr(err)
@@ -353,15 +363,11 @@ func hsmKeygenAction(c *cli.Context) error {
 			return usageErrorf("--id %q is not hexadecimal", s)
 		}
 	}
-	m, err := openModule(c, u)
+	m, tok, err := openToken(c, u)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := m.Token(u.TokenSelector())
-	if err != nil {
-		return hsmErr(err)
-	}
 	ki, err := m.GenerateKey(u.TokenSelector(), pinFunc(u.PINSource, tok.Label), hsm.GenerateOptions{Label: label, ID: id, Type: typ})
 	if err != nil {
 		return hsmErr(err)
