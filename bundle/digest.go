@@ -26,21 +26,12 @@ type Artifact struct {
 	Name string
 	// Digests maps "sha256", "sha384" or "sha512" to the raw digest.
 	Digests map[string][]byte
-	// Algorithm and Digest give one more digest, for callers that have
-	// exactly one.
-	Algorithm string
-	Digest    []byte
 }
 
 // digest returns a's digest with algorithm alg.
 func (a Artifact) digest(alg string) ([]byte, bool) {
-	if d, ok := a.Digests[alg]; ok {
-		return d, true
-	}
-	if a.Algorithm == alg && a.Digest != nil {
-		return a.Digest, true
-	}
-	return nil, false
+	d, ok := a.Digests[alg]
+	return d, ok
 }
 
 // supportedDigests are the algorithms airlock hashes artifacts with.
@@ -220,12 +211,9 @@ func ParseDigestArg(arg string) (a Artifact, ok bool, err error) {
 
 // hexDigests renders a's digests for a Result.
 func (a Artifact) hexDigests() map[string]string {
-	m := make(map[string]string, len(a.Digests)+1)
+	m := make(map[string]string, len(a.Digests))
 	for k, v := range a.Digests {
 		m[k] = hex.EncodeToString(v)
-	}
-	if a.Algorithm != "" && a.Digest != nil {
-		m[a.Algorithm] = hex.EncodeToString(a.Digest)
 	}
 	return m
 }

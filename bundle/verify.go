@@ -342,32 +342,11 @@ func (e *reworded) Unwrap() error { return e.err }
 // DigestAlgorithms(b). The Result is never nil; err wraps ErrRejected when
 // the evidence does not hold.
 func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, error) {
-	r, _, err := v.verifyBundleResult(b, evidence, a)
-	return r, err
-}
-
-// Verify checks b against trusted material tm (nil with a key: the key
-// alone) and policy, and returns sigstore-go's result. It is the one-shot
-// form of NewVerifier and Verifier.VerifyBundle; now is unused, kept for
-// callers: sigstore-go reads the clock itself for key-signed bundles with
-// no log entry.
-func Verify(b *sgbundle.Bundle, tm root.TrustedMaterial, p Policy, a Artifact, now time.Time) (*sgverify.VerificationResult, error) {
-	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "trusted material", Material: tm}}}, p, Options{})
-	if err != nil {
-		return nil, err
-	}
-	_, res, err := v.verifyBundleResult(b, "", a)
-	return res, err
-}
-
-// verifyBundleResult is VerifyBundle, also returning sigstore-go's result.
-func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, *sgverify.VerificationResult, error) {
-	rej := func(r *Result, err error) (*Result, *sgverify.VerificationResult, error) {
+	rej := func(r *Result, err error) (*Result, error) {
 		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !slices.Contains(r.Warnings, insecureTlogWarning) {
 			r.Warnings = append(r.Warnings, insecureTlogWarning)
 		}
-		r, err = r.reject(err)
-		return r, nil, err
+		return r.reject(err)
 	}
 	r := v.newResult("bundle", evidence, a)
 	if b == nil || b.Bundle == nil {
@@ -470,7 +449,7 @@ func (v *Verifier) verifyBundleResult(b *sgbundle.Bundle, evidence string, a Art
 			// entry the bundle carries was not checked.
 			r.Warnings = append(r.Warnings, fmt.Sprintf("the bundle's transparency-log entry was not checked: trust source %q has no transparency log", v.trust.Sources[i].Name))
 		}
-		return r, res, nil
+		return r, nil
 	}
 	return rej(r, firstErr)
 }

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
-	"github.com/sigstore/sigstore-go/pkg/verify"
 )
 
 func TestHashReaderSizes(t *testing.T) {
@@ -309,20 +308,6 @@ func TestDetachedAttestation(t *testing.T) {
 				t.Errorf("tampered payload: %v", err)
 			}
 		})
-	}
-}
-
-// TestVerifyCompat: the one-shot Verify returns sigstore-go's result.
-func TestVerifyCompat(t *testing.T) {
-	bc := loadBenchCase(t)
-	res, err := Verify(bc.bundles[3], bc.tr, Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss},
-		Artifact{Algorithm: "sha256", Digest: bc.digest}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var _ *verify.VerificationResult = res
-	if res.Statement == nil {
-		t.Error("DSSE bundle: no statement in the result")
 	}
 }
 
