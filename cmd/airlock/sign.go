@@ -170,19 +170,14 @@ func checkInputFile(name string) error {
 func checkOutputs(inputs []string, outs map[string]string) error {
 	seen := map[string]string{}
 	for _, in := range inputs {
-		if abs, err := filepath.Abs(in); err == nil {
-			seen[abs] = "an input"
-		}
+		seen[absPath(in)] = "an input"
 	}
 	for _, flag := range []string{"--bundle", "--output-signature", "--output-attestation"} {
 		p := outs[flag]
 		if p == "" {
 			continue
 		}
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return usageErrorf("%s %q: %v", flag, p, err)
-		}
+		abs := absPath(p)
 		if what, ok := seen[abs]; ok {
 			return usageErrorf("%s %q is also %s", flag, p, what)
 		}
@@ -285,7 +280,7 @@ func signBlobAction(c *cli.Context) error {
 		if err := checkInputFile(f); err != nil {
 			return err
 		}
-		abs, _ := filepath.Abs(f)
+		abs := absPath(f)
 		if seen[abs] {
 			return usageErrorf("%q is given twice", f)
 		}
@@ -306,7 +301,7 @@ func signBlobAction(c *cli.Context) error {
 			r.Bundle, r.SignatureFile = bundleOut, sigOut
 		}
 		results[i] = r
-		if abs, err := filepath.Abs(r.Bundle); err == nil && len(files) > 1 && seen[abs] {
+		if len(files) > 1 && seen[absPath(r.Bundle)] {
 			return usageErrorf("%q is an input and would be overwritten by the bundle of %q", r.Bundle, f)
 		}
 	}
@@ -761,12 +756,21 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 	return nil
 }
 
-// absPath is name made absolute, or name when that fails.
+// workDir is read once: os.Getwd checks itself with two stats, and a
+// batch resolves several names for each of thousands of files.
+var workDir = sync.OnceValues(os.Getwd)
+
+// absPath is name made absolute, as filepath.Abs does, or name when the
+// working directory cannot be read.
 func absPath(name string) string {
-	if abs, err := filepath.Abs(name); err == nil {
-		return abs
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
 	}
-	return name
+	wd, err := workDir()
+	if err != nil {
+		return name
+	}
+	return filepath.Join(wd, name)
 }
 
 // renderSigned prints the result: the signature or envelope (stdout mode),
