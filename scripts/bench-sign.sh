@@ -67,9 +67,48 @@ for alg in 256 384; do
   echo "sign: ${SIZE_MIB} MiB, P-$alg token key: airlock sign-blob ${a_s}s, peak RSS $((a_rss / 1024)) MiB; openssl dgst -sha$alg ${o_s}s; ratio ${ratio}x"
 done
 
-mkdir "$T/many"
-for ((i = 0; i < NFILES; i++)); do printf 'artifact %d\n' $i >"$T/many/f$i.txt"; done
-read -r b_s b_rss < <(best "$A" sign-blob --key "$URI256" --tlog none "$T"/many/f*.txt)
+# Each run signs its own directory of NFILES fresh files, made before any run: re-signing
+# one directory replaces its bundles, and on ext4 the inodes freed that way make the next
+# run's file creations slow for a while (the allocator skips recently deleted inodes one by
+# one: docs/benchmarks.md). A release is signed once, into new files.
+for ((r = 0; r < RUNS; r++)); do
+  for d in many floor; do
+    mkdir "$T/$d$r"
+    for ((i = 0; i < NFILES; i++)); do printf 'artifact %d\n' $i >"$T/$d$r/f$i.txt"; done
+  done
+done
+# floor DIR: seconds to create NFILES files of 3 KB in DIR, each written to a temporary
+# name and renamed (what sign-blob does per bundle, nothing else), with python3. Each run's
+# floor is measured in a twin of its directory, made at the same time with the same files.
+floor() {
+  command -v python3 >/dev/null || { echo "?"; return; }
+  python3 - "$1" "$NFILES" <<'PY'
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+data = b"x" * 3000
+t = time.monotonic()
+for i in range(n):
+    tmp = os.path.join(d, ".f%d.tmp" % i)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, data)
+    os.close(fd)
+    os.rename(tmp, os.path.join(d, "f%d.txt.sigstore.json" % i))
+print("%.2f" % (time.monotonic() - t))
+PY
+}
+best_s= best_rss=
+for ((r = 0; r < RUNS; r++)); do
+  fl=$(floor "$T/floor$r")
+  read -r s rss < <(RUNS=1 best "$A" sign-blob --key "$URI256" --tlog none "$T/many$r"/f*.txt)
+  echo "sign: batch run $r: airlock ${s}s; just before, the disk's floor (python3 creating and renaming $NFILES files in a twin directory): ${fl}s"
+  n=$(ls "$T/many$r"/*.sigstore.json | wc -l)
+  [ "$n" -eq "$NFILES" ] || { echo "bench-sign: expected $NFILES bundles, found $n" >&2; exit 1; }
+  if [ -z "$best_s" ] || awk "BEGIN{exit !($s < $best_s)}"; then best_s=$s best_rss=$rss; fi
+done
+rate=$(awk "BEGIN{printf \"%.0f\", $NFILES / $best_s}")
+echo "sign: $NFILES small files in one call, P-256 token key, fresh directory: ${best_s}s, $rate signatures/s, peak RSS $((best_rss / 1024)) MiB"
+
+# The same files signed again in place (every bundle replaced), best of RUNS.
+read -r b_s b_rss < <(best "$A" sign-blob --key "$URI256" --tlog none "$T/many0"/f*.txt)
 rate=$(awk "BEGIN{printf \"%.0f\", $NFILES / $b_s}")
-echo "sign: $NFILES small files in one call, P-256 token key: ${b_s}s, $rate signatures/s, peak RSS $((b_rss / 1024)) MiB"
-ls "$T"/many/*.sigstore.json | wc -l | awk -v n=$NFILES '{ if ($1 != n) { print "bench-sign: expected " n " bundles, found " $1; exit 1 } }'
+echo "sign: $NFILES small files in one call, P-256 token key, bundles replaced: ${b_s}s, $rate signatures/s, peak RSS $((b_rss / 1024)) MiB"
