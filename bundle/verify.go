@@ -363,6 +363,19 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog applies to key-signed evidence only: this bundle is checked against its certificate identity with its transparency-log evidence")
 	}
 
+	// Evidence signed the other way than the policy asks (a key-signed
+	// bundle checked against an identity, or a certificate's against --key)
+	// is rejected here, in words that name the fix; sigstore-go would say
+	// "expected key signature, not certificate" or fail on the log entry.
+	vm := b.GetVerificationMaterial()
+	keySigned := vm.GetPublicKey() != nil
+	switch {
+	case v.policy.Key == nil && keySigned:
+		return rej(r, fmt.Errorf("the bundle is signed with a public key (hint %q), not a certificate: it has no identity to check", vm.GetPublicKey().GetHint()))
+	case v.policy.Key != nil && !keySigned && (vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil):
+		return rej(r, errors.New("the bundle is signed with a certificate, not a key"))
+	}
+
 	var alg string
 	var digest []byte
 	for _, x := range DigestAlgorithms(b) {
@@ -416,6 +429,20 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			// trusted): they are ignored, as the flag says, and the
 			// signature is checked at the current time.
 			k.now = true
+		}
+		if k.tlog && !k.set && !k.tsa {
+			// Nothing to date the signature by: sigstore-go needs a
+			// signed time (an inclusion promise, an RFC 3161 timestamp).
+			// Rekor v2 entries carry no integrated time.
+			if firstErr == nil {
+				const noTime = "the bundle has no verifiable signing time: its log entries carry no signed integration time (Rekor v2 entries never do)"
+				if len(ts) == 0 {
+					firstErr = errors.New(noTime + ", and it has no RFC 3161 timestamp")
+				} else {
+					firstErr = fmt.Errorf(noTime+", and trust source %q has no timestamping authority to check its RFC 3161 timestamp", v.trust.Sources[i].Name)
+				}
+			}
+			continue
 		}
 		if !k.now && !k.tlog && !k.tsa {
 			if firstErr == nil {

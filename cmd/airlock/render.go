@@ -53,7 +53,7 @@ func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bun
 			writeJSONLine(stdout, ir.Result)
 		}
 		if ir.Err != nil {
-			return withHint(ir.Err, rejectionHint(ir))
+			return withHint(ir.Err, rejectionHint(ir, v.Key() != nil))
 		}
 		if !jsonOut {
 			fmt.Fprintln(stdout, "Verified OK")
@@ -123,7 +123,8 @@ func oneLine(s string) string {
 // rejectionHint suggests what to check for common rejections. It matches
 // the reason with quoted parts (file names, values from the evidence) left
 // out, so that a path like "managed-key/b.json" cannot choose the hint.
-func rejectionHint(ir bundle.ItemResult) string {
+// withKey says whether the policy was --key (else an identity).
+func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 	if ir.Result == nil || !errors.Is(ir.Err, bundle.ErrRejected) {
 		return ""
 	}
@@ -131,16 +132,26 @@ func rejectionHint(ir bundle.ItemResult) string {
 		return h
 	}
 	msg := quoted.ReplaceAllString(ir.Err.Error(), `""`)
+	inspect := "`airlock bundle inspect " + ir.Result.Evidence + "`"
 	switch {
 	case strings.Contains(msg, "but the artifact was given as"):
 		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (e.g. sha256:HEX)"
+	case strings.Contains(msg, "signed with a public key"):
+		return "verify it with --key and the signer's PEM public key"
+	case strings.Contains(msg, "signed with a certificate, not a key"):
+		return "verify it with --certificate-identity and --certificate-oidc-issuer: " + inspect + " shows the certificate's"
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
-		return "check --certificate-identity and --certificate-oidc-issuer against `airlock bundle inspect " + ir.Result.Evidence + "`"
-	case strings.Contains(msg, "no transparency-log entry"):
+		return "check --certificate-identity and --certificate-oidc-issuer against " + inspect
+	case strings.Contains(msg, "no transparency-log entry") && withKey:
 		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
+	case strings.Contains(msg, "not enough verified log entries") || strings.Contains(msg, "certificate signed by unknown authority") ||
+		strings.Contains(msg, "no matching") || strings.Contains(msg, "unable to verify") && strings.Contains(msg, "timestamp"):
+		return "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
+	case strings.Contains(msg, "checkpoint"):
+		return ""
 	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
 		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
-	case strings.Contains(msg, "key") || strings.Contains(msg, "log certificate does not match"):
+	case withKey && (strings.Contains(msg, "signature") || strings.Contains(msg, "key") || strings.Contains(msg, "log certificate does not match")):
 		return "check that --key is the signer's public key"
 	}
 	return ""
