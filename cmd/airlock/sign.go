@@ -166,22 +166,35 @@ func checkInputFile(name string) error {
 }
 
 // checkOutputs refuses output flags that name an input, or the same file
-// twice: signing must never overwrite what it signs.
+// twice (also through a symlink): signing must never overwrite what it
+// signs. An output that cannot be written (see resolveOutput) fails here,
+// before the key is opened.
 func checkOutputs(inputs []string, outs map[string]string) error {
 	seen := map[string]string{}
 	for _, in := range inputs {
 		seen[absPath(in)] = "an input"
+		if real, err := filepath.EvalSymlinks(in); err == nil {
+			seen[absPath(real)] = "an input"
+		}
 	}
 	for _, flag := range []string{"--bundle", "--output-signature", "--output-attestation"} {
 		p := outs[flag]
 		if p == "" {
 			continue
 		}
-		abs := absPath(p)
-		if what, ok := seen[abs]; ok {
-			return usageErrorf("%s %q is also %s", flag, p, what)
+		t, err := resolveOutput(p)
+		if err != nil {
+			return err
 		}
-		seen[abs] = flag + "'s output"
+		for _, abs := range []string{absPath(p), absPath(t.final)} {
+			if what, ok := seen[abs]; ok && !t.direct {
+				return usageErrorf("%s %q is also %s", flag, p, what)
+			}
+		}
+		if !t.direct {
+			seen[absPath(p)] = flag + "'s output"
+			seen[absPath(t.final)] = flag + "'s output"
+		}
 	}
 	return nil
 }
@@ -547,6 +560,7 @@ type staged struct {
 	mu        sync.Mutex
 	temps     []string
 	paths     []string
+	direct    []directOutput
 	finished  bool // aborted or committed
 	committed bool
 }
@@ -555,12 +569,15 @@ type staged struct {
 // was interrupted (or failed) and its outputs are being removed.
 var errInterrupted = errors.New("interrupted")
 
-// write stages data for path.
+// write stages data for path (see resolveOutput): in a temporary file
+// beside the file it replaces, or, for a device or FIFO, in memory until
+// commit writes it through.
 func (s *staged) write(path string, data []byte) error {
-	fail := func(err error) error { return fmt.Errorf("writing %q: %w", path, unwrapPath(err)) }
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fail(errors.New("is a directory"))
+	t, err := resolveOutput(path)
+	if err != nil {
+		return err
 	}
+	fail := func(err error) error { return fmt.Errorf("writing %q: %w", path, unwrapPath(err)) }
 	// The temporary file is created and registered under the lock, so an
 	// abort (an interrupt) either sees it and removes it or comes first and
 	// no file is made.
@@ -569,15 +586,23 @@ func (s *staged) write(path string, data []byte) error {
 		s.mu.Unlock()
 		return fail(errInterrupted)
 	}
-	f, err := createTemp(path)
+	if t.direct {
+		s.direct = append(s.direct, directOutput{t, data})
+		s.mu.Unlock()
+		return nil
+	}
+	f, err := createTemp(t.final)
 	if err != nil {
 		s.mu.Unlock()
 		return fail(err)
 	}
 	s.temps = append(s.temps, f.Name())
-	s.paths = append(s.paths, path)
+	s.paths = append(s.paths, t.final)
 	s.mu.Unlock()
 	_, err = f.Write(data)
+	if err == nil && t.mode != 0 {
+		err = f.Chmod(t.mode)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -585,6 +610,12 @@ func (s *staged) write(path string, data []byte) error {
 		return fail(err)
 	}
 	return nil
+}
+
+// A directOutput is data for a device or FIFO, written at commit.
+type directOutput struct {
+	target outputTarget
+	data   []byte
 }
 
 // createTemp creates a new file beside path, mode 0644 (less the umask):
@@ -641,6 +672,11 @@ func (s *staged) commit(record func() error) error {
 		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
 			removeTemps(s.temps[i:])
 			return fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
+		}
+	}
+	for _, d := range s.direct {
+		if err := d.target.writeDirect(d.data); err != nil {
+			return err
 		}
 	}
 	return nil
