@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
@@ -373,7 +375,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	case v.policy.Key == nil && keySigned:
 		return rej(r, fmt.Errorf("the bundle is signed with a public key (hint %q), not a certificate: it has no identity to check", vm.GetPublicKey().GetHint()))
 	case v.policy.Key != nil && !keySigned && (vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil):
-		return rej(r, errors.New("the bundle is signed with a certificate, not a key"))
+		kb, err := v.asKeySigned(b)
+		if err != nil {
+			return rej(r, err)
+		}
+		b = kb
+		r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
 	}
 
 	var alg string
@@ -479,6 +486,54 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		return r, nil
 	}
 	return rej(r, firstErr)
+}
+
+// certificateNotCheckedWarning is carried by a Result for a bundle with a
+// certificate verified with --key (see asKeySigned).
+const certificateNotCheckedWarning = "the bundle carries a certificate for the --key public key: the signature was checked with the key; the certificate (identity, validity, issuer) was not"
+
+// asKeySigned returns b with its certificate replaced by a public-key
+// reference, when the certificate holds the policy's key and b has no
+// log entry: the form airlock sign-blob --tlog none writes when the token
+// holds a certificate for the key (or --certificate is given). Checking
+// the signature with the key the user trusts is what --key asks for; the
+// certificate adds nothing the key does not vouch for. A bundle with log
+// entries is refused: its entries name the certificate, which a key
+// policy cannot check.
+func (v *Verifier) asKeySigned(b *sgbundle.Bundle) (*sgbundle.Bundle, error) {
+	vm := b.GetVerificationMaterial()
+	if len(vm.GetTlogEntries()) > 0 {
+		return nil, errors.New("the bundle is signed with a certificate, not a key")
+	}
+	der := vm.GetCertificate().GetRawBytes()
+	if certs := vm.GetX509CertificateChain().GetCertificates(); der == nil && len(certs) > 0 {
+		der = certs[0].GetRawBytes()
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's certificate does not parse: %v", err)
+	}
+	want, err := x509.MarshalPKIXPublicKey(v.policy.Key)
+	if err != nil {
+		return nil, err
+	}
+	got, err := x509.MarshalPKIXPublicKey(leaf.PublicKey)
+	if err != nil || !bytes.Equal(got, want) {
+		return nil, errors.New("the bundle is signed with a certificate whose public key is not --key")
+	}
+	pb := &protobundle.Bundle{
+		MediaType: b.GetMediaType(),
+		Content:   b.Bundle.Content,
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content:                   &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{}},
+			TimestampVerificationData: vm.GetTimestampVerificationData(),
+		},
+	}
+	kb, err := sgbundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("the bundle is signed with a certificate, not a key, and cannot be read as key-signed: %v", err)
+	}
+	return kb, nil
 }
 
 // insecureTlogWarning is the warning --insecure-ignore-tlog gives when
