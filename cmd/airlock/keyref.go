@@ -118,8 +118,11 @@ func parsePrivateKey(data []byte, password func() ([]byte, error)) (crypto.Signe
 		}
 		key, err = cryptoutils.UnmarshalPEMToPrivateKey(data, cryptoutils.StaticPasswordFunc(pw))
 		clear(pw)
-		// secretbox (cosign) and PKCS#8 PBES2 (openssl) say it their ways.
-		if err != nil && (strings.Contains(err.Error(), "decryption failed") || strings.Contains(err.Error(), "incorrect password")) {
+		// secretbox (cosign) and PKCS#8 PBES2 (openssl) say it their ways;
+		// CBC decryption with a wrong password can also pass its padding
+		// check and leave garbage that fails as ASN.1.
+		if err != nil && (strings.Contains(err.Error(), "decryption failed") || strings.Contains(err.Error(), "incorrect password") ||
+			block.Type == "ENCRYPTED PRIVATE KEY" && strings.Contains(err.Error(), "asn1:")) {
 			return nil, errWrongPassword
 		}
 	case "PUBLIC KEY", "CERTIFICATE":
