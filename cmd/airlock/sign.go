@@ -257,7 +257,8 @@ type signedFile struct {
 	Digest        string `json:"digest"` // ALG:HEX of what was signed over
 	Bundle        string `json:"bundle,omitempty"`
 	SignatureFile string `json:"signatureFile,omitempty"`
-	Signature     string `json:"signature"` // base64
+	StatementFile string `json:"statementFile,omitempty"` // attest-blob --output-attestation
+	Signature     string `json:"signature"`               // base64
 	PredicateType string `json:"predicateType,omitempty"`
 
 	bundleDigest string // "sha256:HEX" of the bundle written, for the audit trail
@@ -384,8 +385,17 @@ func signBlobAction(c *cli.Context) error {
 }
 
 func attestBlobAction(c *cli.Context) error {
-	if c.NArg() != 1 {
-		return usageErrorf("attest-blob takes one FILE")
+	switch {
+	case c.NArg() == 0 && c.String("bundle") != "":
+		// The primer's `attest-blob ... --bundle ./hello.tgz > hello.tgz.att`
+		// gives the artifact to --bundle.
+		b := c.String("bundle")
+		return withHint(usageErrorf("attest-blob needs a FILE to attest"),
+			fmt.Sprintf("--bundle names the bundle to write, not the artifact: airlock attest-blob ... --bundle %s.sigstore.json %s", b, b))
+	case c.NArg() == 0:
+		return usageErrorf("attest-blob needs a FILE to attest")
+	case c.NArg() > 1:
+		return usageErrorf("attest-blob takes one FILE, got %d", c.NArg())
 	}
 	file := c.Args().First()
 	asJSON, err := outputJSON(c)
@@ -445,7 +455,7 @@ func attestBlobAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("signing %q: %w", file, err)
 	}
-	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut,
+	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut, StatementFile: attOut,
 		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI}
 	if bundleOut != "" {
 		r.bundleDigest = sha256Digest(signed.Bundle)
@@ -826,6 +836,9 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 			return withHint(fmt.Errorf("writing to stdout: %w", unwrapPath(err)),
 				"the signature was made and recorded in the audit trail; sign again, or write it with --bundle or --output-signature")
 		}
+		if f := results[0].StatementFile; f != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Wrote statement to file %s\n", f)
+		}
 		return nil
 	}
 	if len(results) > 1 {
@@ -838,6 +851,9 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 		}
 		if r.SignatureFile != "" {
 			fmt.Fprintf(c.App.ErrWriter, "Wrote signature to file %s\n", r.SignatureFile)
+		}
+		if r.StatementFile != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Wrote statement to file %s\n", r.StatementFile)
 		}
 	}
 	return nil
