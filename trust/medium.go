@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -121,10 +123,13 @@ func mediumErr(name string, err error) error {
 }
 
 // tarMedium holds the regular files of a tar (optionally gzip-compressed)
-// in memory, by cleaned name. The tar is never extracted to disk.
+// in memory, by cleaned name. The tar is never extracted to disk. Other
+// entries (links, devices, FIFOs) are kept only as what they are, so that
+// reading one says so rather than that the file is missing.
 type tarMedium struct {
-	name  string
-	files map[string][]byte
+	name    string
+	files   map[string][]byte
+	special map[string]string // name -> what the entry is ("is a FIFO, not a regular file")
 }
 
 // OpenTar reads a tar or tar.gz medium, bounded by MaxTarSize and
@@ -164,6 +169,7 @@ func ReadTar(r io.Reader) (Medium, error) {
 	lr := &io.LimitedReader{R: src, N: MaxTarSize + 1}
 	tr := tar.NewReader(lr)
 	files := map[string][]byte{}
+	special := map[string]string{}
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -178,15 +184,22 @@ func ReadTar(r io.Reader) (Medium, error) {
 		if n >= MaxTarEntries {
 			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, MaxTarEntries)
 		}
-		if h.Typeflag != tar.TypeReg {
-			continue // directories, links, devices: never followed
+		if h.Typeflag == tar.TypeDir || h.Typeflag == tar.TypeXGlobalHeader {
+			continue
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
 		if !fs.ValidPath(name) || name == "." {
 			return nil, fmt.Errorf("tar entry %q leaves the medium", h.Name)
 		}
-		if _, dup := files[name]; dup {
+		_, dupFile := files[name]
+		_, dupSpecial := special[name]
+		if dupFile || dupSpecial {
 			return nil, fmt.Errorf("tar entry %q appears twice", name)
+		}
+		if h.Typeflag != tar.TypeReg {
+			// Links, devices, FIFOs: never followed, never read.
+			special[name] = tarEntryKind(h)
+			continue
 		}
 		if h.Size > MaxTargetsSize && h.Size > MaxTargetSize {
 			return nil, fmt.Errorf("%w: tar entry %q is %d bytes", ErrTooLarge, name, h.Size)
@@ -207,9 +220,11 @@ func ReadTar(r io.Reader) (Medium, error) {
 		return nil, fmt.Errorf("%w: tar is over %d bytes", ErrTooLarge, MaxTarSize)
 	}
 	// A repository packed as one top directory: strip it.
-	if _, ok := files["timestamp.json"]; !ok {
+	_, hasTs := files["timestamp.json"]
+	_, hasTsSpecial := special["timestamp.json"]
+	if !hasTs && !hasTsSpecial {
 		var tops []string
-		for name := range files {
+		for _, name := range slices.Concat(slices.Collect(maps.Keys(files)), slices.Collect(maps.Keys(special))) {
 			if dir, base := path.Split(name); base == "timestamp.json" && strings.Count(dir, "/") == 1 {
 				tops = append(tops, dir)
 			}
@@ -228,9 +243,32 @@ func ReadTar(r io.Reader) (Medium, error) {
 				}
 			}
 			files = stripped
+			strippedSpecial := map[string]string{}
+			for name, kind := range special {
+				if rest, ok := strings.CutPrefix(name, top); ok {
+					strippedSpecial[rest] = kind
+				}
+			}
+			special = strippedSpecial
 		}
 	}
-	return &tarMedium{name: "tar", files: files}, nil
+	return &tarMedium{name: "tar", files: files, special: special}, nil
+}
+
+// tarEntryKind says what a tar entry that is not a regular file is, as
+// the end of a sentence naming it.
+func tarEntryKind(h *tar.Header) string {
+	switch h.Typeflag {
+	case tar.TypeSymlink:
+		return fmt.Sprintf("is a symbolic link to %q: links are not followed on a medium", h.Linkname)
+	case tar.TypeLink:
+		return fmt.Sprintf("is a hard link to %q: links are not followed on a medium", h.Linkname)
+	case tar.TypeChar, tar.TypeBlock:
+		return "is a device, not a regular file"
+	case tar.TypeFifo:
+		return "is a FIFO, not a regular file"
+	}
+	return fmt.Sprintf("is a tar entry of type %q, not a regular file", h.Typeflag)
 }
 
 func (m *tarMedium) String() string { return "tar " + m.name }
@@ -240,6 +278,9 @@ func (m *tarMedium) Read(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	data, ok := m.files[name]
+	if kind, special := m.special[name]; special {
+		return nil, fmt.Errorf("%q on the medium %s", name, kind)
+	}
 	if !ok {
 		return nil, &notOnMedium{name}
 	}

@@ -168,3 +168,40 @@ func TestDirMediumErrorsInMediumTerms(t *testing.T) {
 		t.Errorf("error %q, want it to start with %q and not name the system call", got, `"timestamp.json" on the medium: `)
 	}
 }
+
+// TestTarLinkIsNamed: the defect was that a tar whose timestamp.json is a
+// symlink or hardlink said "timestamp.json" is not on the medium, because
+// link entries were dropped unseen. The entry is named as a link that is
+// not followed, as a directory medium names what is not a regular file.
+func TestTarLinkIsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		typ  byte
+		want string
+	}{
+		{tar.TypeSymlink, `"timestamp.json" on the medium is a symbolic link to "real.json": links are not followed on a medium`},
+		{tar.TypeLink, `"timestamp.json" on the medium is a hard link to "real.json": links are not followed on a medium`},
+		{tar.TypeFifo, `"timestamp.json" on the medium is a FIFO, not a regular file`},
+	} {
+		for _, top := range []string{"", "repo/"} {
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			tw.WriteHeader(&tar.Header{Name: top + "real.json", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+			tw.Write([]byte("{}"))
+			if err := tw.WriteHeader(&tar.Header{Name: top + "timestamp.json", Linkname: "real.json", Mode: 0o644, Typeflag: tc.typ}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Close()
+			m, err := trust.ReadTar(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.Read("timestamp.json", 1<<10)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("%s with %q: %v, want %s", top+"timestamp.json", tc.typ, err, tc.want)
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a link entry reads as missing: %v", err)
+			}
+		}
+	}
+}
