@@ -52,7 +52,9 @@ func Init(s Store, name string, anchor []byte, source string, now time.Time) (*R
 	if err := r.VerifyDelegate(metadata.ROOT, r); err != nil {
 		return nil, fmt.Errorf("%w: anchor root version %d is not signed by its own threshold of keys: %v", ErrRejected, r.Signed.Version, err)
 	}
-	if err := checkClock(s, now); err != nil {
+	// The whole stored state must verify, and the clock must not be behind
+	// it, before anything is added to it.
+	if _, err := Load(s, now); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(anchor)
@@ -88,34 +90,23 @@ func Init(s Store, name string, anchor []byte, source string, now time.Time) (*R
 	return v.status(now), nil
 }
 
+// checkRepoName allows names that are safe in a file name, a URL path and
+// a terminal: letters, digits, '-', '_' and '.', starting with a letter or
+// digit (so never "." or "..", a hidden name, or one read as a flag).
 func checkRepoName(name string) error {
 	if name == "" || len(name) > 64 {
-		return fmt.Errorf("invalid repository name %q", name)
+		return fmt.Errorf("invalid repository name %q: use 1 to 64 letters, digits, '-', '_' and '.'", name)
 	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+	for i, c := range name {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i == 0 && !alnum {
+			return fmt.Errorf("invalid repository name %q: it must start with a letter or digit", name)
+		}
+		if !alnum && c != '-' && c != '_' && c != '.' {
 			return fmt.Errorf("invalid repository name %q: use letters, digits, '-', '_' and '.'", name)
 		}
 	}
 	return nil
-}
-
-// checkClock fails if now is earlier than any time the database has seen.
-func checkClock(s Store, now time.Time) error {
-	var newest time.Time
-	err := s.ReadTUF(func(repos map[string]map[string][]byte, _ func(string) []byte) error {
-		for _, rec := range repos {
-			var st state
-			if json.Unmarshal(rec[keyState], &st) == nil && st.newest().After(newest) {
-				newest = st.newest()
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return clockAfter(now, newest)
 }
 
 func clockAfter(now, newest time.Time) error {

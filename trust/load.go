@@ -88,6 +88,11 @@ func verifyRepo(name string, rec map[string][]byte, blob func(string) []byte) (*
 	if tm.tm.Root.Signed.Version != v.st.RootVersion {
 		return nil, bad("root chain ends at version %d, state says %d", tm.tm.Root.Signed.Version, v.st.RootVersion)
 	}
+	// The state's copy of the anchor version is for display; the anchor
+	// itself is what is pinned, and the two must agree.
+	if v.chain[0] != v.st.AnchorVersion {
+		return nil, bad("state says anchor root version %d, the anchor root is version %d", v.st.AnchorVersion, v.chain[0])
+	}
 	if rec[keyTimestamp] == nil {
 		if len(v.st.Targets) > 0 {
 			return nil, bad("targets stored without a timestamp")
@@ -122,6 +127,9 @@ func verifyRepo(name string, rec map[string][]byte, blob func(string) []byte) (*
 // A repository that does not verify fails the whole load (ErrTampered):
 // a database that has been edited is never used in part. now earlier than
 // the newest time the database has seen is ErrClock.
+//
+// Init and Update call Load before they write: a database that does not
+// verify, in any repository, takes no new records.
 func Load(s Store, now time.Time) ([]*Repo, error) {
 	var repos []*Repo
 	var newest time.Time

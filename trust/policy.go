@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,13 +18,18 @@ import (
 // already warns.
 const DefaultMaxAge = 180 * 24 * time.Hour
 
-// ParseMaxAge parses a trust age limit: a Go duration ("720h", "90m") or a
-// whole number of days ("30d"). It must be positive.
-// maxAgeDays bounds the days form of a trust age (a century).
+// maxAgeDays bounds a trust age (a century), whatever unit it is given in.
 const maxAgeDays = 100 * 365
 
+// durationForm is what time.ParseDuration reads (unsigned, or "+"), so
+// that a duration it refuses only for its size is told apart from garbage.
+var durationForm = regexp.MustCompile(`^\+?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+$`)
+
+// ParseMaxAge parses a trust age limit: a Go duration ("720h", "90m") or a
+// whole number of days ("30d"). It must be positive and at most 36500 days.
 func ParseMaxAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	tooLong := fmt.Errorf("invalid trust age %q: at most %dd", s, maxAgeDays)
 	var d time.Duration
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseUint(n, 10, 32)
@@ -31,18 +37,24 @@ func ParseMaxAge(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("invalid trust age %q: want days like 30d or a duration like 720h", s)
 		}
 		if err != nil || days > maxAgeDays {
-			return 0, fmt.Errorf("invalid trust age %q: at most %dd", s, maxAgeDays)
+			return 0, tooLong
 		}
 		d = time.Duration(days) * 24 * time.Hour
 	} else {
 		var err error
 		d, err = time.ParseDuration(s)
+		if err != nil && durationForm.MatchString(s) {
+			return 0, tooLong // well formed, but past what a Duration holds
+		}
 		if err != nil {
 			return 0, fmt.Errorf("invalid trust age %q: want days like 30d or a duration like 720h", s)
 		}
 	}
 	if d <= 0 {
 		return 0, fmt.Errorf("invalid trust age %q: must be positive", s)
+	}
+	if d > maxAgeDays*24*time.Hour {
+		return 0, tooLong
 	}
 	return d, nil
 }
@@ -54,32 +66,51 @@ type Selection struct {
 	// Warnings say what is stale (past the timestamp's expiry) or was left
 	// out (past maxAge).
 	Warnings []string
+	// SetAside are the repositories left out, in the order they would have
+	// been tried, with the reason: past maxAge, or nothing imported yet.
+	SetAside []SetAside
+}
+
+// SetAside is a repository Select left out.
+type SetAside struct {
+	Name string
+	// NotImported is true for a repository pinned by Init that no Update
+	// has given a trusted root yet; otherwise it is past the age limit.
+	NotImported bool
+	// Age is how old the trust is, ReferenceTime the time it was verified
+	// as of, and MaxAge the limit it is over (zero when NotImported).
+	Age           time.Duration
+	ReferenceTime time.Time
+	MaxAge        time.Duration
 }
 
 // Select picks the repositories a verification at now may use: those with
 // an imported trusted root whose age is within maxAge. Stale ones (past
 // their timestamp's expiry) are used with a warning; ones past maxAge are
 // left out with a warning, and if none is left the error wraps ErrStale.
-// No imported repository at all is ErrNoTrust.
+// No imported repository at all is ErrNoTrust. Either way the Selection
+// says what was set aside.
 func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, error) {
 	sel := &Selection{}
 	var tooOld []string
 	for _, r := range repos {
 		if r.TrustedRoot == nil {
+			sel.SetAside = append(sel.SetAside, SetAside{Name: r.Name, NotImported: true})
 			continue
 		}
 		f := r.Freshness(now)
 		f.SetMaxAge(maxAge)
-		ref := r.v.st.RefTime.UTC().Format(time.RFC3339)
+		ref := r.v.st.RefTime.UTC()
 		if f.TooOld {
-			msg := fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s", r.Name, FormatAge(f.Age), ref, FormatAge(maxAge))
+			msg := fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s", r.Name, FormatAge(f.Age), ref.Format(time.RFC3339), FormatAge(maxAge))
 			tooOld = append(tooOld, msg)
-			sel.Warnings = append(sel.Warnings, msg+"; not used")
+			sel.Warnings = append(sel.Warnings, msg+"; not used: import fresher metadata")
+			sel.SetAside = append(sel.SetAside, SetAside{Name: r.Name, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge})
 			continue
 		}
 		if f.Stale {
 			exp := r.v.tm.Timestamp.Signed.Expires.UTC().Format(time.RFC3339)
-			sel.Warnings = append(sel.Warnings, fmt.Sprintf("trust from repository %q is stale: its timestamp expired %s (%s ago); verified as of %s", r.Name, exp, FormatAge(f.StaleFor), ref))
+			sel.Warnings = append(sel.Warnings, fmt.Sprintf("trust from repository %q is stale: its timestamp expired %s (%s ago); verified as of %s", r.Name, exp, FormatAge(f.StaleFor), ref.Format(time.RFC3339)))
 		}
 		sel.Repos = append(sel.Repos, r)
 	}

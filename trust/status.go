@@ -1,8 +1,10 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -125,7 +127,7 @@ func (v *verified) status(now time.Time) *RepoStatus {
 	now = now.UTC()
 	st := &RepoStatus{
 		Name:      v.st.Name,
-		Anchor:    AnchorStatus{Version: v.st.AnchorVersion, SHA256: v.st.AnchorSHA256, Source: v.st.AnchorSource},
+		Anchor:    AnchorStatus{Version: v.chain[0], SHA256: v.st.AnchorSHA256, Source: v.st.AnchorSource},
 		RootChain: v.chain,
 		Root:      role(v.tm.Root.Signed.Version, v.tm.Root.Signed.Expires, now),
 		InitAt:    v.st.InitAt,
@@ -279,14 +281,23 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 			}
 		}
 	}
-	data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&out)
+	pj, err := protojson.Marshal(&out)
 	if err != nil {
 		return nil, err
 	}
+	// protojson varies its whitespace on purpose (so that nobody relies on
+	// it); the file is written in encoding/json's layout instead, so the
+	// same trust always exports to the same bytes.
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, pj, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	data := buf.Bytes()
 	if _, err := root.NewTrustedRootFromJSON(data); err != nil {
 		return nil, fmt.Errorf("merged trusted root does not parse: %w", err)
 	}
-	return append(data, '\n'), nil
+	return data, nil
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

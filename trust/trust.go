@@ -29,6 +29,10 @@ var (
 	// ErrRejected wraps every reason an update's metadata is refused:
 	// signatures, rollback, freeze, mix-and-match, hashes, sizes.
 	ErrRejected = errors.New("trust metadata rejected")
+	// ErrNotSigned is wrapped (with ErrRejected) when metadata on a medium
+	// is not signed by a threshold of the keys the stored root trusts for
+	// it: forged, or another repository's.
+	ErrNotSigned = errors.New("not signed by a threshold of trusted keys")
 	// ErrStale means the trust in the database is older than the policy allows.
 	ErrStale = errors.New("trust is too old")
 	// ErrTampered means the stored state does not verify from its anchor.

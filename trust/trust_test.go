@@ -3,6 +3,7 @@ package trust_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -482,6 +483,9 @@ func TestTamperedDatabase(t *testing.T) {
 				return tb.Put(k, append([]byte(" "), v...))
 			})
 		},
+		"state_anchor_version_edited": func(b, _ *bolt.Bucket) error {
+			return replaceIn(b, "state", `"anchor_version":1`, `"anchor_version":9`)
+		},
 		"state_reference_time_outside_validity": func(b, _ *bolt.Bucket) error {
 			return replaceIn(b, "state", `"reference_time":"2026-09-01T02:00:00Z"`, `"reference_time":"2027-09-01T02:00:00Z"`)
 		},
@@ -596,5 +600,180 @@ func TestParseMaxAgeTooManyDaysSaysTheLimit(t *testing.T) {
 	}
 	if _, err := trust.ParseMaxAge("36500d"); err != nil {
 		t.Errorf("ParseMaxAge(36500d): %v", err)
+	}
+}
+
+// TestWritesRefuseTamperedDatabase: the defect was that Init and Update
+// verified only the repository they wrote (Init none at all), so a
+// database whose public-good repository had been edited still took a new
+// site repository and site updates. Every write verifies the whole state
+// first and refuses with ErrTampered, writing nothing.
+func TestWritesRefuseTamperedDatabase(t *testing.T) {
+	s := openStore(t)
+	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := trust.OpenDir(snapshotDir)
+	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+		t.Fatal(err)
+	}
+	r := tufgen.New(realNow.Add(-time.Hour))
+	r.AddTarget(trust.TrustedRootTarget, trJSON)
+	r.Publish()
+	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
+		t.Fatal(err)
+	}
+	err := s.DB.Update(func(tx *bolt.Tx) error {
+		return replaceIn(tx.Bucket(cache.BucketTUF).Bucket([]byte(trust.PublicGoodName)), "timestamp", `"version": 762`, `"version": 763`)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, s)
+	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); !errors.Is(err, trust.ErrTampered) {
+		t.Errorf("update of another repository: %v, want ErrTampered", err)
+	}
+	if _, err := trust.Init(s, "site2", r.Files["1.root.json"], "file 1.root.json", realNow); !errors.Is(err, trust.ErrTampered) {
+		t.Errorf("init of a new repository: %v, want ErrTampered", err)
+	}
+	if dump(t, s) != before {
+		t.Error("a write was committed to a database that does not verify")
+	}
+}
+
+// TestUpdateFromAnotherRepositoryIsNotSigned: importing a medium that holds
+// another repository's metadata (the wrong --name) fails for want of
+// signatures by the stored root's keys: ErrNotSigned, which the command
+// line turns into a hint to check --name.
+func TestUpdateFromAnotherRepositoryIsNotSigned(t *testing.T) {
+	s := openStore(t)
+	r := tufgen.New(realNow.Add(-time.Hour))
+	r.AddTarget(trust.TrustedRootTarget, trJSON)
+	r.Publish()
+	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := trust.OpenDir(snapshotDir)
+	_, err := trust.Update(s, "site", m, trust.UpdateOptions{Now: realNow, At: realAt})
+	if !errors.Is(err, trust.ErrNotSigned) || !errors.Is(err, trust.ErrRejected) {
+		t.Fatalf("update from the public-good mirror: %v, want ErrNotSigned and ErrRejected", err)
+	}
+	if !strings.Contains(err.Error(), "not signed by a threshold of trusted keys") {
+		t.Errorf("error %q does not say what is wrong", err)
+	}
+}
+
+// TestInitRefusesPathLikeNames: the defect was that "." and ".." were
+// accepted as repository names (dots are allowed inside names).
+func TestInitRefusesPathLikeNames(t *testing.T) {
+	anchor := newRepo().Files["1.root.json"]
+	for _, name := range []string{".", "..", ".hidden", "-x", "_x", "a/b", "../x", "a b", "a\x00b", "a\nb", "é", "", strings.Repeat("a", 65)} {
+		s := openStore(t)
+		if _, err := trust.Init(s, name, anchor, "file 1.root.json", t0); err == nil {
+			t.Errorf("Init(%q) accepted", name)
+		}
+	}
+	for _, name := range []string{"site", "site.v2", "A-1_b", "7"} {
+		if _, err := trust.Init(openStore(t), name, anchor, "file 1.root.json", t0); err != nil {
+			t.Errorf("Init(%q): %v", name, err)
+		}
+	}
+}
+
+// TestSelectSaysWhatWasSetAside: verification that fails with some
+// repositories left out must be able to say which and why; Select lists
+// them, too old or never imported, whether or not any is left.
+func TestSelectSaysWhatWasSetAside(t *testing.T) {
+	s := openStore(t)
+	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
+		t.Fatal(err)
+	}
+	r := tufgen.New(realNow.Add(-time.Hour))
+	r.AddTarget(trust.TrustedRootTarget, trJSON)
+	r.Publish()
+	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
+		t.Fatal(err)
+	}
+	repos, err := trust.Load(s, realNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := trust.Select(repos, realNow, 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel.SetAside) != 1 || sel.SetAside[0].Name != trust.PublicGoodName || !sel.SetAside[0].NotImported {
+		t.Errorf("set aside %+v, want public-good, not imported", sel.SetAside)
+	}
+	m, _ := trust.OpenDir(snapshotDir)
+	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+		t.Fatal(err)
+	}
+	repos, err = trust.Load(s, realNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err = trust.Select(repos, realNow, 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sel.SetAside
+	if len(got) != 1 || got[0].Name != trust.PublicGoodName || got[0].NotImported || got[0].MaxAge != 30*24*time.Hour ||
+		!got[0].ReferenceTime.Equal(realAt) || got[0].Age != realNow.Sub(realAt) {
+		t.Errorf("set aside %+v, want public-good too old", got)
+	}
+	// Everything too old: refused, and still said.
+	sel, err = trust.Select(repos, realNow.Add(40*24*time.Hour), 30*24*time.Hour)
+	if !errors.Is(err, trust.ErrStale) || sel == nil || len(sel.SetAside) != 2 || len(sel.Warnings) != 2 {
+		t.Errorf("all too old: %v, selection %+v", err, sel)
+	}
+}
+
+// TestMergeTrustedRootsIsDeterministic: protojson varies its whitespace
+// on purpose, so the exported trusted_root.json had irregular spacing that
+// could differ between builds. The output is encoding/json's indented form
+// of itself.
+func TestMergeTrustedRootsIsDeterministic(t *testing.T) {
+	custom := mustRead("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json")
+	got, err := trust.MergeTrustedRoots([][]byte{trJSON, custom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact, want bytes.Buffer
+	if err := json.Compact(&compact, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	want.WriteByte('\n')
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("merged trusted root is not in canonical indented form:\n%s", got)
+	}
+	again, err := trust.MergeTrustedRoots([][]byte{trJSON, custom})
+	if err != nil || !bytes.Equal(got, again) {
+		t.Errorf("two merges differ (%v)", err)
+	}
+	if !strings.Contains(string(got), "\n  \"mediaType\": \"application/vnd.dev.sigstore.trustedroot") {
+		t.Errorf("unexpected layout:\n%.200s", got)
+	}
+}
+
+// TestParseMaxAgeCapWhateverTheUnit: the defect was that the century cap
+// held for days only: "99999999d" was refused but "2562047h" accepted.
+func TestParseMaxAgeCapWhateverTheUnit(t *testing.T) {
+	for _, in := range []string{"2562047h", "876001h", "52560060m", "9999999999999h", "36501d"} {
+		_, err := trust.ParseMaxAge(in)
+		if err == nil || !strings.Contains(err.Error(), "at most 36500d") {
+			t.Errorf("ParseMaxAge(%q) = %v, want an error naming the limit 36500d", in, err)
+		}
+	}
+	for _, in := range []string{"876000h", "36500d", "52560000m"} {
+		if _, err := trust.ParseMaxAge(in); err != nil {
+			t.Errorf("ParseMaxAge(%q): %v", in, err)
+		}
 	}
 }

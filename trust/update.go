@@ -63,7 +63,7 @@ func rejectTUF(role string, err error) error {
 	case errors.As(err, &ver):
 		return reject("%s: version does not follow (rollback or mix-and-match): %v", role, err)
 	case errors.As(err, &uns):
-		return reject("%s: not signed by a threshold of trusted keys: %v", role, err)
+		return fmt.Errorf("%w: %s: %w: %v", ErrRejected, role, ErrNotSigned, err)
 	}
 	return reject("%s: %v", role, err)
 }
@@ -100,33 +100,19 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 	}
 
 	// The stored state, re-verified: an update never builds on a database
-	// that does not verify.
-	var old *verified
-	var newest time.Time
-	err := s.ReadTUF(func(all map[string]map[string][]byte, blob func(string) []byte) error {
-		for n, rec := range all {
-			var st state
-			if json.Unmarshal(rec[keyState], &st) == nil && st.newest().After(newest) {
-				newest = st.newest()
-			}
-			if n == name {
-				v, err := verifyRepo(n, rec, blob)
-				if err != nil {
-					return err
-				}
-				old = v
-			}
-		}
-		return nil
-	})
+	// that does not verify, in this repository or any other.
+	repos, err := Load(s, now)
 	if err != nil {
 		return nil, err
 	}
+	var old *verified
+	for _, r := range repos {
+		if r.Name == name {
+			old = r.v
+		}
+	}
 	if old == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRepository, name)
-	}
-	if err := clockAfter(now, newest); err != nil {
-		return nil, err
 	}
 	if explicit && ref.Before(old.st.RefTime) {
 		return nil, fmt.Errorf("--at %s is earlier than the previous update's reference time %s", ref.Format(time.RFC3339), old.st.RefTime.Format(time.RFC3339))
