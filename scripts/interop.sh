@@ -132,9 +132,10 @@ EOF
 # Software keys, PEM PKCS#8, made by openssl.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out p256.key 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out p384.key 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out p521.key 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out rsa3072.key 2>/dev/null
 openssl genpkey -algorithm ED25519 -out ed25519.key 2>/dev/null
-for k in p256 p384 rsa3072 ed25519; do
+for k in p256 p384 p521 rsa3072 ed25519; do
   openssl pkey -in $k.key -pubout -out $k.pub 2>/dev/null || die "openssl could not make $k.pub"
 done
 export COSIGN_PASSWORD=interop-cosign-password
@@ -183,17 +184,17 @@ airlock_signs() {
       --bundle $n.att.sigstore.json hello.tgz
     if [ -s $n.att.sigstore.json ]; then
       ok "cosign verify-blob-attestation --bundle <- airlock ($n)" \
-        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        "$COSIGN" verify-blob-attestation "${cx[@]}" --key "$pub" --insecure-ignore-tlog --type spdxjson \
         --bundle $n.att.sigstore.json hello.tgz
       rejects "cosign verify-blob-attestation rejects a tampered artifact ($n)" any \
-        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        "$COSIGN" verify-blob-attestation "${cx[@]}" --key "$pub" --insecure-ignore-tlog --type spdxjson \
         --bundle $n.att.sigstore.json tampered.tgz
     fi
     produces "airlock attest-blob > .att ($n)" $n.att \
       "$A" attest-blob --key "$key" --tlog none --predicate sbom.json --type spdxjson hello.tgz
     if [ -s $n.att ]; then
       ok "cosign verify-blob-attestation --signature <- airlock .att ($n)" \
-        "$COSIGN" verify-blob-attestation --key "$pub" --insecure-ignore-tlog --type spdxjson \
+        "$COSIGN" verify-blob-attestation "${cx[@]}" --key "$pub" --insecure-ignore-tlog --type spdxjson \
         --signature $n.att hello.tgz
     fi
   else
@@ -205,9 +206,11 @@ airlock_signs() {
 airlock_signs p256 p256.key p256.pub
 # airlock signs with P-384 keys over SHA-384 (the bundle says SHA2_384). cosign v3.1.3 verifying
 # with --key ignores the bundle's digest algorithm and hashes with SHA-256 unless told
-# otherwise: --signature-digest-algorithm sha384 (deprecated in cosign, but needed).
+# otherwise: --signature-digest-algorithm sha384 (deprecated in cosign, but needed), for
+# attestations too; P-521 keys likewise need sha512.
 P384=(--signature-digest-algorithm sha384)
-airlock_signs p384 p384.key p384.pub 0 "${P384[@]}"
+airlock_signs p384 p384.key p384.pub 1 "${P384[@]}"
+airlock_signs p521 p521.key p521.pub 1 --signature-digest-algorithm sha512
 airlock_signs rsa3072 rsa3072.key rsa3072.pub 0
 # Ed25519 signs attestations only (DSSE signs the whole envelope; sign-blob would need the whole file).
 airlock_signs ed25519 ed25519.key ed25519.pub only
