@@ -209,6 +209,11 @@ func trustUpdateAction(c *cli.Context) error {
 		if err != nil {
 			return usageErrorf("--at %q is not an RFC 3339 time like 2026-08-21T20:00:00Z", s)
 		}
+		// The zero time means "no --at" to trust.Update, and no TUF
+		// metadata is valid before 1970: such a time is a mistake.
+		if at.Before(time.Unix(0, 0)) {
+			return usageErrorf("--at %q is before 1970: give a time at which the medium's metadata was valid, like 2026-08-21T20:00:00Z", s)
+		}
 	}
 	m, err := trust.OpenMedium(from)
 	if err != nil {
@@ -236,6 +241,9 @@ func trustUpdateAction(c *cli.Context) error {
 		}
 		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "freeze") && !at.IsZero() {
 			return withHint(err, "--at must be a time at which the metadata is valid: before the expiry it names (and not before the previous update's reference time)")
+		}
+		if errors.Is(err, trust.ErrNotSigned) {
+			return withHint(err, fmt.Sprintf("the medium may hold another repository's metadata than %q's: check --name ('airlock trust status' lists the repositories)", name))
 		}
 		return trustErr(err)
 	}
