@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,11 +32,16 @@ import (
 //	                           after STEP publications (1: root 1; 2: root 2
 //	                           with new root keys), valid at today's clock,
 //	                           carrying TRUSTED_ROOT (default: public-good's)
-//	tuf-tamper REPO            edit REPO's stored timestamp in $AIRLOCK_DB
+//	tuf-tamper REPO [anchor-version]
+//	                           edit REPO's stored timestamp in $AIRLOCK_DB
+//	                           (or the anchor version its state records)
+//	trust-init-future DAYS     pin public-good in $AIRLOCK_DB as a machine
+//	                           clock DAYS days ahead would have
 func init() {
 	scriptCmds["airlock-exit"] = cmdAirlockExit
 	scriptCmds["tufgen"] = cmdTUFGen
 	scriptCmds["tuf-tamper"] = cmdTUFTamper
+	scriptCmds["trust-init-future"] = cmdTrustInitFuture
 	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
 		env.Setenv("AIRLOCK_MAX_TRUST_AGE", "")
 		env.Setenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY", "")
@@ -103,11 +109,25 @@ func cmdTUFGen(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(tufgen.WriteDir(out, r.Files))
 }
 
-var expiresYear = regexp.MustCompile(`"expires": ?"(\d{4})`)
+var (
+	expiresYear   = regexp.MustCompile(`"expires": ?"(\d{4})`)
+	anchorVersion = regexp.MustCompile(`"anchor_version":(\d+)`)
+)
+
+func cmdTrustInitFuture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: trust-init-future DAYS")
+	}
+	days, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	store := &cache.TUFFile{Path: ts.Getenv("AIRLOCK_DB"), ConflictErr: trust.ErrConflict}
+	_, err = trust.Init(store, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", time.Now().AddDate(0, 0, days))
+	ts.Check(err)
+}
 
 func cmdTUFTamper(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: tuf-tamper REPO")
+	if neg || len(args) < 1 || len(args) > 2 || len(args) == 2 && args[1] != "anchor-version" {
+		ts.Fatalf("usage: tuf-tamper REPO [anchor-version]")
 	}
 	db, err := bolt.Open(ts.Getenv("AIRLOCK_DB"), 0o600, &bolt.Options{Timeout: time.Second})
 	ts.Check(err)
@@ -116,6 +136,15 @@ func cmdTUFTamper(ts *testscript.TestScript, neg bool, args []string) {
 		b := tx.Bucket(cache.BucketTUF).Bucket([]byte(args[0]))
 		if b == nil {
 			return fmt.Errorf("no repository %q", args[0])
+		}
+		if len(args) == 2 {
+			st := b.Get([]byte("state"))
+			m := anchorVersion.FindSubmatchIndex(st)
+			if m == nil {
+				return fmt.Errorf("no anchor_version in the stored state")
+			}
+			edited := slices.Concat(st[:m[2]], []byte("9"), st[m[2]:])
+			return b.Put([]byte("state"), edited)
 		}
 		v := b.Get([]byte("timestamp"))
 		m := expiresYear.FindSubmatchIndex(v)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -29,6 +30,51 @@ type trustSource struct {
 	Warnings []string
 	// MaxAge is the trust age limit applied (database trust only).
 	MaxAge time.Duration
+	// SetAside are the database's repositories left out of Sources (past
+	// MaxAge, or pinned with nothing imported), with the reason. A
+	// rejected verification names them in its hint (setAsideHint): the
+	// bundle may be one a repository set aside would have verified.
+	SetAside []trust.SetAside
+}
+
+// setAsideHint says which repositories verification did not use and
+// what to do about each; "" if it used them all.
+func (ts *trustSource) setAsideHint() string {
+	if ts == nil {
+		return ""
+	}
+	var parts []string
+	for _, a := range ts.SetAside {
+		update := fmt.Sprintf("'airlock trust update --name %s --from DIR|TAR'", a.Name)
+		if a.NotImported {
+			parts = append(parts, fmt.Sprintf("repository %q was not used: it is pinned but nothing was imported into it: import its metadata with %s", a.Name, update))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("repository %q was not used: its trust is %s old (verified as of %s), over --max-trust-age %s: import fresher metadata with %s",
+			a.Name, trust.FormatAge(a.Age), a.ReferenceTime.UTC().Format(time.RFC3339), trust.FormatAge(a.MaxAge), update))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// warnedError is a failure to load trust that comes with the warnings
+// loading produced (the repositories left out as too old, say), so that a
+// rejection's JSON result carries them as a verified one would.
+type warnedError struct {
+	err      error
+	warnings []string
+}
+
+func (e *warnedError) Error() string { return e.err.Error() }
+func (e *warnedError) Unwrap() error { return e.err }
+
+// trustWarnings returns the warnings err carries from loading trust, if
+// any (a rejection's Result.Warnings).
+func trustWarnings(err error) []string {
+	var we *warnedError
+	if errors.As(err, &we) {
+		return we.warnings
+	}
+	return nil
 }
 
 type namedMaterial struct {
@@ -101,9 +147,12 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	}
 	sel, err := trust.Select(repos, now, maxAge)
 	if err != nil {
+		if len(sel.Warnings) > 0 {
+			err = &warnedError{err, sel.Warnings}
+		}
 		return nil, trustErr(err)
 	}
-	ts := &trustSource{From: "database " + path, Time: now, Warnings: sel.Warnings, MaxAge: maxAge}
+	ts := &trustSource{From: "database " + path, Time: now, Warnings: sel.Warnings, MaxAge: maxAge, SetAside: sel.SetAside}
 	for _, r := range sel.Repos {
 		ts.Sources = append(ts.Sources, namedMaterial{Name: r.Name, Material: r.TrustedRoot})
 	}
@@ -169,9 +218,9 @@ func trustErr(err error) error {
 	case errors.Is(err, trust.ErrNoTrust):
 		return withHint(err, "run 'airlock trust init --public-good' and 'airlock trust update --from DIR', or pass --trusted-root FILE")
 	case errors.Is(err, trust.ErrTampered):
-		return withHint(err, "the database was changed outside airlock or is damaged: restore it from a backup, or start a new one with 'airlock trust init'")
+		return withHint(err, "the database was changed outside airlock or is damaged: keep it for investigation, and restore it from a backup or start a new database file (--db NEW or AIRLOCK_DB) and import again with 'airlock trust init' and 'airlock trust update'")
 	case errors.Is(err, trust.ErrClock):
-		return withHint(err, "the machine clock went backwards: set it right before using airlock")
+		return withHint(err, "the machine clock went backwards: set it right; if the clock is right now, the database recorded a future time when the clock was wrong: start a new database file (--db NEW or AIRLOCK_DB) and import again with 'airlock trust init' and 'airlock trust update'")
 	case errors.As(err, new(*cache.OpenError)) && errors.Is(err, fs.ErrPermission):
 		return withHint(err, "check the permissions of the database FILE and its directory, or choose another with --db (or AIRLOCK_DB)")
 	case errors.Is(err, cache.ErrNotDatabase):
