@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -91,15 +93,20 @@ Examples:
 				Name:      "export-root",
 				Usage:     "write every repository's trusted root merged into one trusted_root.json (for cosign --trusted-root)",
 				ArgsUsage: " ",
-				Description: `Merges the trusted roots of every repository (duplicates removed) into one
-trusted_root.json, written atomically (temporary file and rename).
+				Description: `Merges the trusted roots of the repositories verification would use
+(duplicates removed) into one trusted_root.json: a repository whose trust
+is older than --max-trust-age is left out, with a warning, as verification
+leaves it out; a stale one is exported with the warning verification gives.
+A regular file is replaced atomically (temporary file and rename).
+
+Exit codes: 0 written; 1 every repository is too old; 2 could not run.
 
 Examples:
    airlock trust export-root --out trusted_root.json
    airlock trust export-root --out - | jq .tlogs`,
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "out", Usage: "output `FILE` (- for stdout)"},
-				},
+				}, trustFlags()...),
 				Action: trustExportAction,
 			},
 		},
@@ -414,76 +421,96 @@ func printRepoStatus(w io.Writer, st *trust.RepoStatus) {
 	}
 }
 
+// exportJSON is the `trust export-root --output json` document.
+type exportJSON struct {
+	// Out is the file written, as given by --out.
+	Out string `json:"out"`
+	// SHA256 is the hex sha256 of the bytes written.
+	SHA256 string `json:"sha256"`
+	// Repositories are the repositories whose trusted roots were merged.
+	Repositories []string `json:"repositories"`
+	// Warnings are the stale and left-out repositories, as on stderr.
+	Warnings []string `json:"warnings"`
+}
+
 func trustExportAction(c *cli.Context) error {
 	if err := trustNoArgs(c); err != nil {
 		return err
 	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
 	out := c.String("out")
-	if out == "" {
+	switch {
+	case out == "":
 		return usageErrorf("trust export-root needs --out FILE (or --out - for stdout)")
+	case out == "-" && asJSON:
+		return usageErrorf("--out - and --output json cannot be used together: both would be written to stdout")
 	}
 	if st, err := os.Stat(out); err == nil && st.IsDir() {
 		return usageErrorf("--out %q is a directory: name the file to write, e.g. %q", out, filepath.Join(out, "trusted_root.json"))
+	}
+	maxAge, err := maxTrustAge(c)
+	if err != nil {
+		return err
+	}
+	if out != "-" {
+		// A missing directory or a dangling link is said before any work.
+		if _, err := resolveOutput(out); err != nil {
+			return err
+		}
 	}
 	db, err := openTrustDBReadOnly(c)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	repos, err := trust.Load(tufStore(db), time.Now())
+	now := time.Now()
+	repos, err := trust.Load(tufStore(db), now)
 	if err != nil {
 		return trustErr(err)
 	}
-	var docs [][]byte
-	var names []string
-	for _, r := range repos {
-		if r.TrustedRootJSON != nil {
-			docs = append(docs, r.TrustedRootJSON)
-			names = append(names, r.Name)
+	// The same choice verification makes: what it would not use is not
+	// handed to another verifier either.
+	sel, err := trust.Select(repos, now, maxAge)
+	if errors.Is(err, trust.ErrNoTrust) {
+		return withHint(err, "import metadata with 'airlock trust update --from DIR|TAR' first: export-root writes imported trust")
+	}
+	if err != nil {
+		return trustErr(err)
+	}
+	res := exportJSON{Out: out, Repositories: []string{}, Warnings: []string{}}
+	res.Warnings = append(res.Warnings, sel.Warnings...)
+	for _, a := range sel.SetAside {
+		if a.NotImported {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("repository %q is pinned but nothing was imported into it; not exported", a.Name))
 		}
 	}
-	if len(docs) == 0 {
-		return trustErr(trust.ErrNoTrust)
+	var docs [][]byte
+	for _, r := range sel.Repos {
+		docs = append(docs, r.TrustedRootJSON)
+		res.Repositories = append(res.Repositories, r.Name)
 	}
 	data, err := trust.MergeTrustedRoots(docs)
 	if err != nil {
-		return err
+		return trustErr(err)
+	}
+	sum := sha256.Sum256(data)
+	res.SHA256 = hex.EncodeToString(sum[:])
+	for _, w := range res.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: %s\n", w)
 	}
 	if out == "-" {
 		_, err = c.App.Writer.Write(data)
 		return err
 	}
-	if err := writeTrustFileAtomic(out, data); err != nil {
+	if err := writeOutputFile(out, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.ErrWriter, "airlock: wrote %s from %s\n", out, strings.Join(names, ", "))
-	return nil
-}
-
-// writeTrustFileAtomic writes data to a temporary file next to path and renames
-// it into place, so path is either the old file or the whole new one.
-func writeTrustFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+	if asJSON {
+		return writeJSON(c.App.Writer, res)
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
+	fmt.Fprintf(c.App.ErrWriter, "airlock: wrote %s from %s\n", out, strings.Join(res.Repositories, ", "))
 	return nil
 }
