@@ -10,7 +10,15 @@ import (
 // them, so that `airlock verify-blob --key k.pub hello.tgz --output json`
 // works as it does in cosign. urfave/cli/v2 stops parsing flags at the first
 // positional argument. An unknown flag is moved too, so that it is reported
-// as one rather than read as a file name; after "--" nothing is moved.
+// as one rather than read as a file name.
+//
+// "--" ends the options: it is put after the flags and before every
+// positional argument, so that it is never read as a file name and
+// everything after it is positional, even if it starts with "-".
+//
+// `airlock help A B` becomes `airlock A B --help`: urfave/cli/v2's help
+// command shows only the first command named, and its help of a command
+// with subcommands leaves out the subcommands and flags that --help shows.
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -33,6 +41,10 @@ func interspersed(app *cli.App, args []string) []string {
 			rest = rest[n:]
 			continue
 		}
+		if (a == "help" || a == "h") && len(rest) > 1 && findCommand(cmds, rest[1]) != nil && !anyFlag(rest[1:]) {
+			out = append(out, rest[1:]...)
+			return interspersed(app, append(out, "--help"))
+		}
 		c := findCommand(cmds, a)
 		if c == nil {
 			break
@@ -45,10 +57,12 @@ func interspersed(app *cli.App, args []string) []string {
 		return append(out, rest...)
 	}
 	var front, positional []string
+	dashdash := false
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
-			positional = append(positional, rest[i:]...)
+			dashdash = true
+			positional = append(positional, rest[i+1:]...)
 			break
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
@@ -62,7 +76,20 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	out = append(out, front...)
+	if dashdash {
+		out = append(out, "--")
+	}
 	return append(out, positional...)
+}
+
+// anyFlag reports whether any of args looks like a flag.
+func anyFlag(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return true
+		}
+	}
+	return false
 }
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {

@@ -13,7 +13,21 @@ func TestInterspersed(t *testing.T) {
 		{"airlock verify-blob --key k.pub a.txt --output json", "airlock verify-blob --key k.pub --output json a.txt"},
 		{"airlock verify-blob a.txt b.txt --key=k.pub -o json", "airlock verify-blob --key=k.pub -o json a.txt b.txt"},
 		{"airlock --output json verify-blob a.txt --insecure-ignore-tlog", "airlock --output json verify-blob --insecure-ignore-tlog a.txt"},
-		{"airlock verify-blob a.txt -- --key", "airlock verify-blob a.txt -- --key"},
+		// "--" ends the options and is never a FILE: it goes before every
+		// positional argument (defect: it stayed among them and was
+		// counted as a second FILE, or read as a file named "--").
+		{"airlock verify-blob a.txt -- --key", "airlock verify-blob -- a.txt --key"},
+		{"airlock verify-blob --key k.pub a.txt --", "airlock verify-blob --key k.pub -- a.txt"},
+		{"airlock verify-blob --key k.pub a.txt -- --bundle", "airlock verify-blob --key k.pub -- a.txt --bundle"},
+		{"airlock verify-blob a.txt --key k.pub -- -", "airlock verify-blob --key k.pub -- a.txt -"},
+		{"airlock verify-blob --key -- a.txt", "airlock verify-blob --key -- a.txt"},
+		// `help A B` shows the help of A B (defect: urfave/cli/v2 showed A's).
+		{"airlock help trust update", "airlock trust update --help"},
+		{"airlock --db x.db help trust update", "airlock --db x.db trust update --help"},
+		{"airlock trust help update", "airlock trust update --help"},
+		{"airlock help verify-blob", "airlock verify-blob --help"},
+		{"airlock help", "airlock help"},
+		{"airlock help nosuch", "airlock help nosuch"},
 		{"airlock verify-blob a.txt --no-such-flag x", "airlock verify-blob --no-such-flag a.txt x"},
 		{"airlock trust status --output json", "airlock trust status --output json"},
 		{"airlock --db x.db trust update --from dir --at 2026-08-21T20:00:00Z", "airlock --db x.db trust update --from dir --at 2026-08-21T20:00:00Z"},

@@ -95,8 +95,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	case bundlePath != "" && sigPath != "":
 		return usageErrorf("--bundle and --signature cannot be used together")
 	case (bundlePath != "" || sigPath != "") && len(args) > 1:
-		return withHint(usageErrorf("--bundle and --signature verify one FILE, got %d", len(args)),
-			"to verify several files, drop --bundle: each FILE is checked with FILE.sigstore.json")
+		flag := "--bundle"
+		if sigPath != "" {
+			flag = "--signature"
+		}
+		return withHint(usageErrorf("%s verifies one FILE, got %d", flag, len(args)),
+			fmt.Sprintf("to verify several files, drop %s: each FILE is checked with FILE.sigstore.json", flag))
 	case c.String("certificate-identity") != "" && c.String("certificate-identity-regexp") != "":
 		return usageErrorf("--certificate-identity and --certificate-identity-regexp cannot be used together")
 	case c.String("certificate-oidc-issuer") != "" && c.String("certificate-oidc-issuer-regexp") != "":
