@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // NoTlogWarning is carried by every Result for a detached .sig or .att:
@@ -51,7 +52,11 @@ func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) 
 	if v.policy.PredicateType != "" {
 		return r.reject(errors.New("not an attestation: a detached signature holds no in-toto statement"))
 	}
-	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(sig)))
+	sig = bytes.TrimSpace(sig)
+	if len(sig) == 0 {
+		return r.reject(fmt.Errorf("signature file %q is empty", evidence))
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(sig))
 	if err != nil {
 		return r.reject(fmt.Errorf("signature %q is not base64: %v", evidence, err))
 	}
@@ -206,16 +211,7 @@ func ParseAttestation(data []byte) (*Envelope, []byte, *attStatement, error) {
 // AttestationDigestAlgorithms returns the algorithms to hash the artifact
 // with for the statement's subjects (sha256 preferred).
 func AttestationDigestAlgorithms(st *attStatement) []string {
-	var algs []string
-	if st != nil {
-		for _, s := range st.Subject {
-			for alg := range s.Digest {
-				if isSupported(alg) && !contains(algs, alg) {
-					algs = append(algs, alg)
-				}
-			}
-		}
-	}
+	algs := subjectAlgorithms(st)
 	if len(algs) == 0 || contains(algs, "sha256") {
 		return []string{"sha256"}
 	}
@@ -231,6 +227,9 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	r.Warnings = append(r.Warnings, NoTlogWarning)
 	if v.policy.Key == nil {
 		return r.reject(errors.New("a detached attestation can only be verified with a key"))
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return r.reject(fmt.Errorf("signature file %q is empty", evidence))
 	}
 	env, payload, st, err := ParseAttestation(data)
 	if err != nil {
@@ -253,6 +252,14 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	if !verified {
 		return r.reject(fmt.Errorf("DSSE envelope: %v", sigErr))
 	}
+	if algs := subjectAlgorithms(st); len(algs) == 0 {
+		return r.reject(errors.New("no subject of the statement has a sha256, sha384 or sha512 digest"))
+	} else if !slices.ContainsFunc(algs, func(alg string) bool { _, ok := a.digest(alg); return ok }) {
+		// Only an ALG:HEX argument can get here: a file is hashed with
+		// the subjects' algorithm. Said as for bundles and .sig, not as a
+		// digest mismatch: the artifact may well be the subject.
+		return r.reject(fmt.Errorf("the attestation's subjects are over a %s digest, but the artifact was given as %q", algs[0], a.Name))
+	}
 	if !subjectMatches(st, a) {
 		return r.reject(fmt.Errorf("no subject of the statement has the artifact's digest"))
 	}
@@ -262,6 +269,24 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	r.PredicateType = st.PredicateType
 	v.keyVerified(r)
 	return r, nil
+}
+
+// subjectAlgorithms lists the supported digest algorithms the statement's
+// subjects are named by, in a fixed order (sha256, sha384, sha512).
+func subjectAlgorithms(st *attStatement) []string {
+	var algs []string
+	if st == nil {
+		return nil
+	}
+	for _, alg := range supportedDigests {
+		for _, s := range st.Subject {
+			if _, ok := s.Digest[alg]; ok {
+				algs = append(algs, alg)
+				break
+			}
+		}
+	}
+	return algs
 }
 
 func subjectMatches(st *attStatement, a Artifact) bool {

@@ -311,6 +311,85 @@ func TestDetachedAttestation(t *testing.T) {
 	}
 }
 
+// signedAttestation returns a DSSE envelope (JSON) over an in-toto
+// statement whose one subject has the given digests, signed with k.
+func signedAttestation(t *testing.T, k *ecdsa.PrivateKey, digests map[string]string) []byte {
+	t.Helper()
+	st, err := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "hello.tgz", "digest": digests}},
+		"predicateType": "https://spdx.dev/Document",
+		"predicate":     map[string]any{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := sha256.Sum256(PAE(InTotoPayloadType, st))
+	env, err := json.Marshal(map[string]any{"payloadType": InTotoPayloadType, "payload": base64.StdEncoding.EncodeToString(st),
+		"signatures": []any{map[string]string{"keyid": "", "sig": base64.StdEncoding.EncodeToString(ecdsaSig(t, k, ps[:]))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// TestDetachedAttestationSubjectAlgorithm: a .att whose subjects name only
+// a sha512 digest, checked against a sha256 digest argument, is rejected
+// for the algorithm (as bundles and .sig are), not as another artifact's
+// evidence. Defect: "no subject of the statement has the artifact's digest".
+func TestDetachedAttestationSubjectAlgorithm(t *testing.T) {
+	file := []byte("hello, air gap\n")
+	s256, s512 := sha256.Sum256(file), sha512.Sum512(file)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := signedAttestation(t, k, map[string]string{"sha512": hex.EncodeToString(s512[:])})
+	arg := "sha256:" + hex.EncodeToString(s256[:])
+	a, _, err := ParseDigestArg(arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.VerifyAttestationFile(env, "x.att", a)
+	got, want := fmt.Sprint(err), fmt.Sprintf("the attestation's subjects are over a sha512 digest, but the artifact was given as %q", arg)
+	if !errors.Is(err, ErrRejected) || got != want {
+		t.Errorf("sha256 argument against sha512 subject:\n got %v\nwant %s", err, want)
+	}
+	a512, _, _ := ParseDigestArg("sha512:" + hex.EncodeToString(s512[:]))
+	if _, err := v.VerifyAttestationFile(env, "x.att", a512); err != nil {
+		t.Errorf("sha512 argument: %v", err)
+	}
+
+	// Subjects named only by digests airlock does not compute.
+	env = signedAttestation(t, k, map[string]string{"gitCommit": "0123456789abcdef0123456789abcdef01234567"})
+	_, err = v.VerifyAttestationFile(env, "x.att", a)
+	if got, want := fmt.Sprint(err), "no subject of the statement has a sha256, sha384 or sha512 digest"; got != want {
+		t.Errorf("no supported digest:\n got %v\nwant %s", err, want)
+	}
+}
+
+// TestDetachedEmptyFile: an empty (or blank) .sig or .att is rejected as
+// empty, not as a signature that does not verify with the key.
+func TestDetachedEmptyFile(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := HashReader(bytes.NewReader([]byte("x")), []string{"sha256"})
+	a := Artifact{Name: "x", Digests: d}
+	want := `signature file "e.sig" is empty`
+	for _, data := range [][]byte{nil, {}, []byte(" \n\t\n")} {
+		if _, err := v.VerifySignatureFile(data, "e.sig", a); !errors.Is(err, ErrRejected) || err.Error() != want {
+			t.Errorf(".sig %q: got %v, want %s", data, err, want)
+		}
+		if _, err := v.VerifyAttestationFile(data, "e.sig", a); !errors.Is(err, ErrRejected) || err.Error() != want {
+			t.Errorf(".att %q: got %v, want %s", data, err, want)
+		}
+	}
+}
+
 // TestVerifyFiles: a batch reports every item in order, on all cores,
 // with the caches shared: good, rejected and unreadable items side by side.
 func TestVerifyFiles(t *testing.T) {

@@ -134,6 +134,9 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 	msg := quoted.ReplaceAllString(ir.Err.Error(), `""`)
 	inspect := "`airlock bundle inspect " + ir.Result.Evidence + "`"
 	switch {
+	case msg == `signature file "" is empty`:
+		// Not a key problem: there is no signature to check.
+		return ""
 	case strings.Contains(msg, "but the artifact was given as"):
 		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (e.g. sha256:HEX)"
 	case strings.Contains(msg, "signed with a public key"):
