@@ -3,6 +3,7 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -24,8 +25,19 @@ const (
 // file holding its evidence.
 type Item struct {
 	Artifact string
+	// ArtifactReader, when set, is streamed as the artifact instead of the
+	// file named Artifact, which then only names it in the Result ("-" for
+	// standard input). It is read once: an Item with one is verified once.
+	ArtifactReader io.Reader
+
 	Evidence string
-	Kind     EvidenceKind
+	// EvidenceData, when set, is a detached signature or attestation given
+	// as itself (cosign's --signature takes base64 content as well as a
+	// file) instead of the file named Evidence, which then only names it in
+	// the Result. Bundles are always read from their file.
+	EvidenceData []byte
+
+	Kind EvidenceKind
 }
 
 // ItemResult is an Item's outcome. Err wraps ErrRejected when the evidence
@@ -66,17 +78,20 @@ func (v *Verifier) VerifyFiles(items []Item) []ItemResult {
 func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 	switch it.Kind {
 	case EvidenceSignature, EvidenceAttestation:
-		f, err := os.Open(it.Evidence)
-		if err != nil {
-			return nil, fmt.Errorf("reading signature: %w", err)
-		}
-		data, err := ReadLimited(f, MaxSignatureSize, fmt.Sprintf("signature %q", it.Evidence))
-		f.Close()
-		if err != nil {
-			if errors.Is(err, ErrRejected) {
-				return v.rejectedUnread(kindName(it.Kind), it, err), err
+		data := it.EvidenceData
+		if data == nil {
+			f, err := os.Open(it.Evidence)
+			if err != nil {
+				return nil, fileErr("signature", it.Evidence, err)
 			}
-			return nil, fmt.Errorf("reading signature: %w", err)
+			data, err = ReadLimited(f, MaxSignatureSize, fmt.Sprintf("signature %q", it.Evidence))
+			f.Close()
+			if err != nil {
+				if errors.Is(err, ErrRejected) {
+					return v.rejectedUnread(kindName(it.Kind), it, err), err
+				}
+				return nil, fileErr("signature", it.Evidence, err)
+			}
 		}
 		algs := SignatureDigestAlgorithms(v.policy.Key)
 		if it.Kind == EvidenceAttestation {
@@ -84,7 +99,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 				algs = AttestationDigestAlgorithms(st)
 			}
 		}
-		a, err := ArtifactFor(it.Artifact, algs)
+		a, err := it.artifact(algs)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +115,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 			}
 			return nil, err
 		}
-		a, err := ArtifactFor(it.Artifact, DigestAlgorithms(b))
+		a, err := it.artifact(DigestAlgorithms(b))
 		if err != nil {
 			return nil, err
 		}
@@ -156,6 +171,18 @@ func ArtifactFor(arg string, algs []string) (Artifact, error) {
 		return a, nil
 	}
 	return DigestFile(arg, algs)
+}
+
+// artifact streams the item's ArtifactReader, or else is ArtifactFor.
+func (it Item) artifact(algs []string) (Artifact, error) {
+	if it.ArtifactReader == nil {
+		return ArtifactFor(it.Artifact, algs)
+	}
+	d, err := HashReader(it.ArtifactReader, algs)
+	if err != nil {
+		return Artifact{}, fileErr("artifact", it.Artifact, err)
+	}
+	return Artifact{Name: it.Artifact, Digests: d}, nil
 }
 
 type badDigestArg struct{ err error }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -387,6 +388,43 @@ func TestDetachedEmptyFile(t *testing.T) {
 		if _, err := v.VerifyAttestationFile(data, "e.sig", a); !errors.Is(err, ErrRejected) || err.Error() != want {
 			t.Errorf(".att %q: got %v, want %s", data, err, want)
 		}
+	}
+}
+
+// TestVerifyFileGivenData: an Item's evidence can be given as data (cosign's
+// --signature takes the signature itself) and its artifact as a reader
+// (standard input), streamed.
+func TestVerifyFileGivenData(t *testing.T) {
+	file := []byte("hello, air gap\n")
+	sum := sha256.Sum256(file)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := []byte(base64.StdEncoding.EncodeToString(ecdsaSig(t, k, sum[:])))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hello.tgz")
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Evidence names a file that does not exist: the data is used.
+	r, err := v.VerifyFile(Item{Artifact: path, Evidence: "(given)", EvidenceData: sig, Kind: EvidenceSignature})
+	if err != nil || r.Evidence != "(given)" {
+		t.Fatalf("evidence data: %v, %+v", err, r)
+	}
+	r, err = v.VerifyFile(Item{Artifact: "-", ArtifactReader: bytes.NewReader(file), Evidence: "(given)", EvidenceData: sig, Kind: EvidenceSignature})
+	if err != nil || r.Artifact.Name != "-" || r.Artifact.Digests["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("artifact reader: %v, %+v", err, r)
+	}
+	if _, err := v.VerifyFile(Item{Artifact: "-", ArtifactReader: bytes.NewReader([]byte("other")), Evidence: "(given)", EvidenceData: sig, Kind: EvidenceSignature}); !errors.Is(err, ErrRejected) {
+		t.Errorf("other artifact on the reader: %v", err)
+	}
+	// A reader that fails is an artifact that could not be read.
+	_, err = v.VerifyFile(Item{Artifact: "-", ArtifactReader: iotest.ErrReader(errors.New("boom")), Evidence: "(given)", EvidenceData: sig, Kind: EvidenceSignature})
+	if err == nil || errors.Is(err, ErrRejected) || err.Error() != `reading artifact "-": boom` {
+		t.Errorf("failing reader: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
@@ -101,6 +104,11 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		}
 		return withHint(usageErrorf("%s verifies one FILE, got %d", flag, len(args)),
 			fmt.Sprintf("to verify several files, drop %s: each FILE is checked with FILE.sigstore.json", flag))
+	case slices.Contains(args, "-") && len(args) > 1:
+		return usageErrorf("FILE - (standard input) must be the only FILE, got %d", len(args))
+	case slices.Contains(args, "-") && bundlePath == "" && sigPath == "":
+		return withHint(usageErrorf("FILE - (standard input) needs --bundle or --signature"),
+			"there is no FILE.sigstore.json beside standard input: name the evidence with --bundle FILE or --signature FILE")
 	case c.String("certificate-identity") != "" && c.String("certificate-identity-regexp") != "":
 		return usageErrorf("--certificate-identity and --certificate-identity-regexp cannot be used together")
 	case c.String("certificate-oidc-issuer") != "" && c.String("certificate-oidc-issuer-regexp") != "":
@@ -155,18 +163,25 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			kind = bundle.EvidenceAttestation
 		}
 	}
+	// cosign's --signature takes the signature itself as well as a file.
+	sigData := inlineSignature(sigPath)
 	var items []bundle.Item
 	for _, a := range args {
-		ev := a + ".sigstore.json"
+		it := bundle.Item{Artifact: a, Evidence: a + ".sigstore.json", Kind: kind}
 		switch {
+		case sigData != nil:
+			it.Evidence, it.EvidenceData = inlineEvidence, sigData
 		case sigPath != "":
-			ev = sigPath
+			it.Evidence = sigPath
 		case bundlePath != "":
-			ev = bundlePath
+			it.Evidence = bundlePath
 		case strings.HasPrefix(a, "sha256:") || strings.HasPrefix(a, "sha384:") || strings.HasPrefix(a, "sha512:"):
 			return usageErrorf("a digest argument %q needs --bundle or --signature", a)
 		}
-		items = append(items, bundle.Item{Artifact: a, Evidence: ev, Kind: kind})
+		if a == "-" {
+			it.ArtifactReader = c.App.Reader
+		}
+		items = append(items, it)
 	}
 
 	now := time.Now()
@@ -245,9 +260,37 @@ func trustFrom(c *cli.Context) string {
 	return ""
 }
 
+// inlineEvidence is the evidence's name in results when --signature gave
+// the signature itself rather than a file.
+const inlineEvidence = "(--signature value)"
+
+// inlineSignature returns the value of --signature as the signature itself
+// when it names no file and is base64 (cosign's --signature takes both),
+// else nil: the value is a file name, and a missing file is reported as
+// one.
+func inlineSignature(v string) []byte {
+	if v == "" {
+		return nil
+	}
+	// A base64 signature can be too long to be a file name (RSA's), or
+	// have a "/" after a part that is a file.
+	if _, err := os.Stat(v); !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENAMETOOLONG) && !errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	t := strings.TrimSpace(v)
+	if t == "" {
+		return nil
+	}
+	if _, err := base64.StdEncoding.DecodeString(t); err != nil {
+		return nil
+	}
+	return []byte(t)
+}
+
 // explainItemError turns library errors into the command line's: a bad
 // digest argument is a usage error; a missing FILE.sigstore.json gets a
-// hint saying where it was looked for.
+// hint saying where it was looked for, a missing --signature file what
+// --signature takes.
 func explainItemError(it bundle.Item, err error) error {
 	switch {
 	case err == nil:
@@ -256,6 +299,8 @@ func explainItemError(it bundle.Item, err error) error {
 		return usageErr(err)
 	case errors.Is(err, fs.ErrNotExist) && it.Kind == bundle.EvidenceBundle && it.Evidence == it.Artifact+".sigstore.json":
 		return withHint(err, fmt.Sprintf("without --bundle, %q is expected beside %q", it.Evidence, it.Artifact))
+	case errors.Is(err, fs.ErrNotExist) && it.Kind != bundle.EvidenceBundle && it.EvidenceData == nil:
+		return withHint(err, "--signature takes a file (.sig, .att), or the base64 signature itself")
 	}
 	return err
 }
