@@ -210,7 +210,7 @@ func TestJSONTypesLowerCamel(t *testing.T) {
 		bundle.Result{}, bundle.Inspection{},
 		trust.RepoStatus{}, trust.UpdateResult{}, statusJSON{},
 		hsm.TokenInfo{}, hsm.KeyInfo{},
-		signOutput{}, cache.AuditRecord{},
+		signOutput{}, cache.AuditRecord{}, exportJSON{},
 	} {
 		checkJSONTags(t, reflect.TypeOf(v), reflect.TypeOf(v).String(), map[reflect.Type]bool{})
 	}
