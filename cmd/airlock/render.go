@@ -162,9 +162,11 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
-// evidenceFormHint spots evidence given with the wrong flag: a Sigstore
-// bundle passed as --signature, or a detached signature passed as --bundle
-// (or found as FILE.sigstore.json).
+// evidenceFormHint spots evidence given with the wrong flag or to the
+// wrong command: a Sigstore bundle passed as --signature; a detached
+// signature passed as --bundle (or found as FILE.sigstore.json); cosign's
+// bare DSSE envelope (.att) passed as --bundle, or to verify-blob; a .sig
+// passed to verify-attestation.
 func evidenceFormHint(r *bundle.Result) string {
 	if r.Verified || r.Evidence == "" {
 		return ""
@@ -178,12 +180,28 @@ func evidenceFormHint(r *bundle.Result) string {
 	n, _ := io.ReadFull(f, head)
 	head = bytes.TrimSpace(head[:n])
 	looksBundle := bytes.HasPrefix(head, []byte("{")) && bytes.Contains(head, []byte("verificationMaterial"))
-	looksSig := len(head) > 0 && len(head) < 1024 && base64Text.Match(head)
+	// A .att is the envelope's JSON or its base64; only the head is
+	// decoded, whole 4-character groups of it.
+	decoded := head
+	if base64Text.Match(head) {
+		decoded = decodeBase64Head(head)
+	}
+	// "payload" or "payloadType", whichever comes first: a long payload
+	// can push the other out of the head.
+	looksDSSE := !looksBundle && bytes.HasPrefix(decoded, []byte("{")) && bytes.Contains(decoded, []byte(`"payload`)) &&
+		!bytes.Contains(decoded, []byte(`"mediaType"`)) && !bytes.Contains(decoded, []byte(`"dsseEnvelope"`))
+	looksSig := len(head) > 0 && len(head) < 1024 && base64Text.Match(head) && !bytes.HasPrefix(decoded, []byte("{"))
 	switch {
 	case r.Kind != "bundle" && looksBundle:
 		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle, not --signature", r.Evidence)
 	case r.Kind == "bundle" && looksSig:
 		return fmt.Sprintf("%q looks like a detached signature: pass it with --signature (and --key), not --bundle", r.Evidence)
+	case r.Kind == "bundle" && looksDSSE:
+		return fmt.Sprintf("%q is a DSSE envelope: pass it to verify-attestation with --signature (and --key), not --bundle", r.Evidence)
+	case r.Kind == "signature" && looksDSSE:
+		return fmt.Sprintf("%q is a DSSE envelope (an attestation): use verify-attestation", r.Evidence)
+	case r.Kind == "attestation" && looksSig:
+		return fmt.Sprintf("%q looks like a detached signature of a file, not an attestation: use verify-blob", r.Evidence)
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
@@ -285,6 +286,17 @@ func inlineSignature(v string) []byte {
 		return nil
 	}
 	return []byte(t)
+}
+
+// decodeBase64Head decodes the start of a base64 text, in whole
+// 4-character groups, as far as it decodes; for a hint that looks at the
+// head of a file (evidenceFormHint), never for verification.
+func decodeBase64Head(head []byte) []byte {
+	b64 := bytes.Join(bytes.Fields(head), nil)
+	b64 = b64[:len(b64)/4*4]
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
+	n, _ := base64.StdEncoding.Decode(out, b64)
+	return bytes.TrimSpace(out[:n])
 }
 
 // explainItemError turns library errors into the command line's: a bad
