@@ -192,6 +192,17 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		// A detached .sig/.att is checked against --key alone: it has no
 		// certificate and no log entry for trusted material to vouch for.
 		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
+		// A --trusted-root given anyway is still read, as everywhere: one
+		// that cannot be read or is not a trusted root is not set aside
+		// in silence. Then the user is told it played no part.
+		if p := c.String("trusted-root"); p != "" {
+			if _, err := loadVerifyTrust(c, now); isRejection(err) {
+				return rejectAll(c, jsonOut, items, trust.From, now, err)
+			} else if err != nil {
+				return err
+			}
+			trustWarnings = append(trustWarnings, fmt.Sprintf("--trusted-root %q is not consulted: a detached signature carries no certificate or log entry for it to vouch for", p))
+		}
 	} else {
 		ts, err := loadVerifyTrust(c, now)
 		switch {
