@@ -27,7 +27,7 @@ func verifyCommands() []*cli.Command {
 	common := func() []cli.Flag {
 		return append([]cli.Flag{
 			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE` (default for each FILE: FILE.sigstore.json)"},
-			&cli.StringFlag{Name: "signature", Usage: "cosign's detached signature `FILE` (.sig, or .att for attestations); needs --key"},
+			&cli.StringFlag{Name: "signature", Usage: "cosign's detached signature `FILE` (.sig, or .att for attestations), or the base64 signature itself; needs --key"},
 			&cli.StringFlag{Name: "key", Usage: "signer's public key `FILE` (PEM: ECDSA, RSA or Ed25519)"},
 			&cli.StringFlag{Name: "certificate-identity", Usage: "the signing certificate's identity (SAN) must be `ID`"},
 			&cli.StringFlag{Name: "certificate-identity-regexp", Usage: "the signing certificate's identity must match `REGEXP`"},
@@ -41,7 +41,7 @@ func verifyCommands() []*cli.Command {
 		{
 			Name:      "verify-blob",
 			Usage:     "verify a file's Sigstore bundle or cosign detached signature, offline",
-			ArgsUsage: "FILE|sha256:HEX [FILE...]",
+			ArgsUsage: "FILE|-|sha256:HEX [FILE...]",
 			Flags:     common(),
 			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
 given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
@@ -64,7 +64,7 @@ Examples:
 			Name:      "verify-attestation",
 			Aliases:   []string{"verify-blob-attestation"},
 			Usage:     "verify an in-toto attestation about a file, offline",
-			ArgsUsage: "FILE|sha256:HEX [FILE...]",
+			ArgsUsage: "FILE|-|sha256:HEX [FILE...]",
 			Flags: append(common(),
 				&cli.StringFlag{Name: "type", Usage: "required predicate `TYPE`: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ... or a URI (default: any)"}),
 			Description: `Verifies an attestation: a DSSE-signed in-toto statement whose subject is FILE
