@@ -53,7 +53,13 @@ func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bun
 			writeJSONLine(stdout, ir.Result)
 		}
 		if ir.Err != nil {
-			return withHint(ir.Err, rejectionHint(ir, v.Key() != nil))
+			// The caller's hint (repositories left out of database trust)
+			// beats a generic one, not one that names the defect.
+			h := rejectionHint(ir, v.Key() != nil)
+			if errors.As(ir.Err, new(*hintError)) && (h == "" || h == trustedRootMissingHint) {
+				return ir.Err
+			}
+			return withHint(ir.Err, h)
 		}
 		if !jsonOut {
 			fmt.Fprintln(stdout, "Verified OK")
@@ -149,7 +155,7 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
 	case strings.Contains(msg, "not enough verified log entries") || strings.Contains(msg, "certificate signed by unknown authority") ||
 		strings.Contains(msg, "no matching") || strings.Contains(msg, "unable to verify") && strings.Contains(msg, "timestamp"):
-		return "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
+		return trustedRootMissingHint
 	case strings.Contains(msg, "checkpoint"):
 		return ""
 	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
@@ -159,6 +165,8 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 	}
 	return ""
 }
+
+const trustedRootMissingHint = "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
 
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 

@@ -188,6 +188,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	now := time.Now()
 	var trust bundle.Trust
 	var trustWarnings []string
+	var setAside string // the hint naming repositories left out of database trust
 	if sigPath != "" {
 		// A detached .sig/.att is checked against --key alone: it has no
 		// certificate and no log entry for trusted material to vouch for.
@@ -212,6 +213,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 				trust.Sources = append(trust.Sources, bundle.TrustSource{Name: s.Name, Material: s.Material})
 			}
 			trustWarnings = ts.Warnings
+			setAside = ts.setAsideHint()
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
 			// No trust configured at all: nothing but the key could be
@@ -240,6 +242,9 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)
 		}
 		results[i].Err = explainItemError(items[i], results[i].Err)
+		if setAside != "" && errors.Is(results[i].Err, bundle.ErrRejected) {
+			results[i].Err = withHint(results[i].Err, setAside)
+		}
 	}
 	return renderResults(c, jsonOut, v, items, results)
 }
@@ -254,6 +259,7 @@ func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, n
 		for _, it := range items {
 			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
 			r.Trust = bundle.TrustResult{From: from, Time: &t}
+			r.Warnings = append(r.Warnings, trustWarnings(err)...)
 			writeJSONLine(c.App.Writer, r)
 		}
 	}
