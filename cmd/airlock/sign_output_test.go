@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // TestSignOutputsNotRegularFiles: defect found in review: outputs were
@@ -19,19 +17,7 @@ import (
 // replaced, devices and FIFOs are written through, a replaced file keeps
 // its mode, and an output that cannot be written fails before signing.
 func TestSignOutputsNotRegularFiles(t *testing.T) {
-	bin, err := exec.LookPath("airlock")
-	if err != nil {
-		t.Fatalf("the test binary's airlock command is not in PATH: %v", err)
-	}
-	dir := t.TempDir()
-	key, err := generateKey("ecdsa-p256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey, err := cryptoutils.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, dir := keyFileDir(t)
 	write := func(name, content string, mode os.FileMode) {
 		t.Helper()
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), mode); err != nil {
@@ -41,7 +27,6 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("k.key", string(pemKey), 0o600)
 	write("hello.tgz", "hello", 0o644)
 	run := func(stdout io.Writer, args ...string) (string, int) {
 		t.Helper()

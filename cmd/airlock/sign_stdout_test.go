@@ -15,27 +15,12 @@ import (
 // ignored the error of writing the signature to stdout, so a full disk gave
 // exit 0 and an empty .sig. The write error is exit 2 with a message.
 func TestSignStdoutWriteFails(t *testing.T) {
-	bin, err := exec.LookPath("airlock")
-	if err != nil {
-		t.Fatalf("the test binary's airlock command is not in PATH: %v", err)
-	}
+	bin, dir := keyFileDir(t)
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	defer full.Close()
-	dir := t.TempDir()
-	key, err := generateKey("ecdsa-p256")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemKey, err := cryptoutils.MarshalPrivateKeyToPEM(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "k.key"), pemKey, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for name, content := range map[string]string{"hello.tgz": "hello", "sbom.json": `{"predicateType":"https://spdx.dev/Document","predicate":{}}`} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
@@ -59,4 +44,27 @@ func TestSignStdoutWriteFails(t *testing.T) {
 			t.Errorf("airlock %s > /dev/full: stderr %q, want it to start %q", args[0], got, want)
 		}
 	}
+}
+
+// keyFileDir returns the test binary's airlock command and a new directory
+// holding k.key, an ECDSA P-256 private key (PEM PKCS#8).
+func keyFileDir(t *testing.T) (bin, dir string) {
+	t.Helper()
+	bin, err := exec.LookPath("airlock")
+	if err != nil {
+		t.Fatalf("the test binary's airlock command is not in PATH: %v", err)
+	}
+	dir = t.TempDir()
+	key, err := generateKey("ecdsa-p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := cryptoutils.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "k.key"), pemKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return bin, dir
 }
