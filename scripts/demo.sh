@@ -7,7 +7,23 @@ V=testdata/conformance/bundle-verify
 ROOT=testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json
 ID=https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main
 ISS=https://token.actions.githubusercontent.com
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+# step TITLE CMD...: print TITLE and CMD as a line that can be pasted into a shell (an
+# `sh -c SCRIPT` step prints SCRIPT), then run CMD.
+step() {
+  local title=$1 shown= a
+  shift
+  if [ "$1" = sh ] && [ "$2" = -c ]; then
+    shown=$3
+  else
+    for a in "$@"; do
+      # (no argument here holds a single quote)
+      if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then shown+="$a "; else shown+="'$a' "; fi
+    done
+    shown=${shown% }
+  fi
+  printf '\n\033[1m== %s\033[0m\n$ %s\n' "$title" "$shown"
+  "$@"
+}
 
 echo "== 1. verify a keyless bundle offline against the public-good trusted root"
 step "keyless happy path" "$A" verify-blob --bundle $V/happy-path-v0.3/bundle.sigstore.json \
