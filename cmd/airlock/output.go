@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // An outputTarget is where an output file named on the command line is
@@ -15,10 +17,17 @@ import (
 // Anything else that exists and is not a directory (a device such as
 // /dev/stdout or /dev/null, a FIFO) is written through in place: replacing
 // it with a regular file would destroy it.
+//
+// /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N name a file
+// descriptor airlock already holds, and are written to it: opening them
+// anew would truncate a file the shell redirected output to (`> log.txt`)
+// or write over it from its start, and renaming over them would replace
+// that file.
 type outputTarget struct {
 	name   string      // as given, for messages
 	final  string      // the file replaced (name with symlinks resolved)
 	direct bool        // write through in place, no temporary file
+	fd     int         // with direct: an inherited descriptor to write to, or -1
 	mode   fs.FileMode // the replaced file's permission bits; 0 for a new file (0644 less the umask)
 }
 
@@ -28,7 +37,11 @@ func resolveOutput(name string) (outputTarget, error) {
 	fail := func(err error) (outputTarget, error) {
 		return outputTarget{}, fmt.Errorf("writing %q: %w", name, err)
 	}
-	t := outputTarget{name: name, final: name}
+	t := outputTarget{name: name, final: name, fd: -1}
+	if fd, ok := inheritedFD(name); ok {
+		t.direct, t.fd = true, fd
+		return t, nil
+	}
 	st, err := os.Stat(name)
 	switch {
 	case err == nil && st.IsDir():
@@ -61,8 +74,48 @@ func resolveOutput(name string) (outputTarget, error) {
 	return t, nil
 }
 
-// writeDirect writes data through to a non-regular file (a device, a FIFO).
+// inheritedFD returns the descriptor name refers to when it is one of the
+// names of an open descriptor of this process (/dev/stdout, /dev/fd/3, ...).
+func inheritedFD(name string) (int, bool) {
+	switch name {
+	case "/dev/stdout":
+		return 1, true
+	case "/dev/stderr":
+		return 2, true
+	}
+	for _, dir := range []string{"/dev/fd/", "/proc/self/fd/"} {
+		if n, ok := strings.CutPrefix(name, dir); ok {
+			fd, err := strconv.Atoi(n)
+			return fd, err == nil && fd >= 0 && strconv.Itoa(fd) == n
+		}
+	}
+	return 0, false
+}
+
+// writeDirect writes data through to a non-regular file (a device, a FIFO)
+// or to an inherited descriptor.
 func (t outputTarget) writeDirect(data []byte) error {
+	if t.fd >= 0 {
+		var err error
+		switch t.fd {
+		case 1:
+			_, err = os.Stdout.Write(data)
+		case 2:
+			_, err = os.Stderr.Write(data)
+		default:
+			// Given for this output alone: closed once written, as a
+			// file airlock opened would be.
+			f := os.NewFile(uintptr(t.fd), t.name)
+			_, err = f.Write(data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))
+		}
+		return nil
+	}
 	f, err := os.OpenFile(t.final, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,6 +97,23 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 	}
 	if len(out.String()) < 60 {
 		t.Errorf("--output-signature /dev/stdout printed %q", out.String())
+	}
+
+	// /dev/stdout redirected to a regular file (`> log.txt`): written to
+	// the descriptor, after what the file already holds (defect found in
+	// review: the log file was replaced by the signature alone).
+	logf, err := os.Create(filepath.Join(dir, "log.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	logf.WriteString("before\n")
+	if stderr, code := run(logf, append(sign, "--output-signature", "/dev/stdout", "hello.tgz")...); code != 0 {
+		t.Fatalf("--output-signature /dev/stdout > log.txt: exit %d: %s", code, stderr)
+	}
+	logf.WriteString("\nafter\n")
+	if b, _ := os.ReadFile(filepath.Join(dir, "log.txt")); !regexp.MustCompile(`^before\n[A-Za-z0-9+/=]{60,}\nafter\n$`).Match(b) {
+		t.Errorf("log.txt after --output-signature /dev/stdout: %q, want before, the signature, after", b)
 	}
 
 	// Outputs that cannot be written fail before signing, and say why in
