@@ -144,7 +144,11 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 		// Not a key problem: there is no signature to check.
 		return ""
 	case strings.Contains(msg, "but the artifact was given as"):
-		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (e.g. sha256:HEX)"
+		alg := "sha256"
+		if m := evidenceAlg.FindStringSubmatch(msg); m != nil {
+			alg = m[1]
+		}
+		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (" + alg + ":HEX)"
 	case strings.Contains(msg, "signed with a public key"):
 		return "verify it with --key and the signer's PEM public key"
 	case strings.Contains(msg, "signed with a certificate, not a key"):
@@ -167,6 +171,10 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 }
 
 const trustedRootMissingHint = "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
+
+// evidenceAlg finds the digest algorithm a "... but the artifact was given
+// as" reason names.
+var evidenceAlg = regexp.MustCompile(`(sha256|sha384|sha512) digest, but the artifact was given as`)
 
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 

@@ -107,7 +107,7 @@ in the database's audit trail.
 
 Examples:
    airlock attest-blob --key 'pkcs11:token=release;object=signer' --tlog none \
-       --predicate sbom.json ./hello.tgz > hello.tgz.att
+       --predicate sbom.json --type spdxjson ./hello.tgz > hello.tgz.att
    airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
        --signature hello.tgz.att ./hello.tgz
 
@@ -328,7 +328,7 @@ func signBlobAction(c *cli.Context) error {
 		// Errors name the key as the user gave it (key.ref, the resolved
 		// URI or file: path, is for the audit trail).
 		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", c.String("key")),
-			"sign files with an ECDSA (P-256, P-384) or RSA key")
+			"sign files with an ECDSA (P-256, P-384, P-521) or RSA key")
 	}
 
 	alg := bundle.HashName(signer.Hash())

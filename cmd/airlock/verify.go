@@ -225,6 +225,13 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		case isRejection(err):
 			return rejectAll(c, jsonOut, items, trustFrom(c), now, err)
 		default:
+			// Evidence given with the wrong flag is the mistake to fix
+			// first: with --signature no trust would have been needed.
+			if len(items) == 1 {
+				if h := evidenceFormHint(&bundle.Result{Kind: items[0].Kind.String(), Evidence: items[0].Evidence}); h != "" {
+					return withHint(err, h)
+				}
+			}
 			return err
 		}
 	}
