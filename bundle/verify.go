@@ -371,6 +371,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	// "expected key signature, not certificate" or fail on the log entry.
 	vm := b.GetVerificationMaterial()
 	keySigned := vm.GetPublicKey() != nil
+	certNotChecked := false // verified with --key; said only when it verifies
 	switch {
 	case v.policy.Key == nil && keySigned:
 		return rej(r, fmt.Errorf("the bundle is signed with a public key (hint %q), not a certificate: it has no identity to check", vm.GetPublicKey().GetHint()))
@@ -380,7 +381,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			return rej(r, err)
 		}
 		b = kb
-		r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
+		certNotChecked = true
 	}
 
 	var alg string
@@ -437,7 +438,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			// signature is checked at the current time.
 			k.now = true
 		}
-		if k.tlog && !k.set && !k.tsa {
+		if k.tlog && !k.set && !k.tsa && v.policy.Key != nil {
+			// A key does not expire: the log entries (their inclusion
+			// proofs) are checked, and the signature at the current time.
+			k.now = true
+		}
+		if k.tlog && !k.set && !k.tsa && !k.now {
 			// Nothing to date the signature by: sigstore-go needs a
 			// signed time (an inclusion promise, an RFC 3161 timestamp).
 			// Rekor v2 entries carry no integrated time.
@@ -470,6 +476,9 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		}
 		if err := v.fill(r, res, b, i); err != nil {
 			return rej(r, err)
+		}
+		if certNotChecked {
+			r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
 		}
 		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil {
 			if k.tlog {

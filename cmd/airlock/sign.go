@@ -166,17 +166,23 @@ func checkInputFile(name string) error {
 }
 
 // checkOutputs refuses output flags that name an input, or the same file
-// twice (also through a symlink): signing must never overwrite what it
-// signs. An output that cannot be written (see resolveOutput) fails here,
+// twice (also through a symlink or a descriptor), and an output to standard
+// output when stdoutUse (e.g. "--output json") already prints there:
+// signing must never overwrite what it signs, nor mix two documents in one
+// stream. An output that cannot be written (see resolveOutput) fails here,
 // before the key is opened.
-func checkOutputs(inputs []string, outs map[string]string) error {
-	seen := map[string]string{}
-	for _, in := range inputs {
-		seen[absPath(in)] = "an input"
-		if real, err := filepath.EvalSymlinks(in); err == nil {
-			seen[absPath(real)] = "an input"
-		}
+func checkOutputs(inputs []string, outs map[string]string, stdoutUse string) error {
+	type input struct {
+		abs string
+		id  os.FileInfo
 	}
+	var ins []input
+	for _, in := range inputs {
+		st, _ := os.Stat(in)
+		ins = append(ins, input{absPath(in), st})
+	}
+	var done []outputTarget
+	var doneFlags []string
 	for _, flag := range []string{"--bundle", "--output-signature", "--output-attestation"} {
 		p := outs[flag]
 		if p == "" {
@@ -186,17 +192,29 @@ func checkOutputs(inputs []string, outs map[string]string) error {
 		if err != nil {
 			return err
 		}
-		for _, abs := range []string{absPath(p), absPath(t.final)} {
-			if what, ok := seen[abs]; ok && !t.direct {
-				return usageErrorf("%s %q is also %s", flag, p, what)
+		for i, in := range ins {
+			if in.id != nil && t.id != nil && os.SameFile(in.id, t.id) || in.abs == absPath(t.final) {
+				return usageErrorf("%s %q is also an input (%q)", flag, p, inputs[i])
 			}
 		}
-		if !t.direct {
-			seen[absPath(p)] = flag + "'s output"
-			seen[absPath(t.final)] = flag + "'s output"
+		for i, o := range done {
+			if sameOutput(o, t) && !isDevNull(t) {
+				return usageErrorf("%s %q and %s %q are the same file", doneFlags[i], o.name, flag, p)
+			}
 		}
+		if t.fd == 1 && stdoutUse != "" {
+			return usageErrorf("%s %q is standard output, where %s already prints", flag, p, stdoutUse)
+		}
+		done, doneFlags = append(done, t), append(doneFlags, flag)
 	}
 	return nil
+}
+
+// isDevNull reports whether t is the null device, which any number of
+// outputs may name.
+func isDevNull(t outputTarget) bool {
+	st, err := os.Stat(os.DevNull)
+	return err == nil && t.id != nil && os.SameFile(st, t.id)
 }
 
 func unwrapPath(err error) error {
@@ -300,7 +318,11 @@ func signBlobAction(c *cli.Context) error {
 		}
 		seen[abs] = true
 	}
-	if err := checkOutputs(files, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut}); err != nil {
+	stdoutUse := ""
+	if asJSON {
+		stdoutUse = "--output json"
+	}
+	if err := checkOutputs(files, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut}, stdoutUse); err != nil {
 		return err
 	}
 	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
@@ -427,10 +449,17 @@ func attestBlobAction(c *cli.Context) error {
 		return fmt.Errorf("predicate %q: %w", predPath, err)
 	}
 	bundleOut, sigOut, attOut := c.String("bundle"), c.String("output-signature"), c.String("output-attestation")
-	if err := checkOutputs([]string{file, predPath}, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut, "--output-attestation": attOut}); err != nil {
+	toStdout := bundleOut == "" && sigOut == ""
+	stdoutUse := ""
+	switch {
+	case asJSON:
+		stdoutUse = "--output json"
+	case toStdout:
+		stdoutUse = "the DSSE envelope (no --bundle or --output-signature)"
+	}
+	if err := checkOutputs([]string{file, predPath}, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut, "--output-attestation": attOut}, stdoutUse); err != nil {
 		return err
 	}
-	toStdout := bundleOut == "" && sigOut == ""
 
 	key, signer, err := openSigner(c)
 	if err != nil {
@@ -601,7 +630,7 @@ func (s *staged) write(path string, data []byte) error {
 		s.mu.Unlock()
 		return nil
 	}
-	f, err := createTemp(t.final)
+	f, err := t.createTemp()
 	if err != nil {
 		s.mu.Unlock()
 		return fail(err)
@@ -609,14 +638,7 @@ func (s *staged) write(path string, data []byte) error {
 	s.temps = append(s.temps, f.Name())
 	s.paths = append(s.paths, t.final)
 	s.mu.Unlock()
-	_, err = f.Write(data)
-	if err == nil && t.mode != 0 {
-		err = f.Chmod(t.mode)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := t.fill(f, data, false); err != nil {
 		return fail(err)
 	}
 	return nil
@@ -661,11 +683,28 @@ func (s *staged) abort() {
 // commit runs record (the audit trail) and then renames the staged files
 // into place, all under the lock: an interrupt lands before (nothing
 // recorded, nothing written) or after (both done), never between.
+//
+// Devices and FIFOs are written last, after the lock is released: opening a
+// FIFO blocks until it has a reader, and an interrupt meanwhile must still
+// end the process (its abort finds the call committed and leaves it).
 func (s *staged) commit(record func() error) error {
+	direct, err := s.commitFiles(record)
+	if err != nil {
+		return err
+	}
+	for _, d := range direct {
+		if err := d.target.writeDirect(d.data); err != nil {
+			return withHint(err, "the signature was made and recorded in the audit trail; sign again to write this output")
+		}
+	}
+	return nil
+}
+
+func (s *staged) commitFiles(record func() error) ([]directOutput, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.finished {
-		return errInterrupted
+		return nil, errInterrupted
 	}
 	s.finished = true
 	removeTemps := func(temps []string) {
@@ -675,21 +714,16 @@ func (s *staged) commit(record func() error) error {
 	}
 	if err := record(); err != nil {
 		removeTemps(s.temps)
-		return err
+		return nil, err
 	}
 	s.committed = true
 	for i := range s.temps {
 		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
 			removeTemps(s.temps[i:])
-			return fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
+			return nil, fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
 		}
 	}
-	for _, d := range s.direct {
-		if err := d.target.writeDirect(d.data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.direct, nil
 }
 
 // commitSigning records every signature in the audit trail in one

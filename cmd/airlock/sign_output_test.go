@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestSignOutputsNotRegularFiles: defect found in review: outputs were
@@ -37,7 +38,9 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 		cmd.Stdout = stdout
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
-		cmd.Run()
+		if err := cmd.Run(); cmd.ProcessState == nil {
+			t.Fatalf("airlock %v did not run: %v", args, err)
+		}
 		return stderr.String(), cmd.ProcessState.ExitCode()
 	}
 	sign := []string{"sign-blob", "--key", "k.key", "--tlog", "none"}
@@ -116,6 +119,50 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 		t.Errorf("log.txt after --output-signature /dev/stdout: %q, want before, the signature, after", b)
 	}
 
+	// A symlink to /dev/stdout while stdout is redirected to a file: still
+	// the descriptor, found by the file's identity rather than its name.
+	if err := os.Symlink("/dev/stdout", filepath.Join(dir, "so")); err != nil {
+		t.Fatal(err)
+	}
+	logf.Seek(0, io.SeekEnd)
+	if stderr, code := run(logf, append(sign, "--output-signature", "so", "hello.tgz")...); code != 0 {
+		t.Fatalf("--output-signature so (-> /dev/stdout) >> log.txt: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "log.txt")); !regexp.MustCompile(`^before\n[A-Za-z0-9+/=]{60,}\nafter\n[A-Za-z0-9+/=]{60,}$`).Match(b) {
+		t.Errorf("log.txt after --output-signature so: %q, want its old text and a second signature", b)
+	}
+
+	// Refused before anything is signed or recorded: a descriptor airlock
+	// was not given (here the runtime's own, close-on-exec, or none),
+	// standard input, one file named by two outputs, and stdout for an
+	// output while --output json prints there (found in review: fd 6, Go's
+	// poller, was written and closed; two documents were mixed on stdout).
+	audit := func() int {
+		b, _ := exec.Command(bin, "--db", filepath.Join(dir, "airlock.db"), "audit", "list").Output()
+		return strings.Count(string(b), "\n")
+	}
+	before := audit()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bundle", "/dev/fd/6"}, `airlock: error: writing "/dev/fd/6": descriptor 6 was not given to airlock`},
+		{[]string{"--bundle", "/dev/fd/97"}, `airlock: error: writing "/dev/fd/97": descriptor 97 was not given to airlock`},
+		{[]string{"--bundle", "/dev/stdin"}, `airlock: error: writing "/dev/stdin": is standard input`},
+		{[]string{"--bundle", "/dev/stdout", "--output-signature", "/proc/self/fd/1"}, `airlock: error: --bundle "/dev/stdout" and --output-signature "/proc/self/fd/1" are the same file`},
+		{[]string{"--bundle", "real.json", "--output-signature", "link.json"}, `airlock: error: --bundle "real.json" and --output-signature "link.json" are the same file`},
+		{[]string{"--bundle", "/dev/stdout", "--output", "json"}, `airlock: error: --bundle "/dev/stdout" is standard output, where --output json already prints`},
+	} {
+		var out strings.Builder // a pipe: /dev/null would be two outputs' fair share
+		stderr, code := run(&out, append(append(sign, c.args...), "hello.tgz")...)
+		if code != 2 || !strings.HasPrefix(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if after := audit(); after != before {
+		t.Errorf("refused calls added %d audit records", after-before)
+	}
+
 	// Outputs that cannot be written fail before signing, and say why in
 	// the user's terms (no temporary file name).
 	for _, c := range []struct{ out, want string }{
@@ -140,5 +187,49 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 		if strings.Contains(e.Name(), ".tmp") {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestSignFIFOWithoutReaderInterruptible: defect found in review: a FIFO
+// output without a reader was opened while the commit held the lock the
+// interrupt handler waits for, so SIGTERM (and Ctrl-C) could not end
+// airlock. The FIFO is now opened after the lock is released.
+func TestSignFIFOWithoutReaderInterruptible(t *testing.T) {
+	bin, dir := keyFileDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "hello.tgz"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "b.fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "sign-blob", "--key", "k.key", "--tlog", "none", "--bundle", "b.fifo", "hello.tgz")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Wait until airlock blocks opening the FIFO: its audit record is
+	// committed just before.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command(bin, "--db", filepath.Join(dir, "airlock.db"), "audit", "list").Output()
+		if strings.Contains(string(out), "sign") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("airlock did not reach the FIFO in 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("airlock blocked on a FIFO without a reader did not end on SIGTERM within 10 s")
 	}
 }

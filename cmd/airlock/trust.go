@@ -457,8 +457,12 @@ func trustExportAction(c *cli.Context) error {
 	}
 	if out != "-" {
 		// A missing directory or a dangling link is said before any work.
-		if _, err := resolveOutput(out); err != nil {
+		t, err := resolveOutput(out)
+		if err != nil {
 			return err
+		}
+		if t.fd == 1 && asJSON {
+			return usageErrorf("--out %q is standard output, where --output json already prints", out)
 		}
 	}
 	db, err := openTrustDBReadOnly(c)

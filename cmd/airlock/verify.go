@@ -306,10 +306,24 @@ func inlineSignature(v string) []byte {
 	if t == "" {
 		return nil
 	}
-	if _, err := base64.StdEncoding.DecodeString(t); err != nil {
+	raw, err := base64.StdEncoding.DecodeString(t)
+	if err != nil || !looksLikeSignature(raw) {
 		return nil
 	}
 	return []byte(t)
+}
+
+// looksLikeSignature reports whether raw, decoded from base64, could be a
+// signature or a DSSE envelope, so that a missing file whose name happens
+// to be base64 ("abcd", "out/sigs") is reported as a missing file: an ECDSA
+// signature (DER, a SEQUENCE), Ed25519's 64 bytes, RSA's 128 or more, or a
+// JSON envelope.
+func looksLikeSignature(raw []byte) bool {
+	switch {
+	case len(raw) >= 8 && raw[0] == 0x30, len(raw) == 64, len(raw) >= 128:
+		return true
+	}
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 // decodeBase64Head decodes the start of a base64 text, in whole
