@@ -79,10 +79,18 @@ func commands() []*cli.Command {
 	return cmds
 }
 
+// setUsageErrorHandlers makes every usage error exit 2, and takes the
+// "help" subcommand away from commands without subcommands: urfave/cli
+// would read a FILE named "help" or "h" as a request for help and exit 0,
+// verifying nothing ("airlock COMMAND --help" and "airlock help COMMAND"
+// still show it).
 func setUsageErrorHandlers(cmds []*cli.Command) {
 	for _, c := range cmds {
 		if c.OnUsageError == nil {
 			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageErr(err) }
+		}
+		if len(c.Subcommands) == 0 {
+			c.HideHelpCommand = true
 		}
 		setUsageErrorHandlers(c.Subcommands)
 	}

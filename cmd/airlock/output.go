@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,19 +23,19 @@ import (
 // /dev/null, a FIFO) is written through in place: replacing it with a
 // regular file would destroy it.
 //
-// A descriptor airlock was given (/dev/stdout, /dev/stderr, /dev/fd/N,
-// /proc/self/fd/N, or any path to the very file standard output or error
-// is) is written to through that descriptor: opening the file anew would
+// A descriptor airlock was given for writing (/dev/stdout, /dev/fd/3, or
+// any path to the very file, pipe or terminal such a descriptor is open
+// on) is written to through that descriptor: opening the file anew would
 // truncate a file the shell redirected output to (`> log.txt`) or write
 // over it from its start, and renaming over it would replace it.
 type outputTarget struct {
 	name     string      // as given, for messages
-	final    string      // the file replaced (name with symlinks resolved)
+	final    string      // absolute, symlinks resolved: the file written
 	direct   bool        // write through in place, no temporary file
 	fd       int         // with direct: an inherited descriptor to write to, or -1
 	replaces bool        // a regular file exists and is replaced
 	mode     fs.FileMode // with replaces: its permission bits, kept
-	id       os.FileInfo // the existing file, to tell two outputs naming one file; nil if none
+	id       os.FileInfo // the existing file; nil if none
 }
 
 // resolveOutput checks that name can be written and says how. Its errors
@@ -43,13 +46,14 @@ func resolveOutput(name string) (outputTarget, error) {
 	}
 	t := outputTarget{name: name, final: name, fd: -1}
 	if fd, ok := descriptorName(name); ok {
-		if err := checkInherited(fd); err != nil {
-			return fail(err)
+		if fd == 0 {
+			return fail(errors.New("is standard input"))
 		}
-		t.direct, t.fd = true, fd
-		// The file behind the descriptor (os.NewFile would close it when
-		// collected).
-		t.id, _ = os.Stat("/proc/self/fd/" + strconv.Itoa(fd))
+		id, ok := inheritedOutputs()[fd]
+		if !ok {
+			return fail(fmt.Errorf("descriptor %d was not given to airlock for writing (open it in the shell, e.g. %d>FILE)", fd, fd))
+		}
+		t.direct, t.fd, t.id = true, fd, id
 		return t, nil
 	}
 	st, err := os.Stat(name)
@@ -58,7 +62,7 @@ func resolveOutput(name string) (outputTarget, error) {
 		return fail(errors.New("is a directory"))
 	case err == nil:
 		t.id = st
-		if fd := stdDescriptorOf(st); fd > 0 {
+		if fd := inheritedFDOf(st); fd > 0 {
 			t.direct, t.fd = true, fd
 			return t, nil
 		}
@@ -68,6 +72,13 @@ func resolveOutput(name string) (outputTarget, error) {
 		}
 		if t.final, err = filepath.EvalSymlinks(name); err != nil {
 			return fail(unwrapPath(err))
+		}
+		t.final = absPath(t.final)
+		if unix.Access(t.final, unix.W_OK) != nil {
+			return fail(errors.New("the file is read-only"))
+		}
+		if err := writableDir(filepath.Dir(t.final)); err != nil {
+			return fail(err)
 		}
 		t.replaces, t.mode = true, st.Mode().Perm()
 		return t, nil
@@ -79,15 +90,32 @@ func resolveOutput(name string) (outputTarget, error) {
 		return fail(fmt.Errorf("is a symlink to %q, which does not exist", dest))
 	}
 	dir := filepath.Dir(name)
-	if st, err := os.Stat(dir); err != nil {
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(fmt.Errorf("directory %q does not exist", dir))
 		}
 		return fail(unwrapPath(err))
+	}
+	if st, err := os.Stat(realDir); err != nil {
+		return fail(unwrapPath(err))
 	} else if !st.IsDir() {
 		return fail(fmt.Errorf("%q is not a directory", dir))
 	}
+	if err := writableDir(realDir); err != nil {
+		return fail(err)
+	}
+	t.final = absPath(filepath.Join(realDir, filepath.Base(name)))
 	return t, nil
+}
+
+// writableDir fails when files cannot be created in dir (where the
+// temporary file goes).
+func writableDir(dir string) error {
+	if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+		return fmt.Errorf("directory %q is not writable", dir)
+	}
+	return nil
 }
 
 // descriptorName returns the descriptor name stands for when it is one of
@@ -110,48 +138,96 @@ func descriptorName(name string) (int, bool) {
 	return 0, false
 }
 
-// checkInherited accepts fd as an output only when it was given to airlock
-// by its parent: open, and not close-on-exec (Go opens every descriptor of
+// inheritedOutputs lists the descriptors airlock was given by its parent
+// that it may write to, with the files they are open on: open for writing,
+// not standard input, and not close-on-exec (Go opens every descriptor of
 // its own close-on-exec, so /dev/fd/6 cannot name the runtime's poller).
-// Standard input is not an output.
-func checkInherited(fd int) error {
-	if fd == 0 {
-		return errors.New("is standard input")
+var inheritedOutputs = sync.OnceValue(func() map[int]os.FileInfo {
+	out := map[int]os.FileInfo{}
+	fds := []int{1, 2} // without /proc, standard output and error only
+	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+		fds = fds[:0]
+		for _, e := range ents {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 0 {
+				fds = append(fds, fd)
+			}
+		}
 	}
-	if fd <= 2 {
-		return nil
-	}
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-	if err != nil || flags&unix.FD_CLOEXEC != 0 {
-		return fmt.Errorf("descriptor %d was not given to airlock (open it in the shell, e.g. %d>FILE)", fd, fd)
-	}
-	return nil
-}
-
-// stdDescriptorOf returns 1 or 2 when st is the file standard output or
-// standard error is open on (`--bundle log.txt > log.txt`, a symlink to
-// /dev/stdout), else 0.
-func stdDescriptorOf(st os.FileInfo) int {
-	for fd, f := range []*os.File{1: os.Stdout, 2: os.Stderr} {
-		if f == nil {
+	for _, fd := range fds {
+		if fdflags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fdflags&unix.FD_CLOEXEC != 0 {
 			continue
 		}
-		if fst, err := f.Stat(); err == nil && fst.Mode().IsRegular() && os.SameFile(st, fst) {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err != nil || flags&unix.O_ACCMODE == unix.O_RDONLY {
+			continue
+		}
+		var st os.FileInfo
+		switch fd {
+		case 1:
+			st, err = os.Stdout.Stat()
+		case 2:
+			st, err = os.Stderr.Stat()
+		default:
+			// Not os.NewFile: it would close the descriptor when collected.
+			st, err = os.Stat("/proc/self/fd/" + strconv.Itoa(fd))
+		}
+		if err == nil {
+			out[fd] = st
+		}
+	}
+	return out
+})
+
+// inheritedFDOf returns the lowest descriptor airlock was given for
+// writing that is open on st (`--bundle log.txt > log.txt`, a symlink to
+// /dev/stdout, the terminal), else 0.
+func inheritedFDOf(st os.FileInfo) int {
+	inh := inheritedOutputs()
+	fds := make([]int, 0, len(inh))
+	for fd := range inh {
+		fds = append(fds, fd)
+	}
+	slices.Sort(fds)
+	for _, fd := range fds {
+		if os.SameFile(st, inh[fd]) {
 			return fd
 		}
 	}
 	return 0
 }
 
-// sameOutput reports whether a and b name one file.
-func sameOutput(a, b outputTarget) bool {
-	switch {
-	case a.fd >= 0 && a.fd == b.fd:
-		return true
-	case a.id != nil && b.id != nil:
-		return os.SameFile(a.id, b.id)
+// fileKey identifies a file for comparing outputs with inputs and with
+// each other: the device and inode of an existing file, else its resolved
+// path.
+func fileKey(st os.FileInfo, final string) string {
+	if st != nil {
+		if s, ok := st.Sys().(*syscall.Stat_t); ok {
+			return fmt.Sprintf("ino %d:%d", s.Dev, s.Ino)
+		}
 	}
-	return absPath(a.final) == absPath(b.final)
+	return "path " + final
+}
+
+// inputKey is fileKey for a file airlock reads or keeps (FILE, --key, the
+// database), which may not exist yet (a new database).
+func inputKey(name string) string {
+	if st, err := os.Stat(name); err == nil {
+		return fileKey(st, "")
+	}
+	final := absPath(name)
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(name)); err == nil {
+		final = absPath(filepath.Join(dir, filepath.Base(name)))
+	}
+	return fileKey(nil, final)
+}
+
+// key is t's fileKey.
+func (t outputTarget) key() string { return fileKey(t.id, t.final) }
+
+// shareable reports whether several outputs may be one target: the null
+// device, a terminal or a pipe, where writes append and destroy nothing.
+func (t outputTarget) shareable() bool {
+	return t.id != nil && !t.id.Mode().IsRegular()
 }
 
 // writeDirect writes data through to a non-regular file (a device, a FIFO)
@@ -212,20 +288,16 @@ func (t outputTarget) fill(f *os.File, data []byte, sync bool) error {
 	return err
 }
 
-// writeOutputFile writes data to name as resolveOutput says: replaced
-// atomically (synced before the rename) or written through. A failure
-// leaves the old file as it was and no temporary file behind.
-func writeOutputFile(name string, data []byte) error {
-	t, err := resolveOutput(name)
-	if err != nil {
-		return err
-	}
+// writeTarget writes data to t: replaced atomically (synced before the
+// rename) or written through. A failure leaves the old file as it was and
+// no temporary file behind.
+func writeTarget(t outputTarget, data []byte) error {
 	if t.direct {
 		return t.writeDirect(data)
 	}
 	f, err := t.createTemp()
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", name, unwrapPath(err))
+		return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))
 	}
 	tmp := f.Name()
 	err = t.fill(f, data, true)
@@ -234,7 +306,49 @@ func writeOutputFile(name string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("writing %q: %w", name, unwrapPath(err))
+		return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))
 	}
 	return nil
+}
+
+// An outputCheck collects what a command reads and keeps (its inputs,
+// key, database) and the outputs it will write, and refuses, before any
+// work, an output that is one of those files or another output's file, or
+// that is standard output while stdoutUse prints there.
+type outputCheck struct {
+	stdoutUse string
+	seen      map[string]string // fileKey -> what it is, for messages
+}
+
+func newOutputCheck(stdoutUse string) *outputCheck {
+	return &outputCheck{stdoutUse: stdoutUse, seen: map[string]string{}}
+}
+
+// input registers a file that no output may be; what says what it is
+// ("the input \"a.txt\"", "--key \"k.pem\"").
+func (oc *outputCheck) input(name, what string) {
+	if name != "" {
+		oc.seen[inputKey(name)] = what
+	}
+}
+
+// output resolves an output and checks it against everything registered;
+// what names it in messages (`--bundle "x"`).
+func (oc *outputCheck) output(name, what string) (outputTarget, error) {
+	t, err := resolveOutput(name)
+	if err != nil {
+		return t, err
+	}
+	if t.fd == 1 && oc.stdoutUse != "" {
+		return t, usageErrorf("%s is standard output, where %s already prints", what, oc.stdoutUse)
+	}
+	if t.shareable() {
+		return t, nil
+	}
+	k := t.key()
+	if other, ok := oc.seen[k]; ok {
+		return t, usageErrorf("%s is also %s", what, other)
+	}
+	oc.seen[k] = what
+	return t, nil
 }

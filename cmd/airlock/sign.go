@@ -165,56 +165,32 @@ func checkInputFile(name string) error {
 	return nil
 }
 
-// checkOutputs refuses output flags that name an input, or the same file
-// twice (also through a symlink or a descriptor), and an output to standard
-// output when stdoutUse (e.g. "--output json") already prints there:
-// signing must never overwrite what it signs, nor mix two documents in one
-// stream. An output that cannot be written (see resolveOutput) fails here,
-// before the key is opened.
-func checkOutputs(inputs []string, outs map[string]string, stdoutUse string) error {
-	type input struct {
-		abs string
-		id  os.FileInfo
+// signOutputCheck starts the output check of a signing command (see
+// outputCheck) with everything it reads or keeps: the FILEs (refusing one
+// given twice), the key file, the certificate, the predicate, and the
+// database that will hold the audit record. Outputs are checked against it
+// before the key is opened: signing never overwrites what it signs, its
+// key or its audit trail.
+func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*outputCheck, error) {
+	oc := newOutputCheck(stdoutUse)
+	for _, f := range files {
+		k := inputKey(f)
+		if _, ok := oc.seen[k]; ok {
+			return nil, usageErrorf("%q is given twice", f)
+		}
+		oc.seen[k] = fmt.Sprintf("the input %q", f)
 	}
-	var ins []input
-	for _, in := range inputs {
-		st, _ := os.Stat(in)
-		ins = append(ins, input{absPath(in), st})
+	if ref := c.String("key"); !strings.HasPrefix(strings.ToLower(ref), "pkcs11:") {
+		oc.input(ref, fmt.Sprintf("--key %q", ref))
 	}
-	var done []outputTarget
-	var doneFlags []string
-	for _, flag := range []string{"--bundle", "--output-signature", "--output-attestation"} {
-		p := outs[flag]
-		if p == "" {
-			continue
-		}
-		t, err := resolveOutput(p)
-		if err != nil {
-			return err
-		}
-		for i, in := range ins {
-			if in.id != nil && t.id != nil && os.SameFile(in.id, t.id) || in.abs == absPath(t.final) {
-				return usageErrorf("%s %q is also an input (%q)", flag, p, inputs[i])
-			}
-		}
-		for i, o := range done {
-			if sameOutput(o, t) && !isDevNull(t) {
-				return usageErrorf("%s %q and %s %q are the same file", doneFlags[i], o.name, flag, p)
-			}
-		}
-		if t.fd == 1 && stdoutUse != "" {
-			return usageErrorf("%s %q is standard output, where %s already prints", flag, p, stdoutUse)
-		}
-		done, doneFlags = append(done, t), append(doneFlags, flag)
+	oc.input(c.String("certificate"), fmt.Sprintf("--certificate %q", c.String("certificate")))
+	if c.IsSet("predicate") {
+		oc.input(c.String("predicate"), fmt.Sprintf("--predicate %q", c.String("predicate")))
 	}
-	return nil
-}
-
-// isDevNull reports whether t is the null device, which any number of
-// outputs may name.
-func isDevNull(t outputTarget) bool {
-	st, err := os.Stat(os.DevNull)
-	return err == nil && t.id != nil && os.SameFile(st, t.id)
+	if db, err := dbPath(c); err == nil {
+		oc.input(db, fmt.Sprintf("the database %q (its audit trail)", db))
+	}
+	return oc, nil
 }
 
 func unwrapPath(err error) error {
@@ -280,6 +256,8 @@ type signedFile struct {
 	PredicateType string `json:"predicateType,omitempty"`
 
 	bundleDigest string // "sha256:HEX" of the bundle written, for the audit trail
+	bundleTo     outputTarget
+	signatureTo  outputTarget
 }
 
 // signOutput is the JSON result of sign-blob and attest-blob.
@@ -307,22 +285,17 @@ func signBlobAction(c *cli.Context) error {
 	if len(files) > 1 && (bundleOut != "" || sigOut != "") {
 		return usageErrorf("--bundle and --output-signature name one output; with several FILEs each bundle is written as FILE.sigstore.json")
 	}
-	seen := map[string]bool{}
 	for _, f := range files {
 		if err := checkInputFile(f); err != nil {
 			return err
 		}
-		abs := absPath(f)
-		if seen[abs] {
-			return usageErrorf("%q is given twice", f)
-		}
-		seen[abs] = true
 	}
 	stdoutUse := ""
 	if asJSON {
 		stdoutUse = "--output json"
 	}
-	if err := checkOutputs(files, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut}, stdoutUse); err != nil {
+	oc, err := signOutputCheck(c, files, stdoutUse)
+	if err != nil {
 		return err
 	}
 	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
@@ -333,13 +306,23 @@ func signBlobAction(c *cli.Context) error {
 		switch {
 		case len(files) > 1:
 			r.Bundle = f + ".sigstore.json"
+			if r.bundleTo, err = oc.output(r.Bundle, fmt.Sprintf("the bundle of %q, %q,", f, r.Bundle)); err != nil {
+				return err
+			}
 		case !toStdout:
 			r.Bundle, r.SignatureFile = bundleOut, sigOut
+			if bundleOut != "" {
+				if r.bundleTo, err = oc.output(bundleOut, fmt.Sprintf("--bundle %q", bundleOut)); err != nil {
+					return err
+				}
+			}
+			if sigOut != "" {
+				if r.signatureTo, err = oc.output(sigOut, fmt.Sprintf("--output-signature %q", sigOut)); err != nil {
+					return err
+				}
+			}
 		}
 		results[i] = r
-		if len(files) > 1 && seen[absPath(r.Bundle)] {
-			return usageErrorf("%q is an input and would be overwritten by the bundle of %q", r.Bundle, f)
-		}
 	}
 	key, signer, err := openSigner(c)
 	if err != nil {
@@ -381,13 +364,13 @@ func signBlobAction(c *cli.Context) error {
 			// Only the digest is kept: a batch holds no bundle in memory
 			// once it is staged.
 			r.bundleDigest = sha256Digest(signed.Bundle)
-			if err := st.write(r.Bundle, signed.Bundle); err != nil {
+			if err := st.write(r.bundleTo, signed.Bundle); err != nil {
 				return err
 			}
 		}
 		if r.SignatureFile != "" {
 			// cosign --output-signature: base64, no newline.
-			if err := st.write(r.SignatureFile, []byte(r.Signature)); err != nil {
+			if err := st.write(r.signatureTo, []byte(r.Signature)); err != nil {
 				return err
 			}
 		}
@@ -457,8 +440,23 @@ func attestBlobAction(c *cli.Context) error {
 	case toStdout:
 		stdoutUse = "the DSSE envelope (no --bundle or --output-signature)"
 	}
-	if err := checkOutputs([]string{file, predPath}, map[string]string{"--bundle": bundleOut, "--output-signature": sigOut, "--output-attestation": attOut}, stdoutUse); err != nil {
+	oc, err := signOutputCheck(c, []string{file}, stdoutUse)
+	if err != nil {
 		return err
+	}
+	// Targets of --bundle, --output-signature (the envelope) and
+	// --output-attestation (the statement), in that order; a name "" is
+	// not written.
+	names := []string{bundleOut, sigOut, attOut}
+	flags := []string{"--bundle", "--output-signature", "--output-attestation"}
+	targets := make([]outputTarget, len(names))
+	for i, name := range names {
+		if name == "" {
+			continue
+		}
+		if targets[i], err = oc.output(name, fmt.Sprintf("%s %q", flags[i], name)); err != nil {
+			return err
+		}
 	}
 
 	key, signer, err := openSigner(c)
@@ -492,14 +490,12 @@ func attestBlobAction(c *cli.Context) error {
 	st := &staged{}
 	defer st.abort()
 	defer onInterrupt(st.abort)()
-	for _, o := range []struct {
-		path string
-		data []byte
-	}{{bundleOut, signed.Bundle}, {sigOut, signed.Envelope}, {attOut, stmt}} {
-		if o.path != "" {
-			if err := st.write(o.path, o.data); err != nil {
-				return err
-			}
+	for i, data := range [][]byte{signed.Bundle, signed.Envelope, stmt} {
+		if names[i] == "" {
+			continue
+		}
+		if err := st.write(targets[i], data); err != nil {
+			return err
 		}
 	}
 	results := []*signedFile{r}
@@ -608,15 +604,11 @@ type staged struct {
 // was interrupted (or failed) and its outputs are being removed.
 var errInterrupted = errors.New("interrupted")
 
-// write stages data for path (see resolveOutput): in a temporary file
-// beside the file it replaces, or, for a device or FIFO, in memory until
-// commit writes it through.
-func (s *staged) write(path string, data []byte) error {
-	t, err := resolveOutput(path)
-	if err != nil {
-		return err
-	}
-	fail := func(err error) error { return fmt.Errorf("writing %q: %w", path, unwrapPath(err)) }
+// write stages data for t (from resolveOutput): in a temporary file beside
+// the file it replaces, or, for a device, FIFO or descriptor, in memory
+// until commit writes it through.
+func (s *staged) write(t outputTarget, data []byte) error {
+	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err)) }
 	// The temporary file is created and registered under the lock, so an
 	// abort (an interrupt) either sees it and removes it or comes first and
 	// no file is made.

@@ -141,23 +141,47 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 		b, _ := exec.Command(bin, "--db", filepath.Join(dir, "airlock.db"), "audit", "list").Output()
 		return strings.Count(string(b), "\n")
 	}
+	if err := os.Symlink(".", filepath.Join(dir, "lnkdir")); err != nil {
+		t.Fatal(err)
+	}
 	before := audit()
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--bundle", "/dev/fd/6"}, `airlock: error: writing "/dev/fd/6": descriptor 6 was not given to airlock`},
-		{[]string{"--bundle", "/dev/fd/97"}, `airlock: error: writing "/dev/fd/97": descriptor 97 was not given to airlock`},
+		{[]string{"--bundle", "/dev/fd/6"}, `airlock: error: writing "/dev/fd/6": descriptor 6 was not given to airlock for writing`},
+		{[]string{"--bundle", "/dev/fd/97"}, `airlock: error: writing "/dev/fd/97": descriptor 97 was not given to airlock for writing`},
 		{[]string{"--bundle", "/dev/stdin"}, `airlock: error: writing "/dev/stdin": is standard input`},
-		{[]string{"--bundle", "/dev/stdout", "--output-signature", "/proc/self/fd/1"}, `airlock: error: --bundle "/dev/stdout" and --output-signature "/proc/self/fd/1" are the same file`},
-		{[]string{"--bundle", "real.json", "--output-signature", "link.json"}, `airlock: error: --bundle "real.json" and --output-signature "link.json" are the same file`},
+		{[]string{"--bundle", "real.json", "--output-signature", "link.json"}, `airlock: error: --output-signature "link.json" is also --bundle "real.json"`},
+		{[]string{"--bundle", "real.json", "--output-signature", "lnkdir/real.json"}, `airlock: error: --output-signature "lnkdir/real.json" is also --bundle "real.json"`},
+		{[]string{"--bundle", "new.json", "--output-signature", "lnkdir/new.json"}, `airlock: error: --output-signature "lnkdir/new.json" is also --bundle "new.json"`},
+		{[]string{"--bundle", "k.key"}, `airlock: error: --bundle "k.key" is also --key "k.key"`},
+		{[]string{"--bundle", "airlock.db"}, `airlock: error: --bundle "airlock.db" is also the database`},
+		{[]string{"--bundle", "/dev/fd/3"}, `airlock: error: writing "/dev/fd/3": descriptor 3 was not given to airlock for writing`},
 		{[]string{"--bundle", "/dev/stdout", "--output", "json"}, `airlock: error: --bundle "/dev/stdout" is standard output, where --output json already prints`},
 	} {
-		var out strings.Builder // a pipe: /dev/null would be two outputs' fair share
+		var out strings.Builder // a pipe
 		stderr, code := run(&out, append(append(sign, c.args...), "hello.tgz")...)
 		if code != 2 || !strings.HasPrefix(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+	// Standard output redirected to a file: two outputs through it are one
+	// file. A descriptor open for reading only is not an output.
+	if stderr, code := run(logf, append(sign, "--bundle", "/dev/stdout", "--output-signature", "/proc/self/fd/1", "hello.tgz")...); code != 2 ||
+		!strings.HasPrefix(stderr, `airlock: error: --output-signature "/proc/self/fd/1" is also --bundle "/dev/stdout"`) {
+		t.Errorf("two outputs to stdout redirected to a file: exit %d, stderr %q", code, stderr)
+	}
+	ro, err := os.Open(filepath.Join(dir, "hello.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	cmd := exec.Command(bin, append(sign, "--bundle", "/dev/fd/3", "hello.tgz")...)
+	cmd.Dir, cmd.Env, cmd.ExtraFiles = dir, append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db")), []*os.File{ro}
+	if out, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 ||
+		!strings.HasPrefix(string(out), `airlock: error: writing "/dev/fd/3": descriptor 3 was not given to airlock for writing`) {
+		t.Errorf("--bundle /dev/fd/3 3<hello.tgz: exit %d, %q", cmd.ProcessState.ExitCode(), out)
 	}
 	if after := audit(); after != before {
 		t.Errorf("refused calls added %d audit records", after-before)

@@ -455,14 +455,20 @@ func trustExportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var outTo outputTarget
 	if out != "-" {
-		// A missing directory or a dangling link is said before any work.
-		t, err := resolveOutput(out)
-		if err != nil {
-			return err
+		// A missing directory, a dangling link, the database itself, or
+		// stdout while --output json prints there is said before any work.
+		stdoutUse := ""
+		if asJSON {
+			stdoutUse = "--output json"
 		}
-		if t.fd == 1 && asJSON {
-			return usageErrorf("--out %q is standard output, where --output json already prints", out)
+		oc := newOutputCheck(stdoutUse)
+		if db, err := dbPath(c); err == nil {
+			oc.input(db, fmt.Sprintf("the database %q", db))
+		}
+		if outTo, err = oc.output(out, fmt.Sprintf("--out %q", out)); err != nil {
+			return err
 		}
 	}
 	db, err := openTrustDBReadOnly(c)
@@ -509,7 +515,7 @@ func trustExportAction(c *cli.Context) error {
 		_, err = c.App.Writer.Write(data)
 		return err
 	}
-	if err := writeOutputFile(out, data); err != nil {
+	if err := writeTarget(outTo, data); err != nil {
 		return err
 	}
 	if asJSON {

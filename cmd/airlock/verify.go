@@ -107,6 +107,8 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			fmt.Sprintf("to verify several files, drop %s: each FILE is checked with FILE.sigstore.json", flag))
 	case slices.Contains(args, "-") && len(args) > 1:
 		return usageErrorf("FILE - (standard input) must be the only FILE, got %d", len(args))
+	case slices.Contains(args, "-") && (isStdin(bundlePath) || isStdin(sigPath)):
+		return usageErrorf("standard input cannot be both FILE - and the evidence")
 	case slices.Contains(args, "-") && bundlePath == "" && sigPath == "":
 		return withHint(usageErrorf("FILE - (standard input) needs --bundle or --signature"),
 			"there is no FILE.sigstore.json beside standard input: name the evidence with --bundle FILE or --signature FILE")
@@ -288,6 +290,12 @@ func trustFrom(c *cli.Context) string {
 // inlineEvidence is the evidence's name in results when --signature gave
 // the signature itself rather than a file.
 const inlineEvidence = "(--signature value)"
+
+// isStdin reports whether name is a name of standard input.
+func isStdin(name string) bool {
+	fd, ok := descriptorName(name)
+	return name == "-" || ok && fd == 0
+}
 
 // inlineSignature returns the value of --signature as the signature itself
 // when it names no file and is base64 (cosign's --signature takes both),
