@@ -523,7 +523,11 @@ func replaceIn(b *bolt.Bucket, key, old, new string) error {
 	return b.Put([]byte(key), []byte(strings.Replace(v, old, new, 1)))
 }
 
-func TestSeveralRepositories(t *testing.T) {
+// publicGoodAndSite returns a store holding the public-good snapshot
+// (imported as of realAt) and a pinned site repository whose generator is
+// returned, with siteRoot as its trusted_root.json.
+func publicGoodAndSite(t *testing.T, siteRoot []byte) (*cache.TUFStore, *tufgen.Repo) {
+	t.Helper()
 	s := openStore(t)
 	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
 		t.Fatal(err)
@@ -533,11 +537,16 @@ func TestSeveralRepositories(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := tufgen.New(realNow.Add(-time.Hour))
-	r.AddTarget(trust.TrustedRootTarget, mustRead("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json"))
+	r.AddTarget(trust.TrustedRootTarget, siteRoot)
 	r.Publish()
-	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file", realNow); err != nil {
+	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
 		t.Fatal(err)
 	}
+	return s, r
+}
+
+func TestSeveralRepositories(t *testing.T) {
+	s, r := publicGoodAndSite(t, mustRead("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json"))
 	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
@@ -609,20 +618,7 @@ func TestParseMaxAgeTooManyDaysSaysTheLimit(t *testing.T) {
 // site repository and site updates. Every write verifies the whole state
 // first and refuses with ErrTampered, writing nothing.
 func TestWritesRefuseTamperedDatabase(t *testing.T) {
-	s := openStore(t)
-	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
-		t.Fatal(err)
-	}
-	m, _ := trust.OpenDir(snapshotDir)
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
-		t.Fatal(err)
-	}
-	r := tufgen.New(realNow.Add(-time.Hour))
-	r.AddTarget(trust.TrustedRootTarget, trJSON)
-	r.Publish()
-	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
-		t.Fatal(err)
-	}
+	s, r := publicGoodAndSite(t, trJSON)
 	err := s.DB.Update(func(tx *bolt.Tx) error {
 		return replaceIn(tx.Bucket(cache.BucketTUF).Bucket([]byte(trust.PublicGoodName)), "timestamp", `"version": 762`, `"version": 763`)
 	})
