@@ -74,10 +74,17 @@ func resolveOutput(name string) (outputTarget, error) {
 			return fail(unwrapPath(err))
 		}
 		t.final = absPath(t.final)
-		if unix.Access(t.final, unix.W_OK) != nil {
+		// Root may write anything: the mode bits still say read-only.
+		if unix.Access(t.final, unix.W_OK) != nil || st.Mode().Perm()&0o222 == 0 {
 			return fail(errors.New("the file is read-only"))
 		}
 		if err := writableDir(filepath.Dir(t.final)); err != nil {
+			return fail(err)
+		}
+		if err := stickyAllows(filepath.Dir(t.final), st); err != nil {
+			return fail(err)
+		}
+		if err := tempNameFits(filepath.Base(t.final)); err != nil {
 			return fail(err)
 		}
 		t.replaces, t.mode = true, st.Mode().Perm()
@@ -89,7 +96,13 @@ func resolveOutput(name string) (outputTarget, error) {
 		dest, _ := os.Readlink(name)
 		return fail(fmt.Errorf("is a symlink to %q, which does not exist", dest))
 	}
-	dir := filepath.Dir(name)
+	// The directory as the kernel resolves it: ".." after following
+	// links, and failing on a missing component ("nosuchdir/../k.pem"
+	// names nothing; filepath.Dir would clean it to the key).
+	dir, base := splitParent(name)
+	if base == "" || base == "." || base == ".." {
+		return fail(errors.New("names a directory, not a file"))
+	}
 	realDir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -102,11 +115,62 @@ func resolveOutput(name string) (outputTarget, error) {
 	} else if !st.IsDir() {
 		return fail(fmt.Errorf("%q is not a directory", dir))
 	}
+	t.final = absPath(filepath.Join(realDir, base))
+	if _, err := os.Lstat(t.final); err == nil {
+		// It exists after all (made meanwhile, or reached another way):
+		// judged as the existing file it is.
+		t2, err := resolveOutput(t.final)
+		t2.name = name
+		return t2, err
+	}
 	if err := writableDir(realDir); err != nil {
 		return fail(err)
 	}
-	t.final = absPath(filepath.Join(realDir, filepath.Base(name)))
+	if err := tempNameFits(base); err != nil {
+		return fail(err)
+	}
 	return t, nil
+}
+
+// splitParent splits name at its last "/" without cleaning it: the
+// directory keeps its ".." and symlinks for the kernel's (and
+// filepath.EvalSymlinks') order of resolution.
+func splitParent(name string) (dir, base string) {
+	i := strings.LastIndexByte(name, '/')
+	switch {
+	case i < 0:
+		return ".", name
+	case i == 0:
+		return "/", name[1:]
+	}
+	return name[:i], name[i+1:]
+}
+
+// tempNameFits fails when the temporary file for base (createTemp's
+// ".BASE.tmpXXXXXXXXXXXX") would be too long a name.
+func tempNameFits(base string) error {
+	if len(base)+len("..tmp")+12 > 255 {
+		return errors.New("file name too long (its temporary file would be over 255 bytes)")
+	}
+	return nil
+}
+
+// stickyAllows fails when the file st cannot be renamed over in dir: in a
+// sticky directory (/tmp) only the file's or the directory's owner (or
+// root) may replace it, and the rename would fail after the signature is
+// recorded.
+func stickyAllows(dir string, st os.FileInfo) error {
+	dst, err := os.Stat(dir)
+	if err != nil || dst.Mode()&fs.ModeSticky == 0 {
+		return nil
+	}
+	uid := uint32(os.Geteuid())
+	fileStat, ok1 := st.Sys().(*syscall.Stat_t)
+	dirStat, ok2 := dst.Sys().(*syscall.Stat_t)
+	if uid == 0 || !ok1 || !ok2 || fileStat.Uid == uid || dirStat.Uid == uid {
+		return nil
+	}
+	return fmt.Errorf("it belongs to another user in the sticky directory %q, so it cannot be replaced", dir)
 }
 
 // writableDir fails when files cannot be created in dir (where the
@@ -215,10 +279,24 @@ func inputKey(name string) string {
 		return fileKey(st, "")
 	}
 	final := absPath(name)
-	if dir, err := filepath.EvalSymlinks(filepath.Dir(name)); err == nil {
-		final = absPath(filepath.Join(dir, filepath.Base(name)))
+	if dir, base := splitParent(name); base != "" {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			final = absPath(filepath.Join(real, base))
+		}
 	}
 	return fileKey(nil, final)
+}
+
+// isStdout reports whether t writes where standard output goes: through
+// descriptor 1, or to the same file or pipe by another descriptor
+// (/dev/fd/3 with 3>&1, /dev/stderr with 2>&1). A terminal does not count:
+// two outputs on a screen mix nothing a program reads.
+func isStdout(t outputTarget) bool {
+	if t.fd == 1 {
+		return true
+	}
+	out, ok := inheritedOutputs()[1]
+	return ok && t.id != nil && out.Mode()&fs.ModeCharDevice == 0 && os.SameFile(t.id, out)
 }
 
 // key is t's fileKey.
@@ -339,7 +417,7 @@ func (oc *outputCheck) output(name, what string) (outputTarget, error) {
 	if err != nil {
 		return t, err
 	}
-	if t.fd == 1 && oc.stdoutUse != "" {
+	if oc.stdoutUse != "" && isStdout(t) {
 		return t, usageErrorf("%s is standard output, where %s already prints", what, oc.stdoutUse)
 	}
 	if t.shareable() {

@@ -193,10 +193,17 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*outputC
 	return oc, nil
 }
 
+// unwrapPath drops the path an os error names (the caller names the file
+// as the user gave it, never a temporary file): *PathError, and
+// *LinkError from a rename.
 func unwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }
@@ -595,6 +602,7 @@ type staged struct {
 	mu        sync.Mutex
 	temps     []string
 	paths     []string
+	names     []string // as given, for messages
 	direct    []directOutput
 	finished  bool // aborted or committed
 	committed bool
@@ -629,6 +637,7 @@ func (s *staged) write(t outputTarget, data []byte) error {
 	}
 	s.temps = append(s.temps, f.Name())
 	s.paths = append(s.paths, t.final)
+	s.names = append(s.names, t.name)
 	s.mu.Unlock()
 	if err := t.fill(f, data, false); err != nil {
 		return fail(err)
@@ -669,7 +678,7 @@ func (s *staged) abort() {
 	for _, t := range s.temps {
 		os.Remove(t)
 	}
-	s.temps, s.paths = nil, nil
+	s.temps, s.paths, s.names = nil, nil, nil
 }
 
 // commit runs record (the audit trail) and then renames the staged files
@@ -712,7 +721,7 @@ func (s *staged) commitFiles(record func() error) ([]directOutput, error) {
 	for i := range s.temps {
 		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
 			removeTemps(s.temps[i:])
-			return nil, fmt.Errorf("writing %q: %w", s.paths[i], unwrapPath(err))
+			return nil, fmt.Errorf("writing %q: %w", s.names[i], unwrapPath(err))
 		}
 	}
 	return s.direct, nil

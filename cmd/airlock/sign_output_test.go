@@ -144,6 +144,7 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 	if err := os.Symlink(".", filepath.Join(dir, "lnkdir")); err != nil {
 		t.Fatal(err)
 	}
+	write("ro.sig", "read-only", 0o444)
 	before := audit()
 	for _, c := range []struct {
 		args []string
@@ -158,6 +159,12 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 		{[]string{"--bundle", "k.key"}, `airlock: error: --bundle "k.key" is also --key "k.key"`},
 		{[]string{"--bundle", "airlock.db"}, `airlock: error: --bundle "airlock.db" is also the database`},
 		{[]string{"--bundle", "/dev/fd/3"}, `airlock: error: writing "/dev/fd/3": descriptor 3 was not given to airlock for writing`},
+		// ".." after a missing directory names nothing (found in review:
+		// cleaned as text, it named the key, which was overwritten).
+		{[]string{"--bundle", "nosuchdir/../k.key"}, `airlock: error: writing "nosuchdir/../k.key": directory "nosuchdir/.." does not exist`},
+		{[]string{"--bundle", "lnkdir/nosuchdir/../k.key"}, `airlock: error: writing "lnkdir/nosuchdir/../k.key": directory "lnkdir/nosuchdir/.." does not exist`},
+		{[]string{"--bundle", "ro.sig"}, `airlock: error: writing "ro.sig": the file is read-only`},
+		{[]string{"--bundle", strings.Repeat("x", 240)}, `airlock: error: writing "` + strings.Repeat("x", 240) + `": file name too long`},
 		{[]string{"--bundle", "/dev/stdout", "--output", "json"}, `airlock: error: --bundle "/dev/stdout" is standard output, where --output json already prints`},
 	} {
 		var out strings.Builder // a pipe
@@ -182,6 +189,23 @@ func TestSignOutputsNotRegularFiles(t *testing.T) {
 	if out, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 ||
 		!strings.HasPrefix(string(out), `airlock: error: writing "/dev/fd/3": descriptor 3 was not given to airlock for writing`) {
 		t.Errorf("--bundle /dev/fd/3 3<hello.tgz: exit %d, %q", cmd.ProcessState.ExitCode(), out)
+	}
+	// A descriptor that is a copy of standard output (3>&1) while
+	// --output json prints there: refused like /dev/stdout.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bin, append(sign, "--output", "json", "--bundle", "/dev/fd/3", "hello.tgz")...)
+	var errOut strings.Builder
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = dir, append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db")), pw, &errOut, []*os.File{pw}
+	err = cmd.Run()
+	pw.Close()
+	io.Copy(io.Discard, pr)
+	pr.Close()
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 ||
+		!strings.HasPrefix(errOut.String(), `airlock: error: --bundle "/dev/fd/3" is standard output, where --output json already prints`) {
+		t.Errorf("--output json --bundle /dev/fd/3 3>&1: %v, stderr %q", err, errOut.String())
 	}
 	if after := audit(); after != before {
 		t.Errorf("refused calls added %d audit records", after-before)
