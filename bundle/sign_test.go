@@ -336,3 +336,34 @@ func FuzzStatement(f *testing.F) {
 		}
 	})
 }
+
+// TestEd25519EmptyMessageSignatureIsNoDigestSignature: found in review: the
+// Ed25519 verifier fell back to pure Ed25519 when Ed25519ph failed, and
+// sigstore-go verifies a message signature with an empty message and the
+// digest as an option, which pure Ed25519 ignores. One pure signature of
+// the empty message by the key then verified a bundle over any digest.
+func TestEd25519EmptyMessageSignatureIsNoDigestSignature(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := ed25519.Sign(priv, nil)
+	for _, artifact := range []string{"pay me", "anything at all"} {
+		d := sha256.Sum256([]byte(artifact))
+		data, err := json.Marshal(map[string]any{
+			"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
+			"verificationMaterial": map[string]any{"publicKey": map[string]any{"hint": "x"}},
+			"messageSignature": map[string]any{
+				"messageDigest": map[string]any{"algorithm": "SHA2_256", "digest": base64.StdEncoding.EncodeToString(d[:])},
+				"signature":     base64.StdEncoding.EncodeToString(empty),
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := verifyKey(t, loadBundle(t, data), pub, "sha256", d[:], "")
+		if err == nil || !errors.Is(err, ErrRejected) || r.Verified {
+			t.Errorf("%q: a signature of the empty message verified (err %v)", artifact, err)
+		}
+	}
+}

@@ -220,8 +220,13 @@ func (e *ed25519Verifier) PublicKey(opts ...signature.PublicKeyOption) (crypto.P
 }
 
 func (e *ed25519Verifier) VerifySignature(sig, msg io.Reader, opts ...signature.VerifyOption) error {
-	if msg == nil {
-		return e.ph.VerifySignature(sig, nil, opts...)
+	// A digest given (a message signature over an artifact: sigstore-go
+	// passes it with an empty message) is Ed25519ph's alone. Pure Ed25519
+	// ignores options: falling back to it would check the signature over
+	// the empty message and never the digest, so one signature of "" would
+	// verify any artifact.
+	if msg == nil || hasDigest(opts) {
+		return e.ph.VerifySignature(sig, msg, opts...)
 	}
 	s, err := ReadLimited(sig, MaxSignatureSize, "signature")
 	if err != nil {
@@ -235,6 +240,16 @@ func (e *ed25519Verifier) VerifySignature(sig, msg io.Reader, opts ...signature.
 		return nil
 	}
 	return e.pure.VerifySignature(bytes.NewReader(s), bytes.NewReader(m), opts...)
+}
+
+// hasDigest reports whether opts carry a precomputed digest
+// (options.WithDigest).
+func hasDigest(opts []signature.VerifyOption) bool {
+	var d []byte
+	for _, o := range opts {
+		o.ApplyDigest(&d)
+	}
+	return d != nil
 }
 
 // Key returns the policy's public key, nil for a certificate policy.
