@@ -472,6 +472,17 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			}
 			continue
 		}
+		if hasTlog && !k.tlog && !(v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil) {
+			// The bundle's log entries cannot be checked under this
+			// source: they are no evidence, and a bundle must carry
+			// verified log evidence unless --insecure-ignore-tlog waives
+			// it (found in review: a made-up entry passed the "has a log
+			// entry" test and the bundle verified on a timestamp alone).
+			if firstErr == nil {
+				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against", v.trust.Sources[i].Name)
+			}
+			continue
+		}
 		if !k.now && !k.tlog && !k.tsa {
 			if firstErr == nil {
 				why := "no timestamping authority"
@@ -503,9 +514,14 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			}
 		}
 		if hasTlog && !k.tlog {
-			// Verified on a timestamp or the key alone: say that the log
-			// entry the bundle carries was not checked.
+			// Verified on a timestamp or the key alone (--insecure-ignore-tlog):
+			// say that the log entry the bundle carries was not checked.
 			r.Warnings = append(r.Warnings, fmt.Sprintf("the bundle's transparency-log entry was not checked: trust source %q has no transparency log", v.trust.Sources[i].Name))
+		}
+		if k.now && !k.tlog && !k.tsa {
+			// The key alone vouched: no material of the trust source was
+			// used.
+			r.Trust.Source = "--key"
 		}
 		return r, nil
 	}
