@@ -67,6 +67,12 @@ func resolveOutput(name string) (outputTarget, error) {
 			return t, nil
 		}
 		if !st.Mode().IsRegular() {
+			switch {
+			case st.Mode()&fs.ModeSocket != 0:
+				return fail(errors.New("is a socket"))
+			case unix.Access(name, unix.W_OK) != nil:
+				return fail(errors.New("permission denied"))
+			}
 			t.direct = true
 			return t, nil
 		}
@@ -87,7 +93,7 @@ func resolveOutput(name string) (outputTarget, error) {
 		if err := tempNameFits(filepath.Base(t.final)); err != nil {
 			return fail(err)
 		}
-		t.replaces, t.mode = true, st.Mode().Perm()
+		t.replaces, t.mode = true, st.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 		return t, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return fail(unwrapPath(err))
@@ -278,6 +284,7 @@ func inputKey(name string) string {
 	if st, err := os.Stat(name); err == nil {
 		return fileKey(st, "")
 	}
+	name = followDangling(name)
 	final := absPath(name)
 	if dir, base := splitParent(name); base != "" {
 		if real, err := filepath.EvalSymlinks(dir); err == nil {
@@ -299,6 +306,28 @@ func isStdout(t outputTarget) bool {
 	return ok && t.id != nil && out.Mode()&fs.ModeCharDevice == 0 && os.SameFile(t.id, out)
 }
 
+// followDangling returns the path a chain of symlinks ending nowhere leads
+// to (a database path that is a link to a file not made yet), or name.
+func followDangling(name string) string {
+	for range 40 {
+		st, err := os.Lstat(name)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return name
+		}
+		dest, err := os.Readlink(name)
+		if err != nil {
+			return name
+		}
+		if !filepath.IsAbs(dest) {
+			// Not filepath.Join: it would clean ".." as text.
+			dir, _ := splitParent(name)
+			dest = dir + "/" + dest
+		}
+		name = dest
+	}
+	return name
+}
+
 // key is t's fileKey.
 func (t outputTarget) key() string { return fileKey(t.id, t.final) }
 
@@ -318,6 +347,13 @@ func (t outputTarget) writeDirect(data []byte) error {
 		var err error
 		if f, err = os.OpenFile(t.final, os.O_WRONLY, 0); err != nil {
 			return fail(err)
+		}
+		// The path is followed again now: if it leads elsewhere than the
+		// device or FIFO checked before signing (swapped for a link to
+		// the key meanwhile), nothing is written.
+		if st, err := f.Stat(); err != nil || t.id == nil || !os.SameFile(st, t.id) {
+			f.Close()
+			return fail(errors.New("it changed since it was checked: not written"))
 		}
 	case 1:
 		f = os.Stdout

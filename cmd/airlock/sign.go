@@ -24,6 +24,7 @@ import (
 	"github.com/airlock-project/airlock/cache"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -165,6 +166,30 @@ func checkInputFile(name string) error {
 	return nil
 }
 
+// dbWritable fails, before any signing, when the audit record could not be
+// written: the database file is read-only, or it does not exist and its
+// directory (the first one that exists) cannot be written.
+func dbWritable(db string) error {
+	p := followDangling(db)
+	if _, err := os.Stat(p); err == nil {
+		if unix.Access(p, unix.R_OK|unix.W_OK) != nil {
+			return fmt.Errorf("database %q is not writable: the audit record could not be stored", db)
+		}
+		return nil
+	}
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil {
+			if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+				return fmt.Errorf("database %q cannot be created: directory %q is not writable", db, dir)
+			}
+			return nil
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
+}
+
 // signOutputCheck starts the output check of a signing command (see
 // outputCheck) with everything it reads or keeps: the FILEs (refusing one
 // given twice), the key file, the certificate, the predicate, and the
@@ -189,6 +214,9 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*outputC
 	}
 	if db, err := dbPath(c); err == nil {
 		oc.input(db, fmt.Sprintf("the database %q (its audit trail)", db))
+		if err := dbWritable(db); err != nil {
+			return nil, err
+		}
 	}
 	return oc, nil
 }
@@ -718,11 +746,26 @@ func (s *staged) commitFiles(record func() error) ([]directOutput, error) {
 		return nil, err
 	}
 	s.committed = true
+	// The signatures are recorded: every output that can still be put in
+	// place is (a rename can fail now only if the directory changed since
+	// the check, e.g. another user's file appeared in a sticky directory),
+	// and the error says which were not.
+	var failed []string
+	var firstErr error
 	for i := range s.temps {
 		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
-			removeTemps(s.temps[i:])
-			return nil, fmt.Errorf("writing %q: %w", s.names[i], unwrapPath(err))
+			os.Remove(s.temps[i])
+			failed = append(failed, s.names[i])
+			if firstErr == nil {
+				firstErr = fmt.Errorf("writing %q: %w", s.names[i], unwrapPath(err))
+			}
 		}
+	}
+	if firstErr != nil {
+		if len(failed) > 1 {
+			firstErr = fmt.Errorf("%w (and %d more outputs not written)", firstErr, len(failed)-1)
+		}
+		return nil, withHint(firstErr, fmt.Sprintf("the signatures were made and recorded in the audit trail, and %d of %d outputs written; sign the FILEs whose outputs are missing again", len(s.temps)-len(failed), len(s.temps)))
 	}
 	return s.direct, nil
 }
