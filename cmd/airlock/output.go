@@ -34,7 +34,7 @@ type outputTarget struct {
 	direct   bool        // write through in place, no temporary file
 	fd       int         // with direct: an inherited descriptor to write to, or -1
 	replaces bool        // a regular file exists and is replaced
-	mode     fs.FileMode // with replaces: its permission bits, kept
+	mode     fs.FileMode // with replaces: its permission, setuid, setgid and sticky bits, kept
 	id       os.FileInfo // the existing file; nil if none
 }
 
@@ -80,6 +80,9 @@ func resolveOutput(name string) (outputTarget, error) {
 			return fail(unwrapPath(err))
 		}
 		t.final = absPath(t.final)
+		if fst, err := os.Lstat(t.final); err != nil || !os.SameFile(fst, st) {
+			return fail(errors.New("the path does not resolve to one file (it changed while it was checked?)"))
+		}
 		// Root may write anything: the mode bits still say read-only.
 		if unix.Access(t.final, unix.W_OK) != nil || st.Mode().Perm()&0o222 == 0 {
 			return fail(errors.New("the file is read-only"))
