@@ -219,8 +219,11 @@ func TestRealSnapshotAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sel.Warnings) != 1 || !strings.Contains(sel.Warnings[0], "stale") {
-		t.Errorf("warnings = %q, want one staleness warning", sel.Warnings)
+	// The snapshot's timestamp expired 2026-08-28 and its root 2026-11-20:
+	// both are said (the root's on its own, found in review: a root that
+	// expired under an unexpired timestamp went unmentioned).
+	if len(sel.Warnings) != 2 || !strings.Contains(sel.Warnings[0], "stale") || !strings.Contains(sel.Warnings[1], `the root of repository "public-good" expired 2026-11-20T13:58:18Z`) {
+		t.Errorf("warnings = %q, want the staleness warning and the root's expiry", sel.Warnings)
 	}
 	if _, err := trust.Select(repos, realNow, 30*24*time.Hour); !errors.Is(err, trust.ErrStale) {
 		t.Errorf("select with a 30d limit: %v, want ErrStale", err)
