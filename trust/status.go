@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -235,15 +237,53 @@ func FormatAge(d time.Duration) string {
 	return s
 }
 
+// ErrLogConflict is returned by MergeTrustedRoots when two documents name
+// one transparency or CT log (by log ID) with different contents:
+// verifiers key logs by their ID, so the later would silently replace the
+// earlier.
+var ErrLogConflict = errors.New("two trusted roots name one log with different keys")
+
+// A LogConflictError is ErrLogConflict, saying which documents (by their
+// index in the merge) name which log.
+type LogConflictError struct {
+	First, Second int
+	Kind          string // "transparency log" or "CT log"
+	LogID         []byte
+}
+
+func (e *LogConflictError) Error() string {
+	return fmt.Sprintf("%v: trusted roots %d and %d both name %s %x", ErrLogConflict, e.First, e.Second, e.Kind, e.LogID)
+}
+
+func (e *LogConflictError) Is(target error) bool { return target == ErrLogConflict }
+
 // MergeTrustedRoots merges trusted_root.json documents into one: every
 // certificate authority, log and timestamping authority of each, without
-// duplicates. The result parses as a Sigstore trusted root.
+// duplicates. The result parses as a Sigstore trusted root. A log ID given
+// twice with different contents is ErrLogConflict, naming the documents by
+// their index.
 func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 	if len(docs) == 0 {
 		return nil, ErrNoTrust
 	}
 	var out prototrustroot.TrustedRoot
 	seen := map[string]bool{}
+	logs := map[string]int{} // kind and log ID -> the document that first named it
+	sameLog := func(kind string, i int, x interface {
+		GetLogId() *protocommon.LogId
+		String() string
+	}) error {
+		id := kind + "\x00" + string(x.GetLogId().GetKeyId())
+		first, ok := logs[id]
+		if !ok {
+			logs[id] = i
+			return nil
+		}
+		if seen[kind+"\x00"+x.String()] {
+			return nil
+		}
+		return &LogConflictError{First: first, Second: i, Kind: kind, LogID: x.GetLogId().GetKeyId()}
+	}
 	key := func(kind string, m interface{ String() string }) bool {
 		k := kind + "\x00" + m.String()
 		if seen[k] {
@@ -266,12 +306,18 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 			}
 		}
 		for _, x := range pb.GetTlogs() {
-			if key("tlog", x) {
+			if err := sameLog("transparency log", i, x); err != nil {
+				return nil, err
+			}
+			if key("transparency log", x) {
 				out.Tlogs = append(out.Tlogs, x)
 			}
 		}
 		for _, x := range pb.GetCtlogs() {
-			if key("ctlog", x) {
+			if err := sameLog("CT log", i, x); err != nil {
+				return nil, err
+			}
+			if key("CT log", x) {
 				out.Ctlogs = append(out.Ctlogs, x)
 			}
 		}

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -770,5 +771,31 @@ func TestParseMaxAgeCapWhateverTheUnit(t *testing.T) {
 		if _, err := trust.ParseMaxAge(in); err != nil {
 			t.Errorf("ParseMaxAge(%q): %v", in, err)
 		}
+	}
+}
+
+// TestMergeTrustedRootsLogConflict: found in review: two trusted roots
+// naming one log ID with different keys were merged, and verifiers (which
+// key logs by ID) kept the later key, silently replacing the earlier. The
+// merge refuses, naming the documents; the same log twice is no conflict.
+func TestMergeTrustedRootsLogConflict(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(trJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tlogs := doc["tlogs"].([]any)
+	pk := tlogs[0].(map[string]any)["publicKey"].(map[string]any)
+	pk["rawBytes"] = base64.StdEncoding.EncodeToString([]byte("another key for the same log ID"))
+	shadow, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = trust.MergeTrustedRoots([][]byte{trJSON, shadow})
+	var lc *trust.LogConflictError
+	if !errors.Is(err, trust.ErrLogConflict) || !errors.As(err, &lc) || lc.First != 0 || lc.Second != 1 || lc.Kind != "transparency log" {
+		t.Fatalf("merge of a shadowed log: %v, want a LogConflictError between 0 and 1", err)
+	}
+	if _, err := trust.MergeTrustedRoots([][]byte{trJSON, trJSON}); err != nil {
+		t.Errorf("the same trusted root twice: %v", err)
 	}
 }

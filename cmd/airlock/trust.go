@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,15 +98,23 @@ Examples:
 (duplicates removed) into one trusted_root.json: a repository whose trust
 is older than --max-trust-age is left out, with a warning, as verification
 leaves it out; a stale one is exported with the warning verification gives.
-A regular file is replaced atomically (temporary file and rename).
+--name exports only the repositories named. A regular file is replaced
+atomically (temporary file and rename).
+
+airlock verifies against each repository on its own; a merged file lets a
+verifier combine one repository's log with another's certificate
+authority. Merging several repositories therefore warns, and two that name
+one log with different keys are refused: export them one at a time.
 
 Exit codes: 0 written; 1 every repository is too old; 2 could not run.
 
 Examples:
    airlock trust export-root --out trusted_root.json
-   airlock trust export-root --out - | jq .tlogs`,
+   airlock trust export-root --out - | jq .tlogs
+   airlock trust export-root --name public-good --out public-good.json`,
 				Flags: append([]cli.Flag{
 					&cli.StringFlag{Name: "out", Usage: "output `FILE` (- for stdout)"},
+					&cli.StringSliceFlag{Name: "name", Usage: "export only repository `NAME` (repeatable; default: every repository verification would use)"},
 				}, trustFlags()...),
 				Action: trustExportAction,
 			},
@@ -498,11 +507,29 @@ func trustExportAction(c *cli.Context) error {
 		}
 	}
 	var docs [][]byte
+	var names []string
+	want := c.StringSlice("name")
 	for _, r := range sel.Repos {
+		if len(want) > 0 && !slices.Contains(want, r.Name) {
+			continue
+		}
 		docs = append(docs, r.TrustedRootJSON)
-		res.Repositories = append(res.Repositories, r.Name)
+		names = append(names, r.Name)
+	}
+	for _, n := range want {
+		if !slices.Contains(names, n) {
+			return usageErrorf("--name %q: no such repository with usable trust (see 'airlock trust status')", n)
+		}
+	}
+	res.Repositories = append(res.Repositories, names...)
+	if len(names) > 1 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock never does; export one with --name to keep them apart", len(names), strings.Join(names, ", ")))
 	}
 	data, err := trust.MergeTrustedRoots(docs)
+	if lc := (*trust.LogConflictError)(nil); errors.As(err, &lc) {
+		return withHint(fmt.Errorf("repositories %q and %q both name %s %x with different keys", names[lc.First], names[lc.Second], lc.Kind, lc.LogID),
+			"export them one at a time with --name: merged, a verifier would keep only one key for that log")
+	}
 	if err != nil {
 		return trustErr(err)
 	}
