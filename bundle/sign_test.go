@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -364,6 +365,41 @@ func TestEd25519EmptyMessageSignatureIsNoDigestSignature(t *testing.T) {
 		r, err := verifyKey(t, loadBundle(t, data), pub, "sha256", d[:], "")
 		if err == nil || !errors.Is(err, ErrRejected) || r.Verified {
 			t.Errorf("%q: a signature of the empty message verified (err %v)", artifact, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "an Ed25519 key verifies message signatures only over sha512 (Ed25519ph)") {
+			t.Errorf("%q: reason %q, want the Ed25519ph rule", artifact, err)
+		}
+	}
+
+	// The good path, as cosign signs blobs with Ed25519: Ed25519ph over a
+	// SHA-512 digest verifies; the empty-message signature over SHA-512
+	// does not.
+	d := sha512.Sum512([]byte("a release"))
+	ph, err := priv.Sign(rand.Reader, d[:], &ed25519.Options{Hash: crypto.SHA512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		sig  []byte
+		good bool
+	}{{ph, true}, {empty, false}} {
+		data, err := json.Marshal(map[string]any{
+			"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
+			"verificationMaterial": map[string]any{"publicKey": map[string]any{"hint": "x"}},
+			"messageSignature": map[string]any{
+				"messageDigest": map[string]any{"algorithm": "SHA2_512", "digest": base64.StdEncoding.EncodeToString(d[:])},
+				"signature":     base64.StdEncoding.EncodeToString(c.sig),
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := verifyKey(t, loadBundle(t, data), pub, "sha512", d[:], "")
+		if c.good && (err != nil || !r.Verified) {
+			t.Errorf("an Ed25519ph signature over sha512 did not verify: %v", err)
+		}
+		if !c.good && (err == nil || r.Verified) {
+			t.Errorf("the empty-message signature verified a sha512 digest")
 		}
 	}
 }

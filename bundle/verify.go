@@ -411,6 +411,11 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %q", DigestAlgorithms(b)[0], a.Name))
 	}
 
+	if _, ed := v.policy.Key.(ed25519.PublicKey); ed && b.GetMessageSignature() != nil && alg != "sha512" {
+		// Ed25519 verifies a digest only as Ed25519ph, over SHA-512.
+		return rej(r, fmt.Errorf("the bundle signs a %s digest, but an Ed25519 key verifies message signatures only over sha512 (Ed25519ph)", alg))
+	}
+
 	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if b.GetDsseEnvelope() == nil {
 			return rej(r, fmt.Errorf("not an attestation: the bundle holds a message signature, not an in-toto statement"))
@@ -480,16 +485,6 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			// entry" test and the bundle verified on a timestamp alone).
 			if firstErr == nil {
 				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against", v.trust.Sources[i].Name)
-			}
-			continue
-		}
-		if !k.now && !k.tlog && !k.tsa {
-			if firstErr == nil {
-				why := "no timestamping authority"
-				if len(tm.TimestampingAuthorities()) > 0 {
-					why = "the bundle carries no RFC 3161 timestamp"
-				}
-				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against, and %s", v.trust.Sources[i].Name, why)
 			}
 			continue
 		}

@@ -268,21 +268,33 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 	}
 	var out prototrustroot.TrustedRoot
 	seen := map[string]bool{}
-	logs := map[string]int{} // kind and log ID -> the document that first named it
+	// Kind and log ID -> the document that first named the log, and its
+	// key. Only the key decides a conflict: one log listed with another
+	// validity window (updated after a rotation) or base URL (a mirror) is
+	// the same log.
+	type logKey struct {
+		doc int
+		key *protocommon.PublicKey
+	}
+	logs := map[string]logKey{}
 	sameLog := func(kind string, i int, x interface {
 		GetLogId() *protocommon.LogId
-		String() string
+		GetPublicKey() *protocommon.PublicKey
 	}) error {
+		if len(x.GetLogId().GetKeyId()) == 0 {
+			return nil
+		}
 		id := kind + "\x00" + string(x.GetLogId().GetKeyId())
 		first, ok := logs[id]
 		if !ok {
-			logs[id] = i
+			logs[id] = logKey{i, x.GetPublicKey()}
 			return nil
 		}
-		if seen[kind+"\x00"+x.String()] {
+		a, b := first.key, x.GetPublicKey()
+		if bytes.Equal(a.GetRawBytes(), b.GetRawBytes()) && a.GetKeyDetails() == b.GetKeyDetails() {
 			return nil
 		}
-		return &LogConflictError{First: first, Second: i, Kind: kind, LogID: x.GetLogId().GetKeyId()}
+		return &LogConflictError{First: first.doc, Second: i, Kind: kind, LogID: x.GetLogId().GetKeyId()}
 	}
 	key := func(kind string, m interface{ String() string }) bool {
 		k := kind + "\x00" + m.String()

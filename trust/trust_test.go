@@ -798,4 +798,19 @@ func TestMergeTrustedRootsLogConflict(t *testing.T) {
 	if _, err := trust.MergeTrustedRoots([][]byte{trJSON, trJSON}); err != nil {
 		t.Errorf("the same trusted root twice: %v", err)
 	}
+	// The same log with another base URL (a mirror) and validity window
+	// (listed after a rotation) is the same log: no conflict.
+	if err := json.Unmarshal(trJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tl := doc["tlogs"].([]any)[0].(map[string]any)
+	tl["baseUrl"] = "https://rekor.mirror.example"
+	tl["publicKey"].(map[string]any)["validFor"] = map[string]any{"start": "2021-01-12T11:53:27Z", "end": "2030-01-01T00:00:00Z"}
+	mirror, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trust.MergeTrustedRoots([][]byte{trJSON, mirror}); err != nil {
+		t.Errorf("one log with another base URL and validity: %v", err)
+	}
 }

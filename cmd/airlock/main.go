@@ -18,10 +18,6 @@ func main() { os.Exit(Main()) }
 // Main runs airlock with os.Args and returns the process exit code. It never
 // calls os.Exit itself, so deferred cleanup (token logout, database close) runs.
 func Main() int {
-	// The descriptors airlock was given are listed before anything opens
-	// one of its own: a PKCS#11 module's may lack close-on-exec and must
-	// never pass for an output the shell gave.
-	inheritedOutputs()
 	return run(os.Args, os.Stdin, os.Stdout, os.Stderr)
 }
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -215,7 +214,16 @@ func descriptorName(name string) (int, bool) {
 // that it may write to, with the files they are open on: open for writing,
 // not standard input, and not close-on-exec (Go opens every descriptor of
 // its own close-on-exec, so /dev/fd/6 cannot name the runtime's poller).
-var inheritedOutputs = sync.OnceValue(func() map[int]os.FileInfo {
+//
+// The list is taken when the program starts (package initialization, before
+// any PKCS#11 module can open descriptors of its own without close-on-exec),
+// also when airlock runs inside a test binary.
+var inheritedOutputs = func() func() map[int]os.FileInfo {
+	m := listInherited()
+	return func() map[int]os.FileInfo { return m }
+}()
+
+func listInherited() map[int]os.FileInfo {
 	out := map[int]os.FileInfo{}
 	fds := []int{1, 2} // without /proc, standard output and error only
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
@@ -249,7 +257,7 @@ var inheritedOutputs = sync.OnceValue(func() map[int]os.FileInfo {
 		}
 	}
 	return out
-})
+}
 
 // inheritedFDOf returns the lowest descriptor airlock was given for
 // writing that is open on st (`--bundle log.txt > log.txt`, a symlink to
@@ -457,14 +465,14 @@ func (oc *outputCheck) output(name, what string) (outputTarget, error) {
 		return t, err
 	}
 	if oc.stdoutUse != "" && isStdout(t) {
-		return t, usageErrorf("%s is standard output, where %s already prints", what, oc.stdoutUse)
+		return t, fmt.Errorf("%s is standard output, where %s already prints", what, oc.stdoutUse)
 	}
 	if t.shareable() {
 		return t, nil
 	}
 	k := t.key()
 	if other, ok := oc.seen[k]; ok {
-		return t, usageErrorf("%s is also %s", what, other)
+		return t, fmt.Errorf("%s is also %s", what, other)
 	}
 	oc.seen[k] = what
 	return t, nil

@@ -155,6 +155,11 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 		return "verify it with --certificate-identity and --certificate-oidc-issuer: " + inspect + " shows the certificate's"
 	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
 		return "check --certificate-identity and --certificate-oidc-issuer against " + inspect
+	case strings.Contains(msg, "has no transparency log to check the bundle's log entry"):
+		if withKey {
+			return "--insecure-ignore-tlog accepts it on the key alone (and says so); or give a trusted root that holds the bundle's log"
+		}
+		return trustedRootMissingHint
 	case strings.Contains(msg, "no transparency-log entry") && withKey:
 		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
 	case strings.Contains(msg, "not enough verified log entries") || strings.Contains(msg, "certificate signed by unknown authority") ||

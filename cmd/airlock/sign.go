@@ -198,12 +198,21 @@ func dbWritable(db string) error {
 // key or its audit trail.
 func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*outputCheck, error) {
 	oc := newOutputCheck(stdoutUse)
+	// "Given twice" is one path named twice (also through a link in the
+	// path); two names of one file (a release's foo-latest.tgz link, a
+	// hard link) are two FILEs with two bundles. Either way no output may
+	// be an input: each input's file is registered.
+	given := map[string]bool{}
 	for _, f := range files {
-		k := inputKey(f)
-		if _, ok := oc.seen[k]; ok {
-			return nil, usageErrorf("%q is given twice", f)
+		p := absPath(f)
+		if real, err := filepath.EvalSymlinks(filepath.Dir(f)); err == nil {
+			p = absPath(filepath.Join(real, filepath.Base(f)))
 		}
-		oc.seen[k] = fmt.Sprintf("the input %q", f)
+		if given[p] {
+			return nil, fmt.Errorf("%q is given twice", f)
+		}
+		given[p] = true
+		oc.input(f, fmt.Sprintf("the input %q", f))
 	}
 	if ref := c.String("key"); !strings.HasPrefix(strings.ToLower(ref), "pkcs11:") {
 		oc.input(ref, fmt.Sprintf("--key %q", ref))
@@ -880,9 +889,11 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 	return nil
 }
 
-// workDir is read once: os.Getwd checks itself with two stats, and a
-// batch resolves several names for each of thousands of files.
-var workDir = sync.OnceValues(os.Getwd)
+// workDir is read once, and is the directory the process is really in
+// (syscall.Getwd, not os.Getwd, which returns $PWD when it names the same
+// directory through a symlink: "../x" must mean what the kernel makes of
+// it, not the shell).
+var workDir = sync.OnceValues(syscall.Getwd)
 
 // absPath is name made absolute, as filepath.Abs does, or name when the
 // working directory cannot be read.

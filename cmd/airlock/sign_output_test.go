@@ -355,3 +355,34 @@ func TestOutputTargetEdges(t *testing.T) {
 		t.Errorf("an output where a dangling database link leads: %v", err)
 	}
 }
+
+// TestSignRelativeToSymlinkedWorkDir: found in review: with the working
+// directory reached through a symlink, "../out.json" was resolved the
+// shell's way ($PWD, through the link) rather than the kernel's, so the
+// bundle went to another directory than the one the user was in.
+func TestSignRelativeToSymlinkedWorkDir(t *testing.T) {
+	bin, dir := keyFileDir(t)
+	deep := filepath.Join(dir, "real", "deep")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("real", "deep"), filepath.Join(dir, "lnk")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deep, "f.txt"), []byte("f"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wd := filepath.Join(dir, "lnk")
+	cmd := exec.Command(bin, "sign-blob", "--key", filepath.Join(dir, "k.key"), "--tlog", "none", "--bundle", "../out.json", "f.txt")
+	cmd.Dir = wd
+	cmd.Env = append(os.Environ(), "PWD="+wd, "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sign-blob --bundle ../out.json from %s: %v\n%s", wd, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "real", "out.json")); err != nil {
+		t.Errorf("../out.json from lnk (-> real/deep) is not real/out.json: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.json")); err == nil {
+		t.Errorf("../out.json was resolved through $PWD: written beside lnk")
+	}
+}

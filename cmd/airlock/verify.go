@@ -291,10 +291,11 @@ func trustFrom(c *cli.Context) string {
 // the signature itself rather than a file.
 const inlineEvidence = "(--signature value)"
 
-// isStdin reports whether name is a name of standard input.
+// isStdin reports whether name is a name of standard input
+// (/dev/stdin, /dev/fd/0); evidence named "-" is a file of that name.
 func isStdin(name string) bool {
 	fd, ok := descriptorName(name)
-	return name == "-" || ok && fd == 0
+	return ok && fd == 0
 }
 
 // inlineSignature returns the value of --signature as the signature itself
