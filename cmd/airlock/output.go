@@ -9,9 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // An outputTarget is where an output file named on the command line is
@@ -69,7 +66,7 @@ func resolveOutput(name string) (outputTarget, error) {
 			switch {
 			case st.Mode()&fs.ModeSocket != 0:
 				return fail(errors.New("is a socket"))
-			case unix.Access(name, unix.W_OK) != nil:
+			case !canWrite(name, false):
 				return fail(errors.New("permission denied"))
 			}
 			t.direct = true
@@ -83,7 +80,7 @@ func resolveOutput(name string) (outputTarget, error) {
 			return fail(errors.New("the path does not resolve to one file (it changed while it was checked?)"))
 		}
 		// Root may write anything: the mode bits still say read-only.
-		if unix.Access(t.final, unix.W_OK) != nil || st.Mode().Perm()&0o222 == 0 {
+		if !canWrite(t.final, false) || st.Mode().Perm()&0o222 == 0 {
 			return fail(errors.New("the file is read-only"))
 		}
 		if err := writableDir(filepath.Dir(t.final)); err != nil {
@@ -173,9 +170,9 @@ func stickyAllows(dir string, st os.FileInfo) error {
 		return nil
 	}
 	uid := uint32(os.Geteuid())
-	fileStat, ok1 := st.Sys().(*syscall.Stat_t)
-	dirStat, ok2 := dst.Sys().(*syscall.Stat_t)
-	if uid == 0 || !ok1 || !ok2 || fileStat.Uid == uid || dirStat.Uid == uid {
+	fileUID, ok1 := fileOwner(st)
+	dirUID, ok2 := fileOwner(dst)
+	if uid == 0 || !ok1 || !ok2 || fileUID == uid || dirUID == uid {
 		return nil
 	}
 	return fmt.Errorf("it belongs to another user in the sticky directory %q, so it cannot be replaced", dir)
@@ -184,7 +181,7 @@ func stickyAllows(dir string, st os.FileInfo) error {
 // writableDir fails when files cannot be created in dir (where the
 // temporary file goes).
 func writableDir(dir string) error {
-	if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+	if !canWrite(dir, true) {
 		return fmt.Errorf("directory %q is not writable", dir)
 	}
 	return nil
@@ -235,14 +232,11 @@ func listInherited() map[int]os.FileInfo {
 		}
 	}
 	for _, fd := range fds {
-		if fdflags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fdflags&unix.FD_CLOEXEC != 0 {
-			continue
-		}
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		if err != nil || flags&unix.O_ACCMODE == unix.O_RDONLY {
+		if !givenForWriting(fd) {
 			continue
 		}
 		var st os.FileInfo
+		var err error
 		switch fd {
 		case 1:
 			st, err = os.Stdout.Stat()
@@ -282,8 +276,8 @@ func inheritedFDOf(st os.FileInfo) int {
 // path.
 func fileKey(st os.FileInfo, final string) string {
 	if st != nil {
-		if s, ok := st.Sys().(*syscall.Stat_t); ok {
-			return fmt.Sprintf("ino %d:%d", s.Dev, s.Ino)
+		if id, ok := fileID(st); ok {
+			return "ino " + id
 		}
 	}
 	return "path " + final
@@ -373,11 +367,10 @@ func (t outputTarget) writeDirect(data []byte) error {
 	default:
 		// A duplicate, closed when written: the inherited descriptor is
 		// left as it was, for a second output naming it.
-		dup, err := unix.FcntlInt(uintptr(t.fd), unix.F_DUPFD_CLOEXEC, 3)
-		if err != nil {
+		var err error
+		if f, err = dupFD(t.fd, t.name); err != nil {
 			return fail(err)
 		}
-		f = os.NewFile(uintptr(dup), t.name)
 	}
 	_, err := f.Write(data)
 	if f != os.Stdout && f != os.Stderr {

@@ -24,7 +24,6 @@ import (
 	"github.com/airlock-project/airlock/cache"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -172,14 +171,14 @@ func checkInputFile(name string) error {
 func dbWritable(db string) error {
 	p := followDangling(db)
 	if _, err := os.Stat(p); err == nil {
-		if unix.Access(p, unix.R_OK|unix.W_OK) != nil {
+		if !canReadWrite(p) {
 			return fmt.Errorf("database %q is not writable: the audit record could not be stored", db)
 		}
 		return nil
 	}
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(dir); err == nil {
-			if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+			if !canWrite(dir, true) {
 				return fmt.Errorf("database %q cannot be created: directory %q is not writable", db, dir)
 			}
 			return nil
