@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -31,7 +32,7 @@ func interspersed(app *cli.App, args []string) []string {
 	var leaf *cli.Command
 	for len(rest) > 0 {
 		a := rest[0]
-		if strings.HasPrefix(a, "-") {
+		if strings.HasPrefix(a, "-") && !(leaf != nil && a != "--" && isExistingFile(a)) {
 			n := 1
 			if takesValue(flags, a) {
 				n = 2
@@ -69,6 +70,15 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 			continue
 		}
+		if isExistingFile(a) {
+			// A file whose name looks like a flag is a FILE: "*.tgz" in a
+			// directory holding a file named "--key=evil.pub.tgz" must not
+			// hand an attacker the --key (found in review). It goes after
+			// "--", so the parser cannot take it for a flag either.
+			positional = append(positional, a)
+			dashdash = true
+			continue
+		}
 		front = append(front, a)
 		if takesValue(flags, a) && i+1 < len(rest) {
 			i++
@@ -80,6 +90,53 @@ func interspersed(app *cli.App, args []string) []string {
 		out = append(out, "--")
 	}
 	return append(out, positional...)
+}
+
+// isExistingFile reports whether a names a file or directory that exists.
+func isExistingFile(a string) bool {
+	_, err := os.Lstat(a)
+	return err == nil
+}
+
+// repeatedFlag returns the first flag that args (as interspersed leaves
+// them) give twice, "" if none. urfave/cli keeps the last value of a flag
+// given twice; a verification tool must not let a second --key or
+// --trusted-root (from a typo, or a file name a glob expanded) silently
+// replace the first. Flags that take a list (trust export-root --name)
+// may repeat.
+func repeatedFlag(app *cli.App, args []string) string {
+	seen := map[string]bool{}
+	flags, cmds := app.Flags, app.Commands
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			c := findCommand(cmds, a)
+			if c == nil {
+				break
+			}
+			flags, cmds = c.Flags, c.Subcommands
+			continue
+		}
+		f := lookupFlag(flags, a)
+		if f == nil {
+			continue
+		}
+		if takesValue(flags, a) {
+			i++
+		}
+		if _, list := f.(*cli.StringSliceFlag); list {
+			continue
+		}
+		name := f.Names()[0]
+		if seen[name] {
+			return "--" + name
+		}
+		seen[name] = true
+	}
+	return ""
 }
 
 // anyFlag reports whether any of args looks like a flag.

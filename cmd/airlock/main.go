@@ -23,7 +23,11 @@ func Main() int {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	err := app.Run(interspersed(app, args))
+	args = interspersed(app, args)
+	if f := repeatedFlag(app, args); f != "" {
+		return report(stderr, usageErrorf("%s is given twice", f))
+	}
+	err := app.Run(args)
 	return report(stderr, err)
 }
 

@@ -386,3 +386,71 @@ func TestSignRelativeToSymlinkedWorkDir(t *testing.T) {
 		t.Errorf("../out.json was resolved through $PWD: written beside lnk")
 	}
 }
+
+// TestFlagLikeFileNames: found in review: in "verify-blob --key k.pub
+// *.tgz", a file named "--key=evil.pub.tgz" that the glob expanded was moved
+// in front of the FILEs as a flag and, urfave/cli keeping the last value,
+// replaced the user's --key: an attacker's artifact verified, exit 0. A
+// file whose name looks like a flag is a FILE, and a flag given twice is a
+// usage error.
+func TestFlagLikeFileNames(t *testing.T) {
+	bin, dir := keyFileDir(t)
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"))
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState == nil {
+			t.Fatalf("airlock %v did not run: %v", args, err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	// The attacker's key (k.key, as evil.key) signs the attacker's app.tgz;
+	// the user's key is another.
+	if err := os.Rename(filepath.Join(dir, "k.key"), filepath.Join(dir, "evil.key")); err != nil {
+		t.Fatal(err)
+	}
+	_, userDir := keyFileDir(t)
+	b, err := os.ReadFile(filepath.Join(userDir, "k.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "user.key"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"app.tgz": "attacker's app", "--key=evil.pub.tgz": ""} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := func(key, out string) {
+		t.Helper()
+		cmd := exec.Command("openssl", "pkey", "-in", key, "-pubout", "-out", out)
+		cmd.Dir = dir
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("openssl: %v %s", err, b)
+		}
+	}
+	pub("evil.key", "evil.pub.tgz")
+	pub("user.key", "user.pub")
+	if out, code := run("sign-blob", "--key", "evil.key", "--tlog", "none", "--bundle", "app.tgz.sigstore.json", "app.tgz"); code != 0 {
+		t.Fatal(out)
+	}
+	if out, code := run("sign-blob", "--key", "evil.key", "--tlog", "none", "--bundle", "evil.pub.tgz.sigstore.json", "evil.pub.tgz"); code != 0 {
+		t.Fatal(out)
+	}
+	// As the shell expands "*.tgz" (sorted): the flag-like name first.
+	out, code := run("verify-blob", "--key", "user.pub", "--insecure-ignore-tlog", "--key=evil.pub.tgz", "app.tgz", "evil.pub.tgz")
+	if code == 0 || strings.Contains(out, "OK app.tgz") {
+		t.Errorf("a file named --key=evil.pub.tgz replaced --key: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, `--key=evil.pub.tgz`) || !strings.Contains(out, "REJECTED app.tgz") {
+		t.Errorf("want the flag-like file checked as a FILE and app.tgz rejected:\n%s", out)
+	}
+	// A flag given twice is refused, whatever its source.
+	out, code = run("verify-blob", "--key", "user.pub", "--key", "evil.pub.tgz", "--insecure-ignore-tlog", "app.tgz")
+	if code != 2 || !strings.Contains(out, "airlock: error: --key is given twice") {
+		t.Errorf("--key twice: exit %d\n%s", code, out)
+	}
+}
