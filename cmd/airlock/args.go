@@ -32,7 +32,7 @@ func interspersed(app *cli.App, args []string) []string {
 	var leaf *cli.Command
 	for len(rest) > 0 {
 		a := rest[0]
-		if strings.HasPrefix(a, "-") && !(leaf != nil && a != "--" && isExistingFile(a)) {
+		if strings.HasPrefix(a, "-") {
 			n := 1
 			if takesValue(flags, a) {
 				n = 2
@@ -70,15 +70,6 @@ func interspersed(app *cli.App, args []string) []string {
 			positional = append(positional, a)
 			continue
 		}
-		if isExistingFile(a) {
-			// A file whose name looks like a flag is a FILE: "*.tgz" in a
-			// directory holding a file named "--key=evil.pub.tgz" must not
-			// hand an attacker the --key (found in review). It goes after
-			// "--", so the parser cannot take it for a flag either.
-			positional = append(positional, a)
-			dashdash = true
-			continue
-		}
 		front = append(front, a)
 		if takesValue(flags, a) && i+1 < len(rest) {
 			i++
@@ -92,10 +83,39 @@ func interspersed(app *cli.App, args []string) []string {
 	return append(out, positional...)
 }
 
-// isExistingFile reports whether a names a file or directory that exists.
-func isExistingFile(a string) bool {
-	_, err := os.Lstat(a)
-	return err == nil
+// ambiguousArg returns the first argument after the command name, before
+// "--", that both looks like a flag and names an existing file (or link),
+// "" if none. Such an argument is refused: read as a flag, a file named
+// "--key=evil.pub.tgz" that a glob expanded in a directory an attacker
+// filled replaced the user's --key; read as a file, a planted file named
+// like one of the user's own flags ("--type=slsaprovenance1") cancelled
+// that flag (both found in review). Only the user can say which is meant:
+// "./NAME" for the file, or "--" before the FILEs.
+func ambiguousArg(app *cli.App, args []string) string {
+	flags, cmds := app.Flags, app.Commands
+	leaf := false
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return ""
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if c := findCommand(cmds, a); c != nil && !leaf {
+				flags, cmds = c.Flags, c.Subcommands
+				leaf = len(c.Subcommands) == 0
+			}
+			continue
+		}
+		if leaf {
+			if _, err := os.Lstat(a); err == nil {
+				return a
+			}
+		}
+		if takesValue(flags, a) {
+			i++
+		}
+	}
+	return ""
 }
 
 // repeatedFlag returns the first flag that args (as interspersed leaves

@@ -23,6 +23,10 @@ func Main() int {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if a := ambiguousArg(app, args); a != "" {
+		return report(stderr, withHint(fmt.Errorf("%q is both a flag and an existing file", a),
+			fmt.Sprintf("write ./%s for the file, or put -- before the FILEs; or, for the flag, run where no such file is", a)))
+	}
 	args = interspersed(app, args)
 	if f := repeatedFlag(app, args); f != "" {
 		return report(stderr, usageErrorf("%s is given twice", f))

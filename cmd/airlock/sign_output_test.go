@@ -440,13 +440,26 @@ func TestFlagLikeFileNames(t *testing.T) {
 	if out, code := run("sign-blob", "--key", "evil.key", "--tlog", "none", "--bundle", "evil.pub.tgz.sigstore.json", "evil.pub.tgz"); code != 0 {
 		t.Fatal(out)
 	}
-	// As the shell expands "*.tgz" (sorted): the flag-like name first.
+	// As the shell expands "*.tgz" (sorted): the flag-like name first. It
+	// is refused as ambiguous, before anything is read.
 	out, code := run("verify-blob", "--key", "user.pub", "--insecure-ignore-tlog", "--key=evil.pub.tgz", "app.tgz", "evil.pub.tgz")
-	if code == 0 || strings.Contains(out, "OK app.tgz") {
-		t.Errorf("a file named --key=evil.pub.tgz replaced --key: exit %d\n%s", code, out)
+	if code != 2 || !strings.Contains(out, `airlock: error: "--key=evil.pub.tgz" is both a flag and an existing file`) || strings.Contains(out, "OK") {
+		t.Errorf("a file named --key=evil.pub.tgz: exit %d\n%s", code, out)
 	}
-	if !strings.Contains(out, `--key=evil.pub.tgz`) || !strings.Contains(out, "REJECTED app.tgz") {
-		t.Errorf("want the flag-like file checked as a FILE and app.tgz rejected:\n%s", out)
+	// A planted file named like the user's own flag does not cancel it
+	// (found in review: read as a FILE, "--max-trust-age=30d" stopped
+	// limiting the trust age): refused the same way.
+	if err := os.WriteFile(filepath.Join(dir, "--max-trust-age=30d"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = run("verify-blob", "--key", "user.pub", "--insecure-ignore-tlog", "--max-trust-age=30d", "app.tgz")
+	if code != 2 || !strings.Contains(out, `"--max-trust-age=30d" is both a flag and an existing file`) {
+		t.Errorf("a planted --max-trust-age=30d file: exit %d\n%s", code, out)
+	}
+	// "--" says what is meant: after it, the flag-like name is a FILE.
+	out, _ = run("verify-blob", "--key", "user.pub", "--insecure-ignore-tlog", "--", "--key=evil.pub.tgz", "app.tgz")
+	if !strings.Contains(out, "REJECTED app.tgz") || strings.Contains(out, "OK app.tgz") {
+		t.Errorf("after --: want app.tgz checked against the user's key and rejected:\n%s", out)
 	}
 	// A flag given twice is refused, whatever its source.
 	out, code = run("verify-blob", "--key", "user.pub", "--key", "evil.pub.tgz", "--insecure-ignore-tlog", "app.tgz")
