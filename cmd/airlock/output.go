@@ -45,7 +45,7 @@ func resolveOutput(name string) (outputTarget, error) {
 		if fd == 0 {
 			return fail(errors.New("is standard input"))
 		}
-		id, ok := inheritedOutputs()[fd]
+		id, ok := inheritedFile(fd)
 		if !ok {
 			return fail(fmt.Errorf("descriptor %d was not given to airlock for writing (open it in the shell, e.g. %d>FILE)", fd, fd))
 		}
@@ -212,16 +212,31 @@ func descriptorName(name string) (int, bool) {
 // not standard input, and not close-on-exec (Go opens every descriptor of
 // its own close-on-exec, so /dev/fd/6 cannot name the runtime's poller).
 //
-// The list is taken when the program starts (package initialization, before
-// any PKCS#11 module can open descriptors of its own without close-on-exec),
-// also when airlock runs inside a test binary.
-var inheritedOutputs = func() func() map[int]os.FileInfo {
-	m := listInherited()
-	return func() map[int]os.FileInfo { return m }
-}()
+// The list is taken once, when the program starts (package
+// initialization, before any PKCS#11 module can open descriptors of its own
+// without close-on-exec), also when airlock runs inside a test binary. It
+// is sorted by descriptor.
+var inheritedOutputs = listInherited()
 
-func listInherited() map[int]os.FileInfo {
-	out := map[int]os.FileInfo{}
+// An inheritedFD is a descriptor airlock was given for writing and the
+// file it is open on.
+type inheritedFD struct {
+	fd int
+	st os.FileInfo
+}
+
+// inheritedFile returns the file descriptor fd is open on, if airlock was
+// given fd for writing.
+func inheritedFile(fd int) (os.FileInfo, bool) {
+	for _, in := range inheritedOutputs {
+		if in.fd == fd {
+			return in.st, true
+		}
+	}
+	return nil, false
+}
+
+func listInherited() []inheritedFD {
 	fds := []int{1, 2} // without /proc, standard output and error only
 	if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
 		fds = fds[:0]
@@ -230,7 +245,9 @@ func listInherited() map[int]os.FileInfo {
 				fds = append(fds, fd)
 			}
 		}
+		slices.Sort(fds)
 	}
+	var out []inheritedFD
 	for _, fd := range fds {
 		if !givenForWriting(fd) {
 			continue
@@ -247,7 +264,7 @@ func listInherited() map[int]os.FileInfo {
 			st, err = os.Stat("/proc/self/fd/" + strconv.Itoa(fd))
 		}
 		if err == nil {
-			out[fd] = st
+			out = append(out, inheritedFD{fd, st})
 		}
 	}
 	return out
@@ -257,15 +274,9 @@ func listInherited() map[int]os.FileInfo {
 // writing that is open on st (`--bundle log.txt > log.txt`, a symlink to
 // /dev/stdout, the terminal), else 0.
 func inheritedFDOf(st os.FileInfo) int {
-	inh := inheritedOutputs()
-	fds := make([]int, 0, len(inh))
-	for fd := range inh {
-		fds = append(fds, fd)
-	}
-	slices.Sort(fds)
-	for _, fd := range fds {
-		if os.SameFile(st, inh[fd]) {
-			return fd
+	for _, in := range inheritedOutputs {
+		if os.SameFile(st, in.st) {
+			return in.fd
 		}
 	}
 	return 0
@@ -307,7 +318,7 @@ func isStdout(t outputTarget) bool {
 	if t.fd == 1 {
 		return true
 	}
-	out, ok := inheritedOutputs()[1]
+	out, ok := inheritedFile(1)
 	return ok && t.id != nil && out.Mode()&fs.ModeCharDevice == 0 && os.SameFile(t.id, out)
 }
 
