@@ -449,6 +449,15 @@ type outputCheck struct {
 	seen      map[string]string // fileKey -> what it is, for messages
 }
 
+// stdoutUse names what a command prints on standard output, for
+// newOutputCheck: its --output json document, else other ("" for nothing).
+func stdoutUse(asJSON bool, other string) string {
+	if asJSON {
+		return "--output json"
+	}
+	return other
+}
+
 func newOutputCheck(stdoutUse string) *outputCheck {
 	return &outputCheck{stdoutUse: stdoutUse, seen: map[string]string{}}
 }

@@ -333,11 +333,7 @@ func signBlobAction(c *cli.Context) error {
 			return err
 		}
 	}
-	stdoutUse := ""
-	if asJSON {
-		stdoutUse = "--output json"
-	}
-	oc, err := signOutputCheck(c, files, stdoutUse)
+	oc, err := signOutputCheck(c, files, stdoutUse(asJSON, ""))
 	if err != nil {
 		return err
 	}
@@ -476,14 +472,11 @@ func attestBlobAction(c *cli.Context) error {
 	}
 	bundleOut, sigOut, attOut := c.String("bundle"), c.String("output-signature"), c.String("output-attestation")
 	toStdout := bundleOut == "" && sigOut == ""
-	stdoutUse := ""
-	switch {
-	case asJSON:
-		stdoutUse = "--output json"
-	case toStdout:
-		stdoutUse = "the DSSE envelope (no --bundle or --output-signature)"
+	envelopeOnStdout := ""
+	if toStdout {
+		envelopeOnStdout = "the DSSE envelope (no --bundle or --output-signature)"
 	}
-	oc, err := signOutputCheck(c, []string{file}, stdoutUse)
+	oc, err := signOutputCheck(c, []string{file}, stdoutUse(asJSON, envelopeOnStdout))
 	if err != nil {
 		return err
 	}

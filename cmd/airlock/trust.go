@@ -468,11 +468,7 @@ func trustExportAction(c *cli.Context) error {
 	if out != "-" {
 		// A missing directory, a dangling link, the database itself, or
 		// stdout while --output json prints there is said before any work.
-		stdoutUse := ""
-		if asJSON {
-			stdoutUse = "--output json"
-		}
-		oc := newOutputCheck(stdoutUse)
+		oc := newOutputCheck(stdoutUse(asJSON, ""))
 		if db, err := dbPath(c); err == nil {
 			oc.input(db, fmt.Sprintf("the database %q", db))
 		}
