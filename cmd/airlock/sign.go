@@ -178,8 +178,8 @@ func dbWritable(db string) error {
 	}
 	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(dir); err == nil {
-			if !canWrite(dir, true) {
-				return fmt.Errorf("database %q cannot be created: directory %q is not writable", db, dir)
+			if err := writableDir(dir); err != nil {
+				return fmt.Errorf("database %q cannot be created: %w", db, err)
 			}
 			return nil
 		}
