@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 // TestSignOutputsNotRegularFiles: defect found in review: outputs were
@@ -406,34 +408,38 @@ func TestFlagLikeFileNames(t *testing.T) {
 		}
 		return string(out), cmd.ProcessState.ExitCode()
 	}
-	// The attacker's key (k.key, as evil.key) signs the attacker's app.tgz;
-	// the user's key is another.
-	if err := os.Rename(filepath.Join(dir, "k.key"), filepath.Join(dir, "evil.key")); err != nil {
-		t.Fatal(err)
-	}
-	_, userDir := keyFileDir(t)
-	b, err := os.ReadFile(filepath.Join(userDir, "k.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "user.key"), b, 0o600); err != nil {
-		t.Fatal(err)
+	// The attacker's key signs the attacker's app.tgz; the user's key is
+	// another. (Keys made here: openssl is not among what make test
+	// installs.)
+	for _, k := range []string{"evil", "user"} {
+		key, err := generateKey("ecdsa-p256")
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, err := cryptoutils.MarshalPrivateKeyToPEM(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := cryptoutils.MarshalPublicKeyToPEM(key.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubName := k + ".pub"
+		if k == "evil" {
+			pubName = "evil.pub.tgz"
+		}
+		if err := os.WriteFile(filepath.Join(dir, k+".key"), priv, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, pubName), pub, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for name, content := range map[string]string{"app.tgz": "attacker's app", "--key=evil.pub.tgz": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pub := func(key, out string) {
-		t.Helper()
-		cmd := exec.Command("openssl", "pkey", "-in", key, "-pubout", "-out", out)
-		cmd.Dir = dir
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Skipf("openssl: %v %s", err, b)
-		}
-	}
-	pub("evil.key", "evil.pub.tgz")
-	pub("user.key", "user.pub")
 	if out, code := run("sign-blob", "--key", "evil.key", "--tlog", "none", "--bundle", "app.tgz.sigstore.json", "app.tgz"); code != 0 {
 		t.Fatal(out)
 	}
