@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/airlock-project/airlock/hsm"
@@ -280,7 +281,14 @@ func TestPINSource(t *testing.T) {
 	secret := write("open.pin", "Open-PIN-5150\n", 0o644)
 	big := write("big.pin", strings.Repeat("x", 2000), 0o600)
 	empty := write("empty.pin", "\n", 0o600)
+	// A FIFO is refused, not waited on (found in review: opening it blocked
+	// until something wrote to it).
+	fifo := filepath.Join(dir, "pin.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ src, want string }{
+		{fifo, "is not a regular file"},
 		{secret, "is readable or writable by others (mode 0644)"},
 		{big, "is larger than 1024 bytes"},
 		{empty, "is empty"},

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/airlock-project/airlock/hsm"
 	"golang.org/x/term"
@@ -68,7 +69,9 @@ func readPINFile(src string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO must be refused below, not waited on (opening it
+	// for reading would block until something writes to it).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening pin-source %q: %w", path, unwrapPath(err))
 	}
