@@ -68,13 +68,22 @@ var (
 //   - path attributes in the query or query attributes in the path are errors;
 //   - vendor attributes ("x-...") and unknown attribute names are rejected,
 //     because silently ignoring a constraint could select another key;
-//   - pin-value is rejected with ErrPINInURI; the error never contains it.
+//   - pin-value is rejected with ErrPINInURI, wherever it stands (also
+//     inside another attribute's value); the error never contains it.
 func ParseURI(s string) (*URI, error) {
 	if len(s) > maxURILen {
 		return nil, fmt.Errorf("pkcs11 URI is longer than %d bytes", maxURILen)
 	}
 	if len(s) < 7 || !strings.EqualFold(s[:7], "pkcs11:") {
 		return nil, errors.New(`a PKCS#11 URI starts with "pkcs11:"`)
+	}
+	// "pin-value" anywhere, also inside another attribute's value
+	// ("object=k&pin-value=1234", where '&' is literal in the path; a
+	// second '?' in the query): strict parsing would take it as part of a
+	// label or path and echo it in an error, and a parser that splits the
+	// whole URI on '&' would take it as the PIN (found in review).
+	if strings.Contains(strings.ToLower(s), "pin-value") {
+		return nil, ErrPINInURI
 	}
 	rest := s[7:]
 	path, query, hasQuery := strings.Cut(rest, "?")

@@ -110,6 +110,13 @@ func TestParseURIPINValue(t *testing.T) {
 		"pkcs11:token=a?pin-source=/p&pin-value=" + pin,
 		"pkcs11:token=a;pin-value=" + pin,
 		"pkcs11:token=a?pin-value=" + pin + "&pin-value=" + pin,
+		// Inside another attribute's value (found in review: strict
+		// parsing kept it in a label or path, and errors echoed it).
+		"pkcs11:token=a;object=k&pin-value=" + pin,
+		"pkcs11:token=a&pin-value=" + pin,
+		"pkcs11:token=a;object=k?module-path=/m.so?pin-value=" + pin,
+		"pkcs11:token=a;object=k?pin-source=/p?pin-value=" + pin,
+		"PKCS11:token=a;object=k&PIN-VALUE=" + pin,
 	} {
 		_, err := ParseURI(in)
 		if !errors.Is(err, ErrPINInURI) {
