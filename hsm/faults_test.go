@@ -190,6 +190,23 @@ func TestLookupErrors(t *testing.T) {
 	if err := open("pkcs11:token=airlock-test;object=twin;id=%02"); err != nil {
 		t.Errorf("id= did not disambiguate: %v", err)
 	}
+	// PublicKey honours both object= and id= (found in review: with id=
+	// given, object= was ignored and another key's public key exported).
+	m, err = hsm.OpenModule(tok.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, pin := range []hsm.PINFunc{nil, tok.PINFunc()} {
+		pu, _ := hsm.ParseURI("pkcs11:token=airlock-test;object=k;id=%02")
+		if pk, err := m.PublicKey(pu, pin); !errors.Is(err, hsm.ErrNoKey) {
+			t.Errorf("PublicKey(object=k;id=02, twin's id) = %v, %v; want ErrNoKey (login %v)", pk, err, pin != nil)
+		}
+	}
+	pu, _ := hsm.ParseURI("pkcs11:token=airlock-test;object=twin;id=%02")
+	if _, err := m.PublicKey(pu, nil); err != nil {
+		t.Errorf("PublicKey(object=twin;id=02) = %v", err)
+	}
 	// Not a PKCS#11 library.
 	bad := filepath.Join(t.TempDir(), "not.so")
 	os.WriteFile(bad, []byte("nope"), 0o644)

@@ -656,7 +656,22 @@ func (m *Module) PublicKey(u *URI, pin PINFunc) (crypto.PublicKey, error) {
 		return nil, err
 	}
 	defer done()
-	pk, err := l.publicKey(sh, st, u.Object, u.ID, 0)
+	var pk crypto.PublicKey
+	if u.Object != "" && len(u.ID) > 0 {
+		// Both given: the public object must match both (pairTemplate
+		// pairs by id alone, which is right for a private key's pair but
+		// would ignore the object= the user wrote; found in review).
+		hs, ferr := l.find(sh, keyTemplate(pkcs11.CKO_PUBLIC_KEY, u.Object, u.ID))
+		switch {
+		case ferr != nil:
+			return nil, tokenErr(ferr, st, "searching public keys")
+		case len(hs) == 1:
+			return l.parsePublic(sh, hs[0])
+		}
+		err = errorf(ErrNoKey, "no public key %s on token %q", describeKey(u), st.info.Label)
+	} else {
+		pk, err = l.publicKey(sh, st, u.Object, u.ID, 0)
+	}
 	if err == nil || pin == nil || !errors.Is(err, ErrNoKey) {
 		return pk, err
 	}
