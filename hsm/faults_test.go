@@ -279,6 +279,33 @@ func TestPairingMismatch(t *testing.T) {
 	}
 }
 
+// A public key object of another type under a private key's id is the
+// mismatch it is (found in review: the self-test signed with the public
+// key's mechanism and the token said CKR_GENERAL_ERROR).
+func TestPairingTypeMismatch(t *testing.T) {
+	tok := softhsmtest.New(t)
+	tok.GenerateKey(t, "ec", hsm.ECDSAP256)
+	tok.GenerateKey(t, "r", hsm.RSA3072)
+	ctx, sh, done := rawSession(t, tok)
+	ecPub := findOne(t, ctx, sh, pkcs11.CKO_PUBLIC_KEY, "ec")
+	ecID, err := ctx.GetAttributeValue(sh, ecPub, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctx.DestroyObject(sh, ecPub); err != nil {
+		t.Fatal(err)
+	}
+	rPub := findOne(t, ctx, sh, pkcs11.CKO_PUBLIC_KEY, "r")
+	if err := ctx.SetAttributeValue(sh, rPub, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, ecID[0].Value)}); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	_, err = hsm.OpenKey(&hsm.URI{Token: tok.Label, Object: "ec"}, hsm.KeyOptions{ModulePath: tok.Module, PIN: tok.PINFunc()})
+	if !errors.Is(err, hsm.ErrKeyMismatch) || !strings.Contains(err.Error(), "does not match its private key") {
+		t.Fatalf("OpenKey of an EC key with an RSA public object = %v, want ErrKeyMismatch", err)
+	}
+}
+
 // The public key can come from a certificate on the token, and the chain
 // found there is returned leaf first.
 func TestCertificateChainOnToken(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -687,6 +688,29 @@ func (m *Module) PublicKey(u *URI, pin PINFunc) (crypto.PublicKey, error) {
 	return l.publicKey(sh2, st, string(l.attr(sh2, k, pkcs11.CKA_LABEL)), l.attr(sh2, k, pkcs11.CKA_ID), k)
 }
 
+// publicMatchesType reports whether pub is a key of the private key's type
+// (its curve for ECDSA; any size for RSA, whose size may be hidden on the
+// private key).
+func publicMatchesType(pub crypto.PublicKey, typ KeyType) bool {
+	switch p := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch typ {
+		case ECDSAP256:
+			return p.Curve == elliptic.P256()
+		case ECDSAP384:
+			return p.Curve == elliptic.P384()
+		case ECDSAP521:
+			return p.Curve == elliptic.P521()
+		}
+		return false
+	case ed25519.PublicKey:
+		return typ == Ed25519
+	case *rsa.PublicKey:
+		return strings.HasPrefix(string(typ), "rsa-")
+	}
+	return false
+}
+
 // privateKey finds the one private key u names.
 func (l *library) privateKey(sh pkcs11.SessionHandle, st slotToken, u *URI) (pkcs11.ObjectHandle, error) {
 	if u.Type != "" && u.Type != "private" {
@@ -985,6 +1009,14 @@ func openKey(m *Module, u *URI, opts KeyOptions) (*Key, error) {
 	if err != nil {
 		done()
 		return nil, err
+	}
+	if !publicMatchesType(pub, typ) {
+		// A public object of another kind of key under the private key's
+		// id: said as the mismatch it is, before the self-test would sign
+		// with a mechanism the private key does not have (found in review:
+		// CKR_GENERAL_ERROR).
+		done()
+		return nil, errorf(ErrKeyMismatch, "the public key of %q on token %q does not match its private key (a %T for a %s key)", label, st.info.Label, pub, typ)
 	}
 	if rp, ok := pub.(*rsa.PublicKey); ok {
 		// Some tokens hide CKA_MODULUS on the private key; name the type
