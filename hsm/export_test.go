@@ -15,3 +15,11 @@ func (k *Key) RawSlot() uint { return k.st.slot }
 func (k *Key) RawCtx() *pkcs11.Ctx { return k.mod.lib.ctx }
 
 func (k *Key) RawObject() pkcs11.ObjectHandle { return k.obj }
+
+// SetMaxFoundObjects lowers the bound on one search for the test and
+// restores it when the test ends.
+func SetMaxFoundObjects(t interface{ Cleanup(func()) }, n int) {
+	old := maxFoundObjects
+	maxFoundObjects = n
+	t.Cleanup(func() { maxFoundObjects = old })
+}

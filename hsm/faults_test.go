@@ -215,6 +215,81 @@ func TestLookupErrors(t *testing.T) {
 	}
 }
 
+// TestPublicKeyAmbiguousWithObjectAndID: defect
+// pubkey_object_and_id_ambiguous_is_no_key: with both object= and id= in
+// the URI, two matching public objects were reported as ErrNoKey ("no
+// public key ...") instead of the ambiguity they are, as a private key
+// lookup reports it.
+func TestPublicKeyAmbiguousWithObjectAndID(t *testing.T) {
+	tok := softhsmtest.New(t)
+	ctx, sh, done := rawSession(t, tok)
+	genEC(t, ctx, sh, "dup", []byte{5}, true)
+	genEC(t, ctx, sh, "dup", []byte{5}, true)
+	done()
+	m, err := hsm.OpenModule(tok.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	pu, err := hsm.ParseURI("pkcs11:token=airlock-test;object=dup;id=%05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `2 public keys labelled "dup" and with id 05 on token "airlock-test"`
+	for _, pin := range []hsm.PINFunc{nil, tok.PINFunc()} {
+		_, err := m.PublicKey(pu, pin)
+		if !errors.Is(err, hsm.ErrAmbiguous) || errors.Is(err, hsm.ErrNoKey) || err.Error() != want {
+			t.Errorf("PublicKey(object=dup;id=05) = %v, want ErrAmbiguous %q (login %v)", err, want, pin != nil)
+		}
+	}
+	// The private key lookup says the same, without a hint to add the id=
+	// the URI already has.
+	_, err = hsm.OpenKey(pu, hsm.KeyOptions{ModulePath: tok.Module, PIN: tok.PINFunc()})
+	if want := `2 keys labelled "dup" and with id 05 on token "airlock-test"`; !errors.Is(err, hsm.ErrAmbiguous) || err.Error() != want {
+		t.Errorf("OpenKey(object=dup;id=05) = %v, want ErrAmbiguous %q", err, want)
+	}
+}
+
+// TestFindTooManyObjects: defect find_truncates_silently: a search stopped
+// at 10,000 objects and returned what it had, so a key beyond the cut was
+// "no such key" and a listing was silently short. Past the bound a search
+// is ErrTooManyObjects; at the bound it returns everything.
+func TestFindTooManyObjects(t *testing.T) {
+	tok := softhsmtest.New(t)
+	ctx, sh, done := rawSession(t, tok)
+	for i := range 4 {
+		genEC(t, ctx, sh, "many", []byte{byte(i + 1)}, true)
+	}
+	done()
+	m, err := hsm.OpenModule(tok.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sel := hsm.TokenSelector{Label: tok.Label}
+
+	hsm.SetMaxFoundObjects(t, 4)
+	if keys, err := m.Keys(sel, tok.PINFunc()); err != nil || len(keys) != 4 {
+		t.Fatalf("Keys at the bound = %d keys, %v; want 4", len(keys), err)
+	}
+
+	hsm.SetMaxFoundObjects(t, 3)
+	_, err = m.Keys(sel, tok.PINFunc())
+	if want := `listing keys on token "airlock-test": more than 3 objects match`; !errors.Is(err, hsm.ErrTooManyObjects) || err.Error() != want {
+		t.Errorf("Keys past the bound = %v, want ErrTooManyObjects %q", err, want)
+	}
+	_, err = hsm.OpenKey(&hsm.URI{Token: tok.Label, Object: "many"}, hsm.KeyOptions{ModulePath: tok.Module, PIN: tok.PINFunc()})
+	if !errors.Is(err, hsm.ErrTooManyObjects) || errors.Is(err, hsm.ErrNoKey) || errors.Is(err, hsm.ErrAmbiguous) {
+		t.Errorf("OpenKey(object=many) past the bound = %v, want ErrTooManyObjects", err)
+	}
+	// A lookup that matches few objects is not affected by the others.
+	k, err := hsm.OpenKey(&hsm.URI{Token: tok.Label, Object: "many", ID: []byte{3}}, hsm.KeyOptions{ModulePath: tok.Module, PIN: tok.PINFunc()})
+	if err != nil {
+		t.Fatalf("OpenKey(object=many;id=03) = %v", err)
+	}
+	k.Close()
+}
+
 // genEC makes a P-256 pair with the raw API (softhsmtest's templates);
 // sign sets the private key's CKA_SIGN.
 func genEC(t *testing.T, ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, label string, id []byte, sign bool) {

@@ -53,6 +53,11 @@ var (
 	ErrModuleInit = fmt.Errorf("%w: cannot initialise", ErrModule)
 )
 
+// ErrTooManyObjects is returned when a search on a token matches more
+// objects than the package reads (10,000): the search fails rather than
+// decide from a partial list.
+var ErrTooManyObjects = errors.New("too many objects on the token")
+
 // ErrAmbiguousToken is the ErrAmbiguous of a token selector (or a key URI
 // without token attributes) that matches more than one token.
 var ErrAmbiguousToken = fmt.Errorf("%w: more than one token", ErrAmbiguous)

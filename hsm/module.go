@@ -153,6 +153,9 @@ func tokenErr(err error, st slotToken, what string) error {
 	if isRemoved(err) {
 		return wrapf(ErrTokenRemoved, err, "token %q is no longer available (removed?) while %s", st.info.Label, what)
 	}
+	if errors.Is(err, ErrTooManyObjects) {
+		return wrapf(ErrTooManyObjects, err, "%s on token %q", what, st.info.Label)
+	}
 	return wrapf(ErrModule, err, "%s on token %q", what, st.info.Label)
 }
 

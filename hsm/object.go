@@ -34,6 +34,10 @@ const (
 	maxCertificateChainSize = 8
 )
 
+// maxFoundObjects bounds the objects one search returns; a var so that a
+// test can lower it.
+var maxFoundObjects = 10000
+
 var (
 	oidP256    = []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}
 	oidP384    = []byte{0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22}
@@ -43,6 +47,10 @@ var (
 	nameEd25519 = append([]byte{0x13, 12}, "edwards25519"...)
 )
 
+// find returns every object matching tmpl, reading them maxObjectsPerSearch
+// at a time. More than maxFoundObjects is ErrTooManyObjects, never a partial
+// list: a caller deciding "no such key" or "one key" from a cut list would
+// decide wrong.
 func (l *library) find(sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
 	if err := l.ctx.FindObjectsInit(sh, tmpl); err != nil {
 		return nil, err
@@ -58,8 +66,8 @@ func (l *library) find(sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute) ([]pkc
 			return all, nil
 		}
 		all = append(all, hs...)
-		if len(all) > 10000 {
-			return all, nil
+		if len(all) > maxFoundObjects {
+			return nil, errorf(ErrTooManyObjects, "more than %d objects match", maxFoundObjects)
 		}
 	}
 }
@@ -159,10 +167,11 @@ func (l *library) keyInfo(sh pkcs11.SessionHandle, st slotToken, o pkcs11.Object
 			ki.Usage = append(ki.Usage, u.name)
 		}
 	}
-	if pubs, err := l.find(sh, pairTemplate(pkcs11.CKO_PUBLIC_KEY, ki.Label, ki.ID)); err == nil && len(pubs) > 0 {
+	// Too many matches still means there is one.
+	if pubs, err := l.find(sh, pairTemplate(pkcs11.CKO_PUBLIC_KEY, ki.Label, ki.ID)); len(pubs) > 0 || errors.Is(err, ErrTooManyObjects) {
 		ki.HasPublicKey = true
 	}
-	if certs, err := l.find(sh, pairTemplate(pkcs11.CKO_CERTIFICATE, ki.Label, ki.ID)); err == nil && len(certs) > 0 {
+	if certs, err := l.find(sh, pairTemplate(pkcs11.CKO_CERTIFICATE, ki.Label, ki.ID)); len(certs) > 0 || errors.Is(err, ErrTooManyObjects) {
 		ki.HasCertificate = true
 	}
 	u := URI{Token: st.info.Label, Object: ki.Label, ID: ki.ID, ModulePath: l.path}
@@ -222,6 +231,8 @@ func (m *Module) PublicKey(u *URI, pin PINFunc) (crypto.PublicKey, error) {
 			return nil, tokenErr(ferr, st, "searching public keys")
 		case len(hs) == 1:
 			return l.parsePublic(sh, hs[0])
+		case len(hs) > 1:
+			return nil, ambiguousKey(len(hs), "public keys", u, st)
 		}
 		err = errorf(ErrNoKey, "no public key %s on token %q", describeKey(u), st.info.Label)
 	} else {
@@ -260,8 +271,18 @@ func (l *library) privateKey(sh pkcs11.SessionHandle, st slotToken, u *URI) (pkc
 	case 1:
 		return hs[0], nil
 	default:
-		return 0, errorf(ErrAmbiguous, "%d keys %s on token %q: add id= to the URI", len(hs), describeKey(u), st.info.Label)
+		return 0, ambiguousKey(len(hs), "keys", u, st)
 	}
+}
+
+// ambiguousKey is the ErrAmbiguous of a key lookup that matched n objects
+// (what: "keys", "public keys"). The URI can be narrowed with id= only when
+// it has none.
+func ambiguousKey(n int, what string, u *URI, st slotToken) error {
+	if len(u.ID) == 0 {
+		return errorf(ErrAmbiguous, "%d %s %s on token %q: add id= to the URI", n, what, describeKey(u), st.info.Label)
+	}
+	return errorf(ErrAmbiguous, "%d %s %s on token %q", n, what, describeKey(u), st.info.Label)
 }
 
 func describeKey(u *URI) string {
@@ -284,7 +305,7 @@ func (l *library) publicKey(sh pkcs11.SessionHandle, st slotToken, label string,
 		return nil, tokenErr(err, st, "searching public keys")
 	}
 	if len(hs) > 1 {
-		return nil, errorf(ErrAmbiguous, "%d public keys %s on token %q: add id= to the URI", len(hs), describeKey(&URI{Object: label, ID: id}), st.info.Label)
+		return nil, ambiguousKey(len(hs), "public keys", &URI{Object: label, ID: id}, st)
 	}
 	if len(hs) == 1 {
 		return l.parsePublic(sh, hs[0])
