@@ -44,11 +44,14 @@ var (
 	ErrUnsupported  = errors.New("unsupported")
 )
 
+// ErrNoModule is the ErrModule of no module at all: OpenModule was given
+// no path, or ResolveModulePath found none in the URI and no fallback.
 // ErrModuleLoad is the ErrModule of a module that cannot be loaded: no
 // such file, or not a PKCS#11 library. ErrModuleInit is the ErrModule of a
 // module that loaded but whose C_Initialize failed (for SoftHSM2, most
 // often a missing or unreadable SOFTHSM2_CONF or token directory).
 var (
+	ErrNoModule   = fmt.Errorf("%w: none given", ErrModule)
 	ErrModuleLoad = fmt.Errorf("%w: cannot load", ErrModule)
 	ErrModuleInit = fmt.Errorf("%w: cannot initialise", ErrModule)
 )

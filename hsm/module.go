@@ -41,7 +41,7 @@ type Module struct {
 // OpenModule loads the PKCS#11 library at path and initialises it.
 func OpenModule(path string) (*Module, error) {
 	if path == "" {
-		return nil, errorf(ErrModule, "no PKCS#11 module given")
+		return nil, errorf(ErrNoModule, "no PKCS#11 module given")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -118,7 +118,7 @@ func ResolveModulePath(u *URI, fallback string) (string, error) {
 	if fallback != "" {
 		return fallback, nil
 	}
-	return "", errorf(ErrModule, "no PKCS#11 module: the key URI has no module-path")
+	return "", errorf(ErrNoModule, "no PKCS#11 module: the key URI has no module-path")
 }
 
 var moduleDirs = []string{

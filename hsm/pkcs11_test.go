@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"errors"
 	"testing"
 
 	"github.com/airlock-project/airlock/hsm"
@@ -74,5 +75,20 @@ func TestKeygenSignVerifyEveryType(t *testing.T) {
 				t.Fatalf("public key type %T", pub)
 			}
 		})
+	}
+}
+
+// TestNoModule: no module at all is ErrNoModule (an ErrModule), which the
+// command turns into its hint without reading the message.
+func TestNoModule(t *testing.T) {
+	if _, err := hsm.OpenModule(""); !errors.Is(err, hsm.ErrNoModule) || !errors.Is(err, hsm.ErrModule) {
+		t.Errorf("OpenModule(\"\") = %v, want ErrNoModule", err)
+	}
+	if _, err := hsm.ResolveModulePath(&hsm.URI{Token: "t", Object: "k"}, ""); !errors.Is(err, hsm.ErrNoModule) {
+		t.Errorf("ResolveModulePath(no module-path, no fallback) = %v, want ErrNoModule", err)
+	}
+	_, err := hsm.ResolveModulePath(&hsm.URI{Token: "t", Object: "k", ModuleName: "no-such-module"}, "")
+	if !errors.Is(err, hsm.ErrModuleLoad) || errors.Is(err, hsm.ErrNoModule) {
+		t.Errorf("ResolveModulePath(unknown module-name) = %v, want ErrModuleLoad", err)
 	}
 }

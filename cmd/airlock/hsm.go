@@ -126,8 +126,7 @@ func hsmErr(err error) error {
 		return withHint(err, "the token's security officer must unlock or reset the user PIN")
 	case errors.Is(err, hsm.ErrNotSignKey):
 		return withHint(err, "use a key generated for signing ('airlock hsm keygen' makes sign-only keys)")
-	case errors.Is(err, hsm.ErrModule) && strings.Contains(err.Error(), "no PKCS#11 module"),
-		errors.Is(err, hsm.ErrModuleLoad):
+	case errors.Is(err, hsm.ErrNoModule), errors.Is(err, hsm.ErrModuleLoad):
 		return withHint(err, noModuleHint)
 	case errors.Is(err, hsm.ErrModuleInit):
 		return withHint(err, "the module loaded but could not start: check its configuration (SoftHSM2: SOFTHSM2_CONF names a readable softhsm2.conf whose directories.tokendir exists)")
@@ -150,7 +149,7 @@ func moduleFor(c *cli.Context, u *hsm.URI) (string, error) {
 	if u != nil {
 		p, err := hsm.ResolveModulePath(u, os.Getenv("AIRLOCK_PKCS11_MODULE"))
 		if err != nil {
-			if errors.Is(err, hsm.ErrModule) && u.ModuleName == "" {
+			if errors.Is(err, hsm.ErrNoModule) {
 				return "", withHint(errNoModule, noModuleHint)
 			}
 			return "", hsmErr(err)

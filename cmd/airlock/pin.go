@@ -1,26 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"os"
-	"strings"
-	"syscall"
 
 	"github.com/airlock-project/airlock/hsm"
 	"golang.org/x/term"
 )
 
-// maxPINFile bounds what is read from a pin-source file.
-const maxPINFile = 1024
-
 // pinFunc returns the PIN source for a token, in order of preference:
 //
 //  1. pin-source from the key URI: a file (path or file: URI) of mode 0600
-//     or stricter, one trailing newline trimmed;
+//     or stricter, one trailing newline trimmed (hsm.ReadPINFile);
 //  2. the AIRLOCK_PIN environment variable, when not empty;
 //  3. a prompt on the controlling terminal (/dev/tty), input not echoed;
 //  4. otherwise an error saying how to give one.
@@ -40,66 +32,14 @@ func pinFunc(pinSource, tokenLabel string) hsm.PINFunc {
 	}
 }
 
-// pinSourcePath turns a pin-source value into a file path. RFC 7512 allows
-// a file: URI or a plain path; anything else (a command, another scheme) is
-// refused.
-func pinSourcePath(src string) (string, error) {
-	if !strings.HasPrefix(src, "file:") {
-		if strings.HasPrefix(src, "|") || strings.Contains(src, "://") {
-			return "", fmt.Errorf("pin-source %q is not a file: only files are supported", src)
-		}
-		return src, nil
-	}
-	u, err := url.Parse(src)
-	if err != nil || (u.Host != "" && u.Host != "localhost") || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("pin-source %q is not a local file: URI", src)
-	}
-	p := u.Path
-	if p == "" {
-		p = u.Opaque
-	}
-	if p == "" {
-		return "", fmt.Errorf("pin-source %q names no file", src)
-	}
-	return p, nil
-}
-
+// readPINFile is hsm.ReadPINFile with the hint for a file others may read.
 func readPINFile(src string) ([]byte, error) {
-	path, err := pinSourcePath(src)
-	if err != nil {
-		return nil, err
+	p, err := hsm.ReadPINFile(src)
+	if errors.Is(err, hsm.ErrPINFileMode) {
+		path, _ := hsm.PINSourcePath(src)
+		return nil, withHint(err, "chmod 600 "+path)
 	}
-	// O_NONBLOCK: a FIFO must be refused below, not waited on (opening it
-	// for reading would block until something writes to it).
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening pin-source %q: %w", path, unwrapPath(err))
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading pin-source %q: %w", path, unwrapPath(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("pin-source %q is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, withHint(fmt.Errorf("pin-source %q is readable or writable by others (mode %04o)", path, perm),
-			fmt.Sprintf("chmod 600 %s", path))
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPINFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading pin-source %q: %w", path, unwrapPath(err))
-	}
-	if len(b) > maxPINFile {
-		return nil, fmt.Errorf("pin-source %q is larger than %d bytes", path, maxPINFile)
-	}
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) == 0 {
-		return nil, fmt.Errorf("pin-source %q is empty", path)
-	}
-	return b, nil
+	return p, err
 }
 
 // errNoPIN says how to give a PIN when there is no terminal to ask on.
