@@ -162,6 +162,26 @@ func moduleFor(c *cli.Context, u *hsm.URI) (string, error) {
 	return "", withHint(errNoModule, noModuleHint)
 }
 
+// cutURIHint returns a hint to quote a pkcs11: URI that the shell has cut
+// at ';', or "". Unquoted, `--key pkcs11:token=release;object=signer FILE`
+// runs airlock with `--key pkcs11:token=release` and no FILE, then
+// `object=signer FILE` as a command of its own. So: keyRef is a pkcs11: URI
+// that names no key (no object=, no id=) and no FILE arguments are left.
+func cutURIHint(keyRef string, args []string) string {
+	if len(args) > 0 || !strings.HasPrefix(strings.ToLower(keyRef), "pkcs11:") {
+		return ""
+	}
+	u, err := hsm.ParseURI(keyRef)
+	if err != nil || u.Object != "" || len(u.ID) > 0 {
+		return ""
+	}
+	example := "'pkcs11:token=LABEL;object=KEY'"
+	if !strings.ContainsAny(keyRef, "?'") {
+		example = "'" + keyRef + ";object=KEY'"
+	}
+	return "the shell ends a command at ';': quote the pkcs11: URI, as in --key " + example
+}
+
 // parseKeyURI parses a pkcs11: URI given on the command line.
 func parseKeyURI(s string) (*hsm.URI, error) {
 	u, err := hsm.ParseURI(s)

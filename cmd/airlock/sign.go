@@ -315,7 +315,7 @@ type signOutput struct {
 func signBlobAction(c *cli.Context) error {
 	files := c.Args().Slice()
 	if len(files) == 0 {
-		return usageErrorf("sign-blob needs at least one FILE")
+		return withHint(usageErrorf("sign-blob needs at least one FILE"), cutURIHint(c.String("key"), files))
 	}
 	asJSON, err := outputJSON(c)
 	if err != nil {
@@ -437,7 +437,7 @@ func attestBlobAction(c *cli.Context) error {
 		return withHint(usageErrorf("attest-blob needs a FILE to attest"),
 			fmt.Sprintf("--bundle names the bundle to write, not the artifact: airlock attest-blob ... --bundle %s.sigstore.json %s", b, b))
 	case c.NArg() == 0:
-		return usageErrorf("attest-blob needs a FILE to attest")
+		return withHint(usageErrorf("attest-blob needs a FILE to attest"), cutURIHint(c.String("key"), nil))
 	case c.NArg() > 1:
 		return usageErrorf("attest-blob takes one FILE, got %d", c.NArg())
 	}
