@@ -295,15 +295,29 @@ func hsmTokensAction(c *cli.Context) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLOT\tLABEL\tSERIAL\tMODEL\tMANUFACTURER\tFLAGS")
+	initialized := false
 	for _, t := range toks {
 		label := t.Label
 		if !t.Initialized {
 			label = "(not initialized)"
 		}
+		initialized = initialized || t.Initialized
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.SlotID, label, t.Serial, t.Model, t.Manufacturer, strings.Join(t.Flags, ","))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !initialized {
+		// SoftHSM2 always shows one free slot, so the hint is only for a
+		// module with no token to use yet (a new user's first run).
+		fmt.Fprintf(c.App.ErrWriter, "airlock: hint: %s\n", initTokenHint)
+	}
+	return nil
 }
+
+// initTokenHint says how to initialise a token: airlock does not, as that
+// sets the security officer's PIN.
+const initTokenHint = "no token is initialised: initialise one with the token vendor's tool (SoftHSM2: softhsm2-util --init-token --free --label LABEL, which asks for the SO PIN and the user PIN)"
 
 func hsmKeysAction(c *cli.Context) error {
 	if c.NArg() > 0 {
