@@ -24,6 +24,7 @@ package hsm
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrNoCgo is returned by everything that needs a PKCS#11 module in a build
@@ -84,10 +85,8 @@ var GenerateTypes = []KeyType{ECDSAP256, ECDSAP384, RSA3072, RSA4096, Ed25519}
 
 // ParseKeyType checks s against GenerateTypes.
 func ParseKeyType(s string) (KeyType, error) {
-	for _, t := range GenerateTypes {
-		if string(t) == s {
-			return t, nil
-		}
+	if t := KeyType(s); slices.Contains(GenerateTypes, t) {
+		return t, nil
 	}
 	return "", fmt.Errorf("key type %q is not one of ecdsa-p256, ecdsa-p384, rsa-3072, rsa-4096, ed25519", s)
 }
@@ -148,12 +147,7 @@ type KeyInfo struct {
 
 // CanSign reports whether the key's usage includes sign.
 func (k KeyInfo) CanSign() bool {
-	for _, u := range k.Usage {
-		if u == "sign" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(k.Usage, "sign")
 }
 
 // PINFunc returns the user PIN for a token. It is called at most once per
@@ -179,8 +173,4 @@ type GenerateOptions struct {
 	Type  KeyType // one of GenerateTypes
 }
 
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
-}
+func wipe(b []byte) { clear(b) }
