@@ -185,7 +185,7 @@ func BenchmarkVerifyFiles(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		for _, r := range v.VerifyFiles(items) {
+		for _, r := range v.VerifyFiles(b.Context(), items) {
 			if r.Err != nil {
 				b.Fatal(r.Err)
 			}

@@ -483,7 +483,7 @@ func TestVerifyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := range 2 {
-		res := v.VerifyFiles(items)
+		res := v.VerifyFiles(t.Context(), items)
 		if len(res) != len(items) {
 			t.Fatalf("%d results for %d items", len(res), len(items))
 		}
