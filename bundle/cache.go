@@ -195,7 +195,7 @@ var anchorExtensions = []asn1.ObjectIdentifier{
 	{2, 5, 29, 17},              // subject alternative name
 	{2, 5, 29, 19},              // basic constraints
 	{2, 5, 29, 31},              // CRL distribution points
-	{2, 5, 29, 32},              // certificate policies (inert without the three above)
+	{2, 5, 29, 32},              // certificate policies (inert without the three left out, see shortcutLeaf)
 	{2, 5, 29, 35},              // authority key identifier
 	{2, 5, 29, 37},              // extended key usage
 	{1, 3, 6, 1, 5, 5, 7, 1, 1}, // authority information access
