@@ -43,12 +43,13 @@ var (
 type chainSpec struct {
 	name               string
 	root, inter, leaf  func(*x509.Certificate)
-	caStart, caEnd     time.Duration // the CA's validity period in the trusted root, when non-zero
-	listOtherRoot      bool          // the trusted root names another root (same name, other key): the chain's root is no longer trusted
-	leafByOtherKey     bool          // the leaf names the intermediate as issuer but is signed by another key
-	leafIsIntermediate bool          // the certificate verified is the intermediate itself
-	leafByRoot         bool          // the leaf is issued by the root directly
-	want               bool          // plain sigstore-go's verdict at genBase (a premise, checked)
+	caStart, caEnd     time.Duration           // the CA's validity period in the trusted root, when non-zero
+	listOtherRoot      bool                    // the trusted root names another root (same name, other key): the chain's root is no longer trusted
+	leafByOtherKey     bool                    // the leaf names the intermediate as issuer but is signed by another key
+	leafIsIntermediate bool                    // the certificate verified is the intermediate itself
+	leafByRoot         bool                    // the leaf is issued by the root directly
+	upper              func(*x509.Certificate) // when set, a second intermediate between the root and the intermediate, changed by it
+	want               bool                    // plain sigstore-go's verdict at genBase (a premise, checked)
 }
 
 func policyExt(t *testing.T, oid asn1.ObjectIdentifier, critical bool, v any) func(*x509.Certificate) {
@@ -155,6 +156,11 @@ func chainSpecs(t *testing.T) []chainSpec {
 		{name: "leaf signed by another key", leafByOtherKey: true},
 		{name: "leaf is the intermediate", leafIsIntermediate: true, want: true},
 		{name: "leaf issued by the root", leafByRoot: true, want: true},
+		{name: "two intermediates, root path length 1", upper: func(*x509.Certificate) {}},
+		{name: "two intermediates, root path length unset", root: func(c *x509.Certificate) { c.MaxPathLen = -1 }, upper: func(*x509.Certificate) {}, want: true},
+		{name: "two intermediates, upper path length 0", root: func(c *x509.Certificate) { c.MaxPathLen = -1 }, upper: func(c *x509.Certificate) { c.MaxPathLen, c.MaxPathLenZero = 0, true }},
+		{name: "two intermediates, upper expires after first use", root: func(c *x509.Certificate) { c.MaxPathLen = -1 }, upper: notAfter(time.Hour), want: true},
+		{name: "two intermediates, upper requires explicit policy", root: func(c *x509.Certificate) { c.MaxPathLen = -1 }, upper: all(requireExplicitPolicyZero, policies(policyP)), inter: policies(policyP), leaf: policies(policyQ)},
 	}
 }
 
@@ -199,7 +205,18 @@ func genChain(t *testing.T, s chainSpec) (tr *root.TrustedRoot, leaf, warm *x509
 		NotBefore: genBase.Add(-5 * 24 * time.Hour), NotAfter: genBase.Add(5 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, MaxPathLen: 0, MaxPathLenZero: true,
 		KeyUsage: x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}})
-	inter := genCert(t, it, rootCert, ik.Public(), rk)
+	issuer, issuerKey := rootCert, rk
+	var upper *x509.Certificate
+	if s.upper != nil {
+		uk := genKey(t)
+		ut := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "gen upper intermediate"},
+			NotBefore: genBase.Add(-5 * 24 * time.Hour), NotAfter: genBase.Add(5 * 24 * time.Hour),
+			IsCA: true, BasicConstraintsValid: true, MaxPathLen: -1, KeyUsage: x509.KeyUsageCertSign}
+		s.upper(ut)
+		upper = genCert(t, ut, rootCert, uk.Public(), rk)
+		issuer, issuerKey = upper, uk
+	}
+	inter := genCert(t, it, issuer, ik.Public(), issuerKey)
 	leafTmpl := func(serial int64) *x509.Certificate {
 		u, _ := url.Parse("https://example.com/ci/workflow")
 		return &x509.Certificate{SerialNumber: big.NewInt(serial), NotBefore: genBase.Add(-24 * time.Hour), NotAfter: genBase.Add(24 * time.Hour),
@@ -225,6 +242,9 @@ func genChain(t *testing.T, s chainSpec) (tr *root.TrustedRoot, leaf, warm *x509
 		listed = genCert(t, rt, rt, ok.Public(), ok)
 	}
 	ca := &root.FulcioCertificateAuthority{Root: listed, Intermediates: []*x509.Certificate{inter}}
+	if upper != nil {
+		ca.Intermediates = append(ca.Intermediates, upper)
+	}
 	if s.caStart != 0 {
 		ca.ValidityPeriodStart = genBase.Add(s.caStart)
 	}
