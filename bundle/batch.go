@@ -1,12 +1,14 @@
 package bundle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // EvidenceKind says what an evidence file is.
@@ -48,27 +50,38 @@ type ItemResult struct {
 	Err    error
 }
 
+// ErrNotChecked is wrapped, with the context's cause, by the Err of an
+// item a cancelled batch did not start: it was not checked, so it is
+// neither verified nor rejected.
+var ErrNotChecked = errors.New("not checked")
+
+type notChecked struct{ cause error }
+
+func (e *notChecked) Error() string   { return "not checked: " + e.cause.Error() }
+func (e *notChecked) Unwrap() []error { return []error{ErrNotChecked, e.cause} }
+
 // VerifyFiles verifies items in parallel on all cores and returns their
 // outcomes in the items' order. Each worker reads the evidence, streams
-// the artifact, and verifies; the Verifier's caches are shared.
-func (v *Verifier) VerifyFiles(items []Item) []ItemResult {
+// the artifact, and verifies; the Verifier's caches are shared. Once ctx
+// is done no further item starts: those left have an Err wrapping
+// ErrNotChecked and context.Cause(ctx), and no Result. Items already
+// started run to their end.
+func (v *Verifier) VerifyFiles(ctx context.Context, items []Item) []ItemResult {
 	out := make([]ItemResult, len(items))
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				r, err := v.VerifyFile(items[i])
-				out[i] = ItemResult{r, err}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range items {
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				out[i] = ItemResult{Err: &notChecked{context.Cause(ctx)}}
+				return nil
 			}
+			r, err := v.VerifyFile(items[i])
+			out[i] = ItemResult{r, err}
+			return nil
 		})
 	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	g.Wait()
 	return out
 }
 

@@ -3,6 +3,9 @@ package bundle
 import (
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,10 +14,6 @@ import (
 
 // maxCachedLeaves bounds the leaf-certificate cache of one Verifier.
 const maxCachedLeaves = 1 << 14
-
-// noLeafCache turns the leaf cache off; benchmarks use it to measure
-// batches of distinct certificates.
-var noLeafCache = false
 
 // cachingMaterial wraps trusted material so that its certificate
 // authorities remember path-validation work across verifications.
@@ -33,24 +32,37 @@ func newCachingMaterial(tm root.TrustedMaterial) *cachingMaterial {
 
 func (m *cachingMaterial) FulcioCertificateAuthorities() []root.CertificateAuthority { return m.cas }
 
-// cachingCA is a CertificateAuthority that gives the same answers as the
-// one it wraps, with less work:
+// cachingCA is a CertificateAuthority that gives the same verdicts as the
+// one it wraps (sigstore-go's Fulcio CA: crypto/x509 from the leaf to the
+// CA's root, code-signing EKU, the CA's validity period), with less work.
+// Both speed-ups accept only what the wrapped CA accepts at the same time:
 //
-//   - A leaf certificate already validated (same DER) reuses its chains;
-//     only the validity windows of the chain's certificates and of the CA
-//     are checked again at the new time. Signatures, key usages and
-//     constraints do not depend on time.
+//   - A leaf certificate already validated (same DER) reuses the chains
+//     x509 built for it. Of everything x509 checks on a chain, only the
+//     validity windows depend on the time, so they (and the CA's validity
+//     period) are checked again at the new time; signatures, basic and
+//     name constraints, path lengths, key usages and policies do not
+//     change. A chain that no longer holds sends the leaf to full
+//     validation.
 //   - For a Fulcio CA with one intermediate, the intermediate is checked
 //     against the root once; leaves are then validated with the
-//     intermediate as the anchor (x509 still checks the intermediate's
-//     constraints and key usage), and the validity windows of the
-//     intermediate and the root are checked at the verification time. This shortcut is taken
-//     only when neither certificate has name constraints and the root
-//     allows an intermediate below it; otherwise every call is the
-//     wrapped CA's.
+//     intermediate as the anchor, and the validity windows of the
+//     intermediate, the root and the CA are checked at the verification
+//     time. With the intermediate as the anchor, x509 no longer checks
+//     what the root imposes on the chain and no longer runs the RFC 5280
+//     policy algorithm over the intermediate, so the shortcut is taken
+//     only where that cannot change the verdict (see anchorable and
+//     shortcutLeaf): the intermediate is a CA, the root allows an
+//     intermediate, neither carries an extension outside a short list
+//     (no name constraints, policy constraints, policy mappings or
+//     inhibitAnyPolicy), and the leaf has no policy constraints. The code-
+//     signing EKU is checked on intermediate and root once and on leaf and
+//     intermediate at each verification, which for one usage is x509's
+//     check over the whole chain.
 //
 // Anything the shortcut cannot validate goes to the wrapped CA, so a
-// rejection is always the wrapped CA's verdict.
+// rejection is always the wrapped CA's verdict. TestCacheDifferential
+// checks both directions over generated chains.
 type cachingCA struct {
 	inner root.CertificateAuthority
 
@@ -60,6 +72,10 @@ type cachingCA struct {
 
 	mu     sync.Mutex
 	leaves map[[32]byte][][]*x509.Certificate
+
+	// noLeaves turns the leaf cache off; set by benchmarks to measure
+	// batches of distinct certificates.
+	noLeaves bool
 }
 
 func (c *cachingCA) Verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certificate, error) {
@@ -67,7 +83,7 @@ func (c *cachingCA) Verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certi
 	c.mu.Lock()
 	cached := c.leaves[key]
 	c.mu.Unlock()
-	if noLeafCache {
+	if c.noLeaves {
 		cached = nil
 	}
 	if cached != nil && c.caValidAt(t) {
@@ -98,7 +114,7 @@ func (c *cachingCA) Verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certi
 
 func (c *cachingCA) verify(cert *x509.Certificate, t time.Time) ([][]*x509.Certificate, error) {
 	c.anchorOnce.Do(c.prepareAnchor)
-	if c.anchor != nil && c.caValidAt(t) && validAt(c.fca.Root, t) && validAt(c.fca.Intermediates[0], t) {
+	if c.anchor != nil && shortcutLeaf(cert) && c.caValidAt(t) && validAt(c.fca.Root, t) && validAt(c.fca.Intermediates[0], t) {
 		chains, err := cert.Verify(x509.VerifyOptions{
 			CurrentTime: t,
 			Roots:       c.anchor,
@@ -135,7 +151,7 @@ func (c *cachingCA) prepareAnchor() {
 		return
 	}
 	inter, rt := fca.Intermediates[0], fca.Root
-	if hasNameConstraints(inter) || hasNameConstraints(rt) {
+	if !anchorable(inter) || !anchorable(rt) {
 		return
 	}
 	// Checked for an intermediate in a full chain; verifying the
@@ -165,12 +181,49 @@ func (c *cachingCA) prepareAnchor() {
 	c.fca = fca
 }
 
-func hasNameConstraints(c *x509.Certificate) bool {
-	return c.PermittedDNSDomainsCritical || len(c.PermittedDNSDomains) > 0 || len(c.ExcludedDNSDomains) > 0 ||
-		len(c.PermittedIPRanges) > 0 || len(c.ExcludedIPRanges) > 0 ||
-		len(c.PermittedEmailAddresses) > 0 || len(c.ExcludedEmailAddresses) > 0 ||
-		len(c.PermittedURIDomains) > 0 || len(c.ExcludedURIDomains) > 0 ||
-		len(c.UnhandledCriticalExtensions) > 0
+// anchorExtensions are the extensions a CA certificate may carry for the
+// intermediate-as-anchor shortcut: none of them makes x509's verdict on a
+// leaf depend on whether the chain is checked from the root or from the
+// intermediate. Left out on purpose: name constraints (checked over the
+// whole chain), and policy constraints, policy mappings and
+// inhibitAnyPolicy (the RFC 5280 policy algorithm processes the
+// intermediate only when the root is the anchor). Any other extension,
+// known or not, disables the shortcut.
+var anchorExtensions = []asn1.ObjectIdentifier{
+	{2, 5, 29, 14},              // subject key identifier
+	{2, 5, 29, 15},              // key usage
+	{2, 5, 29, 17},              // subject alternative name
+	{2, 5, 29, 19},              // basic constraints
+	{2, 5, 29, 31},              // CRL distribution points
+	{2, 5, 29, 32},              // certificate policies (inert without the three left out, see shortcutLeaf)
+	{2, 5, 29, 35},              // authority key identifier
+	{2, 5, 29, 37},              // extended key usage
+	{1, 3, 6, 1, 5, 5, 7, 1, 1}, // authority information access
+}
+
+// anchorable reports whether the CA certificate c carries only
+// anchorExtensions (and x509 understood all of its critical ones).
+func anchorable(c *x509.Certificate) bool {
+	if len(c.UnhandledCriticalExtensions) > 0 {
+		return false
+	}
+	for _, e := range c.Extensions {
+		if !slices.ContainsFunc(anchorExtensions, e.Id.Equal) {
+			return false
+		}
+	}
+	return true
+}
+
+// oidPolicyConstraintsExt is the policyConstraints extension.
+var oidPolicyConstraintsExt = asn1.ObjectIdentifier{2, 5, 29, 36}
+
+// shortcutLeaf reports whether leaf may be validated from the intermediate:
+// a leaf's requireExplicitPolicy makes the policy algorithm's verdict
+// depend on the intermediate's policies, which the shortcut does not
+// process.
+func shortcutLeaf(leaf *x509.Certificate) bool {
+	return !slices.ContainsFunc(leaf.Extensions, func(e pkix.Extension) bool { return e.Id.Equal(oidPolicyConstraintsExt) })
 }
 
 func validAt(c *x509.Certificate, t time.Time) bool {

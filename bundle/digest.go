@@ -1,8 +1,9 @@
 package bundle
 
 import (
-	"crypto/sha256"
-	"crypto/sha512"
+	"crypto"
+	_ "crypto/sha256" // registers crypto.SHA256 for digestAlgs
+	_ "crypto/sha512" // registers crypto.SHA384, crypto.SHA512
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 )
 
 // hashBufferSize is the read size used when streaming an artifact. Large
@@ -34,19 +37,78 @@ func (a Artifact) digest(alg string) ([]byte, bool) {
 	return d, ok
 }
 
-// supportedDigests are the algorithms airlock hashes artifacts with.
-var supportedDigests = []string{"sha256", "sha384", "sha512"}
+// digestAlg is one digest algorithm airlock hashes artifacts with: its
+// name in results, digest arguments and in-toto subjects, its crypto.Hash,
+// and the protobuf-specs HashAlgorithm bundles name it by.
+type digestAlg struct {
+	name  string
+	hash  crypto.Hash
+	proto protocommon.HashAlgorithm
+}
+
+// digestAlgs is the one table of those names; every translation between
+// them is a look-up here.
+var digestAlgs = []digestAlg{
+	{"sha256", crypto.SHA256, protocommon.HashAlgorithm_SHA2_256},
+	{"sha384", crypto.SHA384, protocommon.HashAlgorithm_SHA2_384},
+	{"sha512", crypto.SHA512, protocommon.HashAlgorithm_SHA2_512},
+}
+
+// supportedDigests are the algorithms' names, in digestAlgs' order.
+var supportedDigests = func() []string {
+	var names []string
+	for _, d := range digestAlgs {
+		names = append(names, d.name)
+	}
+	return names
+}()
+
+// digestByName returns the algorithm named name ("sha256", ...).
+func digestByName(name string) (digestAlg, bool) {
+	i := slices.IndexFunc(digestAlgs, func(d digestAlg) bool { return d.name == name })
+	if i < 0 {
+		return digestAlg{}, false
+	}
+	return digestAlgs[i], true
+}
+
+// digestByHash returns the algorithm of h.
+func digestByHash(h crypto.Hash) (digestAlg, bool) {
+	i := slices.IndexFunc(digestAlgs, func(d digestAlg) bool { return d.hash == h })
+	if i < 0 {
+		return digestAlg{}, false
+	}
+	return digestAlgs[i], true
+}
+
+// digestByProto returns the algorithm a bundle names p.
+func digestByProto(p protocommon.HashAlgorithm) (digestAlg, bool) {
+	i := slices.IndexFunc(digestAlgs, func(d digestAlg) bool { return d.proto == p })
+	if i < 0 {
+		return digestAlg{}, false
+	}
+	return digestAlgs[i], true
+}
 
 func newHash(alg string) (hash.Hash, error) {
-	switch alg {
-	case "sha256":
-		return sha256.New(), nil
-	case "sha384":
-		return sha512.New384(), nil
-	case "sha512":
-		return sha512.New(), nil
+	d, ok := digestByName(alg)
+	if !ok {
+		return nil, fmt.Errorf("unsupported digest algorithm %q", alg)
 	}
-	return nil, fmt.Errorf("unsupported digest algorithm %q", alg)
+	return d.hash.New(), nil
+}
+
+// hashWith streams r through h with HashReader's pipeline and buffers.
+func hashWith(r io.Reader, h crypto.Hash) ([]byte, error) {
+	d, ok := digestByHash(h)
+	if !ok {
+		return nil, fmt.Errorf("unsupported digest algorithm %v", h)
+	}
+	sums, err := hashReader(r, []string{d.name}, -1)
+	if err != nil {
+		return nil, err
+	}
+	return sums[d.name], nil
 }
 
 // HashReader hashes r with every algorithm in algs in one pass, reading
@@ -198,13 +260,13 @@ func DigestFile(path string, algs []string) (Artifact, error) {
 // but not a valid digest.
 func ParseDigestArg(arg string) (a Artifact, ok bool, err error) {
 	alg, hexd, found := strings.Cut(arg, ":")
-	if !found || !slices.Contains(supportedDigests, alg) {
+	da, supported := digestByName(alg)
+	if !found || !supported {
 		return Artifact{}, false, nil
 	}
-	h, _ := newHash(alg)
 	d, err := hex.DecodeString(hexd)
-	if err != nil || len(d) != h.Size() {
-		return Artifact{}, true, fmt.Errorf("%q is not a %s digest: want %d hex digits", arg, alg, 2*h.Size())
+	if err != nil || len(d) != da.hash.Size() {
+		return Artifact{}, true, fmt.Errorf("%q is not a %s digest: want %d hex digits", arg, alg, 2*da.hash.Size())
 	}
 	return Artifact{Name: arg, Digests: map[string][]byte{alg: d}}, true, nil
 }

@@ -444,25 +444,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	for i := range v.sources {
 		tm := v.plain[i]
 		k.source = i
-		k.tsa = len(tm.TimestampingAuthorities()) > 0 && len(ts) > 0
-		k.now, k.tlog, k.set = false, false, false
-		switch {
-		case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !hasTlog:
-			k.now = true
-		case len(tm.RekorLogs()) > 0:
-			k.tlog = true
-			k.set = b.HasInclusionPromise()
-		case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil:
-			// No log key to check the entries against (the key alone is
-			// trusted): they are ignored, as the flag says, and the
-			// signature is checked at the current time.
-			k.now = true
-		}
-		if k.tlog && !k.set && !k.tsa && v.policy.Key != nil {
-			// A key does not expire: the log entries (their inclusion
-			// proofs) are checked, and the signature at the current time.
-			k.now = true
-		}
+		o := verifierOptions(optionInputs{
+			sourceTSA: len(tm.TimestampingAuthorities()) > 0, sourceLogs: len(tm.RekorLogs()) > 0,
+			timestamps: len(ts) > 0, tlog: hasTlog, promise: b.HasInclusionPromise(),
+			key: v.policy.Key != nil, ignoreTlog: v.policy.InsecureIgnoreTlogUnsafe,
+		})
+		k.tsa, k.tlog, k.set, k.now = o.tsa, o.tlog, o.set, o.now
 		if k.tlog && !k.set && !k.tsa && !k.now {
 			// Nothing to date the signature by: sigstore-go needs a
 			// signed time (an inclusion promise, an RFC 3161 timestamp).

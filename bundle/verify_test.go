@@ -133,12 +133,16 @@ func TestCachingMatchesPlain(t *testing.T) {
 	trust := Trust{Sources: []TrustSource{{Name: "pg", Material: bc.tr}}}
 	a := Artifact{Name: "a.txt", Digests: map[string][]byte{"sha256": bc.digest}}
 	wrong := Artifact{Name: "x", Digests: map[string][]byte{"sha256": make([]byte, 32)}}
-	for _, p := range []Policy{
-		{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss},
-		{CertificateIdentity: "someone@example.com", CertificateOIDCIssuer: conformanceIss},
-	} {
-		plain, _ := NewVerifier(trust, p, Options{})
-		cached, _ := NewVerifier(trust, p, Options{CacheCertificates: true})
+	good := Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}
+	for _, p := range []Policy{good, {CertificateIdentity: "someone@example.com", CertificateOIDCIssuer: conformanceIss}} {
+		plain, err := NewVerifier(trust, p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cached, err := NewVerifier(trust, p, Options{CacheCertificates: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for round := range 3 {
 			for i, b := range bc.bundles {
 				for _, art := range []Artifact{a, wrong} {
@@ -146,6 +150,13 @@ func TestCachingMatchesPlain(t *testing.T) {
 					_, e2 := cached.VerifyBundle(b, "b", art)
 					if (e1 == nil) != (e2 == nil) {
 						t.Errorf("round %d bundle %d: plain %v, cached %v", round, i, e1, e2)
+					}
+					// Both sides rejecting everything would agree too:
+					// the good cases must verify.
+					if wantOK := p == good && art.Name == a.Name; wantOK && (e1 != nil || e2 != nil) {
+						t.Errorf("round %d bundle %d: a good case rejected: plain %v, cached %v", round, i, e1, e2)
+					} else if !wantOK && (e1 == nil || e2 == nil) {
+						t.Errorf("round %d bundle %d: a bad case verified: plain %v, cached %v", round, i, e1, e2)
 					}
 				}
 			}
@@ -472,7 +483,7 @@ func TestVerifyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := range 2 {
-		res := v.VerifyFiles(items)
+		res := v.VerifyFiles(t.Context(), items)
 		if len(res) != len(items) {
 			t.Fatalf("%d results for %d items", len(res), len(items))
 		}

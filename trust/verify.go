@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+	"golang.org/x/sync/errgroup"
 )
 
 // verifiedState is stored metadata after verifyState.
@@ -168,23 +168,15 @@ func wrapRole(role string, err error) error {
 // error in job order.
 func parallel(jobs []func() error) error {
 	errs := make([]error, len(jobs))
-	n := min(runtime.GOMAXPROCS(0), len(jobs))
-	next := make(chan int, len(jobs))
-	for i := range jobs {
-		next <- i
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, job := range jobs {
+		g.Go(func() error {
+			errs[i] = job()
+			return nil
+		})
 	}
-	close(next)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = jobs[i]()
-			}
-		}()
-	}
-	wg.Wait()
+	g.Wait()
 	return firstErr(errs)
 }
 

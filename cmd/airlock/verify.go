@@ -245,7 +245,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		return usageErr(err)
 	}
 
-	results := v.VerifyFiles(items)
+	results := v.VerifyFiles(c.Context, items)
 	for i := range results {
 		if r := results[i].Result; r != nil {
 			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)
