@@ -33,6 +33,18 @@ var (
 	// is not signed by a threshold of the keys the stored root trusts for
 	// it: forged, or another repository's.
 	ErrNotSigned = errors.New("not signed by a threshold of trusted keys")
+	// ErrExpired is wrapped (with ErrRejected) when metadata is expired at
+	// the reference time: TUF's defence against a freeze attack, and what an
+	// old mirror imported at the machine clock (rather than with
+	// UpdateOptions.At) runs into.
+	ErrExpired = errors.New("expired at the reference time")
+	// ErrRollback is wrapped (with ErrRejected) when a role's version does
+	// not follow the stored one: a rollback or a mix-and-match.
+	ErrRollback = errors.New("version does not follow")
+	// ErrMismatch is wrapped (with ErrRejected) when metadata or a target
+	// does not match the length and hashes the signed metadata gives for
+	// it: mix-and-match or tampering.
+	ErrMismatch = errors.New("length or hash does not match the signed metadata")
 	// ErrStale means the trust in the database is older than the policy allows.
 	ErrStale = errors.New("trust is too old")
 	// ErrTampered means the stored state does not verify from its anchor.

@@ -194,8 +194,8 @@ func TestRealSnapshotAt(t *testing.T) {
 
 	// At the machine clock the mirror is expired: refused, nothing stored.
 	_, err = trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow})
-	if !errors.Is(err, trust.ErrRejected) || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("update at machine clock: %v, want an expiry rejection", err)
+	if !errors.Is(err, trust.ErrRejected) || !errors.Is(err, trust.ErrExpired) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("update at machine clock: %v, want an expiry rejection (ErrExpired)", err)
 	}
 	// --at in the future is refused.
 	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realNow.Add(time.Hour)}); err == nil || !strings.Contains(err.Error(), "future") {
@@ -396,6 +396,9 @@ func TestAttacks(t *testing.T) {
 			})
 			_, err := update(s, medium(t, files), tc.now)
 			checkRefused(t, err, tc.want)
+			if kind := refusalKinds[tc.name]; kind != nil && !errors.Is(err, kind) {
+				t.Errorf("error %q does not wrap %q", err, kind)
+			}
 			if dump(t, s) != before {
 				t.Error("database changed")
 			}
@@ -404,6 +407,20 @@ func TestAttacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusalKinds are the sentinels TestAttacks' cases must wrap
+// besides ErrRejected, so that callers switch on them, not on the text.
+var refusalKinds = map[string]error{
+	"timestamp_rollback":                trust.ErrRollback,
+	"snapshot_rollback":                 trust.ErrRollback,
+	"targets_rollback":                  trust.ErrRollback,
+	"fast_forward_without_key_rotation": trust.ErrRollback,
+	"freeze_expired_timestamp":          trust.ErrExpired,
+	"mix_and_match_targets":             trust.ErrMismatch,
+	"tampered_target":                   trust.ErrMismatch,
+	"timestamp_signed_by_revoked_key":   trust.ErrNotSigned,
+	"root_rotation_below_threshold":     trust.ErrNotSigned,
 }
 
 func checkRefused(t *testing.T, err error, want string) {

@@ -44,10 +44,32 @@ type UpdateResult struct {
 }
 
 func reject(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
+	return rejectAs(nil, format, args...)
 }
 
-// rejectTUF words a go-tuf error for the user, naming the attack it stops.
+// rejection is an error wrapping ErrRejected and, if not nil, the sentinel
+// kind that says which check refused the metadata (ErrExpired, ...).
+type rejection struct {
+	kind error
+	msg  string
+}
+
+func (e *rejection) Error() string { return ErrRejected.Error() + ": " + e.msg }
+func (e *rejection) Unwrap() []error {
+	if e.kind == nil {
+		return []error{ErrRejected}
+	}
+	return []error{ErrRejected, e.kind}
+}
+
+// rejectAs is reject wrapping kind as well.
+func rejectAs(kind error, format string, args ...any) error {
+	return &rejection{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// rejectTUF words a go-tuf error for the user, naming the attack it stops,
+// and wraps the sentinel for it. go-tuf's errors are typed throughout, so
+// no message text is read.
 func rejectTUF(role string, err error) error {
 	var (
 		ver *metadata.ErrBadVersionNumber
@@ -57,13 +79,13 @@ func rejectTUF(role string, err error) error {
 	)
 	switch {
 	case errors.As(err, &exp):
-		return reject("%s: expired at the reference time (freeze): %v", role, err)
+		return rejectAs(ErrExpired, "%s: %v (freeze): %v", role, ErrExpired, err)
 	case errors.As(err, &hsh):
-		return reject("%s: length or hash does not match what the signed metadata says (mix-and-match or tampering): %v", role, err)
+		return rejectAs(ErrMismatch, "%s: length or hash does not match what the signed metadata says (mix-and-match or tampering): %v", role, err)
 	case errors.As(err, &ver):
-		return reject("%s: version does not follow (rollback or mix-and-match): %v", role, err)
+		return rejectAs(ErrRollback, "%s: version does not follow (rollback or mix-and-match): %v", role, err)
 	case errors.As(err, &uns):
-		return fmt.Errorf("%w: %s: %w: %v", ErrRejected, role, ErrNotSigned, err)
+		return rejectAs(ErrNotSigned, "%s: %v: %v", role, ErrNotSigned, err)
 	}
 	return reject("%s: %v", role, err)
 }
@@ -155,7 +177,7 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 	}
 	tm.RefTime = ref
 	if tm.Root.Signed.IsExpired(ref) {
-		return nil, reject("root version %d expired at %s, before the reference time %s (freeze)",
+		return nil, rejectAs(ErrExpired, "root version %d expired at %s, before the reference time %s (freeze)",
 			tm.Root.Signed.Version, tm.Root.Signed.Expires.UTC().Format(time.RFC3339), ref.Format(time.RFC3339))
 	}
 	newRoot := tm.Root
@@ -180,7 +202,7 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 		var eq *metadata.ErrEqualVersionNumber
 		if !errors.As(err, &eq) {
 			if oldTs != nil && errors.As(err, new(*metadata.ErrBadVersionNumber)) {
-				return nil, reject("timestamp: rollback: the medium has an older timestamp than the database (%v)", err)
+				return nil, rejectAs(ErrRollback, "timestamp: rollback: the medium has an older timestamp than the database (%v)", err)
 			}
 			if isExpired(err) {
 				if ts, perr := metadata.Timestamp().FromBytes(tsData); perr == nil {
@@ -228,7 +250,7 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 	}
 	if b := old.raw[keyTargets]; b != nil && snapKeysSame {
 		if prev, err := metadata.Targets().FromBytes(b); err == nil && tMeta.Version < prev.Signed.Version {
-			return nil, reject("targets: rollback: snapshot names targets version %d, the database has %d", tMeta.Version, prev.Signed.Version)
+			return nil, rejectAs(ErrRollback, "targets: rollback: snapshot names targets version %d, the database has %d", tMeta.Version, prev.Signed.Version)
 		}
 	}
 	tName := "targets.json"
@@ -283,7 +305,7 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 			return nil, fmt.Errorf("target %q: %w", tname, err)
 		}
 		if err := tf.VerifyLengthHashes(data); err != nil {
-			return nil, reject("target %q does not match its signed length and hashes (tampered): %v", tname, err)
+			return nil, rejectAs(ErrMismatch, "target %q does not match its signed length and hashes (tampered): %v", tname, err)
 		}
 		blobs[sha] = data
 		kept[tname] = sha

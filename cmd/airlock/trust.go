@@ -29,7 +29,7 @@ root and re-verified from it on every use. Import new metadata from a
 directory or tar carried across the air gap (or HTTPS when connected).
 Verification with no --trusted-root uses every repository (docs/trust.md).
 
-Exit codes: 0 done; 1 metadata refused, or trust too old; 2 could not run.
+Exit codes: 0 done; 1 metadata refused; 2 could not run (also: trust too old).
 
 Examples:
    airlock trust init --public-good
@@ -106,7 +106,7 @@ verifier combine one repository's log with another's certificate
 authority. Merging several repositories therefore warns, and two that name
 one log with different keys are refused: export them one at a time.
 
-Exit codes: 0 written; 1 every repository is too old; 2 could not run.
+Exit codes: 0 written; 2 could not run (also: every repository is too old).
 
 Examples:
    airlock trust export-root --out trusted_root.json
@@ -252,10 +252,10 @@ func trustUpdateAction(c *cli.Context) error {
 	now := time.Now()
 	res, err := trust.Update(store, name, m, trust.UpdateOptions{Now: now, At: at})
 	if err != nil {
-		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "expired") && at.IsZero() {
+		if errors.Is(err, trust.ErrExpired) && at.IsZero() {
 			return withHint(err, "the metadata is expired at the machine clock; if this is an old mirror, import it as of a time its metadata was valid with --at TIME (recorded in the audit trail)")
 		}
-		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "freeze") && !at.IsZero() {
+		if errors.Is(err, trust.ErrExpired) && !at.IsZero() {
 			return withHint(err, "--at must be a time at which the metadata is valid: before the expiry it names (and not before the previous update's reference time)")
 		}
 		if errors.Is(err, trust.ErrNotSigned) {

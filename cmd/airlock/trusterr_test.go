@@ -136,8 +136,8 @@ func TestLoadTrustSaysWhatWasSetAside(t *testing.T) {
 func TestLoadTrustTooOldCarriesWarnings(t *testing.T) {
 	trustDB(t, false, false)
 	_, err := loadTrustWith(t, time.Now(), "--max-trust-age", "30d")
-	if !errors.Is(err, trust.ErrStale) || !isRejection(err) {
-		t.Fatalf("load: %v, want a trust.ErrStale rejection", err)
+	if !errors.Is(err, trust.ErrStale) || isRejection(err) || exitCode(err) != exitFailed {
+		t.Fatalf("load: %v, want trust.ErrStale, exit 2 (not a rejection of the evidence)", err)
 	}
 	w := trustWarnings(err)
 	if len(w) != 1 || !strings.Contains(w[0], `trust from repository "public-good" is `) || !strings.HasSuffix(w[0], "over the limit of 30d; not used: import fresher metadata") {

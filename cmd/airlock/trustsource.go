@@ -88,7 +88,7 @@ func trustFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:  "max-trust-age",
-			Usage: "refuse database trust verified longer ago than `AGE` (720h, 30d; default $AIRLOCK_MAX_TRUST_AGE, else 180d)",
+			Usage: "refuse database trust verified longer ago than `AGE`, exit 2 (720h, 30d; default $AIRLOCK_MAX_TRUST_AGE, else 180d)",
 		},
 	}
 }
@@ -190,6 +190,11 @@ var errNoTrustedRoot = errors.New("no trusted root")
 func noTrustConfigured(err error) bool {
 	return errors.Is(err, errNoTrustedRoot) || errors.Is(err, trust.ErrNoTrust)
 }
+
+// staleTrust reports whether loading trust failed because every repository
+// is older than --max-trust-age: not a rejection of the evidence (exit 2),
+// but reported per item like one.
+func staleTrust(err error) bool { return errors.Is(err, trust.ErrStale) }
 
 // tufStore is an open database as trust's Store.
 func tufStore(db *cache.DB) *cache.TUFStore {

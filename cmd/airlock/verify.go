@@ -224,7 +224,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			// an error: it is never silently set aside.
 			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
-		case isRejection(err):
+		case isRejection(err) || staleTrust(err):
 			return rejectAll(c, jsonOut, items, trustFrom(c), now, err)
 		default:
 			// Evidence given with the wrong flag is the mistake to fix
@@ -259,15 +259,20 @@ func verifyAction(c *cli.Context, attestation bool) error {
 }
 
 // rejectAll reports a rejection that holds for every item before any
-// evidence is read (a --trusted-root that is not a trusted root, database
-// trust past --max-trust-age). As for any rejection, --output json prints
-// one rejected Result per item, saying where trust was to come from.
+// evidence is read (a --trusted-root that is not a trusted root). As for
+// any rejection, --output json prints one rejected Result per item, saying
+// where trust was to come from. Database trust past --max-trust-age is not
+// a rejection (exit 2): each item's Result then has status "error", with
+// the reason and the warnings.
 func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, now time.Time, err error) error {
 	if jsonOut {
 		t := now.UTC()
 		for _, it := range items {
 			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
 			r.Trust = bundle.TrustResult{From: from, Time: &t}
+			if !isRejection(err) {
+				r.Status = "error"
+			}
 			r.Warnings = append(r.Warnings, trustWarnings(err)...)
 			writeJSONLine(c.App.Writer, r)
 		}
