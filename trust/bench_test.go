@@ -47,7 +47,7 @@ func BenchmarkLoadTrust(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := &cache.TUFStore{DB: db}
+			s := dbStore{&cache.TUFStore{DB: db}}
 			if _, err := trust.Init(s, "pg", mustRead(snapshotDir+"/"+anchor), "file", realNow); err != nil {
 				b.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func BenchmarkLoadTrust(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				repos, err := trust.Load(&cache.TUFStore{DB: db}, realNow)
+				repos, err := trust.Load(dbStore{&cache.TUFStore{DB: db}}, realNow)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -31,7 +31,7 @@ func (m *hookMedium) Read(name string, limit int64) ([]byte, error) {
 // fail with ErrConflict instead of overwriting it.
 func TestConcurrentUpdates(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "airlock.db")
-	s := &cache.TUFFile{Path: path, ConflictErr: trust.ErrConflict}
+	s := dbStore{&cache.TUFFile{Path: path}}
 	r := newRepo()
 	initRepo(t, s, r)
 	r.Publish()

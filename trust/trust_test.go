@@ -37,14 +37,45 @@ func mustRead(p string) []byte {
 	return b
 }
 
-func openStore(t testing.TB) *cache.TUFStore {
+// testStore is a database open for a test, as trust.Store.
+type testStore struct {
+	dbStore
+	path string
+	db   *cache.DB
+}
+
+func openStore(t testing.TB) *testStore {
 	t.Helper()
-	db, err := cache.Open(filepath.Join(t.TempDir(), "airlock.db"), cache.Options{})
+	s := &testStore{path: filepath.Join(t.TempDir(), "airlock.db")}
+	s.reopen(t)
+	t.Cleanup(func() { s.db.Close() })
+	return s
+}
+
+func (s *testStore) reopen(t testing.TB) {
+	t.Helper()
+	db, err := cache.Open(s.path, cache.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return &cache.TUFStore{DB: db, ConflictErr: trust.ErrConflict}
+	s.db, s.dbStore = db, dbStore{&cache.TUFStore{DB: db}}
+}
+
+// tx runs fn in a bbolt transaction on the store's file, as someone
+// editing the file would: the database is closed around it.
+func (s *testStore) tx(t testing.TB, writable bool, fn func(tx *bolt.Tx) error) error {
+	t.Helper()
+	s.db.Close()
+	defer s.reopen(t)
+	b, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if writable {
+		return b.Update(fn)
+	}
+	return b.View(fn)
 }
 
 // newRepo is a generated repository carrying the public-good trusted root.
@@ -82,10 +113,10 @@ func update(s trust.Store, m trust.Medium, now time.Time) (*trust.UpdateResult, 
 }
 
 // dump returns the whole TUF state, to compare before and after a refusal.
-func dump(t *testing.T, s *cache.TUFStore) string {
+func dump(t *testing.T, s *testStore) string {
 	t.Helper()
 	var b strings.Builder
-	err := s.DB.View(func(tx *bolt.Tx) error {
+	err := s.tx(t, false, func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{cache.BucketTUF, cache.BucketTargets} {
 			err := tx.Bucket(name).ForEachBucket(func(k []byte) error {
 				return tx.Bucket(name).Bucket(k).ForEach(func(k2, v []byte) error {
@@ -111,7 +142,7 @@ func dump(t *testing.T, s *cache.TUFStore) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := s.DB.Audit()
+	audit, err := s.db.Audit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +264,7 @@ func TestRealSnapshotAt(t *testing.T) {
 	if _, err := trust.Load(s, realNow.Add(-time.Hour)); !errors.Is(err, trust.ErrClock) {
 		t.Errorf("load with an earlier clock: %v, want ErrClock", err)
 	}
-	audit, err := s.DB.Audit()
+	audit, err := s.db.Audit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +552,7 @@ func TestTamperedDatabase(t *testing.T) {
 			if _, err := update(s, medium(t, r.Files), t0.Add(2*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			err := s.DB.Update(func(tx *bolt.Tx) error {
+			err := s.tx(t, true, func(tx *bolt.Tx) error {
 				return edit(tx.Bucket(cache.BucketTUF).Bucket([]byte("site")), tx.Bucket(cache.BucketTargets))
 			})
 			if err != nil {
@@ -547,7 +578,7 @@ func replaceIn(b *bolt.Bucket, key, old, new string) error {
 // publicGoodAndSite returns a store holding the public-good snapshot
 // (imported as of realAt) and a pinned site repository whose generator is
 // returned, with siteRoot as its trusted_root.json.
-func publicGoodAndSite(t *testing.T, siteRoot []byte) (*cache.TUFStore, *tufgen.Repo) {
+func publicGoodAndSite(t *testing.T, siteRoot []byte) (*testStore, *tufgen.Repo) {
 	t.Helper()
 	s := openStore(t)
 	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
@@ -640,7 +671,7 @@ func TestParseMaxAgeTooManyDaysSaysTheLimit(t *testing.T) {
 // first and refuses with ErrTampered, writing nothing.
 func TestWritesRefuseTamperedDatabase(t *testing.T) {
 	s, r := publicGoodAndSite(t, trJSON)
-	err := s.DB.Update(func(tx *bolt.Tx) error {
+	err := s.tx(t, true, func(tx *bolt.Tx) error {
 		return replaceIn(tx.Bucket(cache.BucketTUF).Bucket([]byte(trust.PublicGoodName)), "timestamp", `"version": 762`, `"version": 763`)
 	})
 	if err != nil {

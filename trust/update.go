@@ -343,8 +343,13 @@ func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, 
 		"targets_version":   fmt.Sprint(res.Targets),
 		"trusted_root":      kept[TrustedRootTarget],
 	}
-	if err := s.CommitTUF(name, old.raw[keyState], set, blobs, "trust-update", now, fields); err != nil {
+	ok, err := s.CommitTUF(Commit{Repository: name, ExpectState: old.raw[keyState], Set: set, Blobs: blobs,
+		Audit: Audit{Kind: "trust-update", Time: now, Fields: fields}})
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrConflict, name)
 	}
 	return res, nil
 }

@@ -131,12 +131,12 @@ func trustNoArgs(c *cli.Context) error {
 
 // trustFile is the database as trust's Store for init and update: opened
 // for each read and each commit, so no lock is held while a medium is read.
-func trustFile(c *cli.Context) (*cache.TUFFile, error) {
+func trustFile(c *cli.Context) (trust.Store, error) {
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
 	}
-	return &cache.TUFFile{Path: path, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}, nil
+	return trustStore{&cache.TUFFile{Path: path}}, nil
 }
 
 // openTrustDBReadOnly opens an existing database for reading.

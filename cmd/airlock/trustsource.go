@@ -197,22 +197,26 @@ func noTrustConfigured(err error) bool {
 func staleTrust(err error) bool { return errors.Is(err, trust.ErrStale) }
 
 // tufStore is an open database as trust's Store.
-func tufStore(db *cache.DB) *cache.TUFStore {
-	return &cache.TUFStore{DB: db, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}
+func tufStore(db *cache.DB) trustStore { return trustStore{&cache.TUFStore{DB: db}} }
+
+// trustStore is the database as trust.Store. cache does not import trust,
+// so it speaks its own types; this is the wiring between them.
+type trustStore struct {
+	cache interface {
+		ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error
+		CommitTUF(c cache.TUFCommit) (bool, error)
+	}
 }
 
-// testCommitHook is a test hook, never set in normal use: with
-// AIRLOCK_TEST_TRUST_COMMIT_DELAY=DURATION a trust commit pauses inside its
-// transaction, so a test can kill the process mid-commit.
-func testCommitHook() func() {
-	d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY"))
-	if err != nil || d <= 0 {
-		return nil
-	}
-	return func() {
-		fmt.Fprintln(os.Stderr, "airlock: test hook: inside the trust transaction")
-		time.Sleep(d)
-	}
+func (s trustStore) ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error {
+	return s.cache.ReadTUF(fn)
+}
+
+func (s trustStore) CommitTUF(c trust.Commit) (bool, error) {
+	return s.cache.CommitTUF(cache.TUFCommit{
+		Repo: c.Repository, ExpectState: c.ExpectState, Set: c.Set, Blobs: c.Blobs,
+		Audit: cache.AuditRecord{Kind: c.Audit.Kind, Time: c.Audit.Time, Fields: c.Audit.Fields},
+	})
 }
 
 // trustErr attaches the hint that goes with a trust or database error.
