@@ -33,7 +33,7 @@ func Init(s Store, name string, anchor []byte, source string, now time.Time) (*R
 		return nil, err
 	}
 	if name == PublicGoodName && (source != "embedded" || !bytes.Equal(anchor, publicGoodRoot)) {
-		return nil, fmt.Errorf("the name %q is kept for the public-good root embedded in airlock (trust init --public-good)", name)
+		return nil, fmt.Errorf("%w: %q is kept for the public-good root embedded in airlock", ErrReservedName, name)
 	}
 	if source == "embedded" && !bytes.Equal(anchor, publicGoodRoot) {
 		return nil, fmt.Errorf("anchor source \"embedded\" is only for the public-good root")

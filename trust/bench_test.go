@@ -1,6 +1,7 @@
 package trust_test
 
 import (
+	"context"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -27,7 +28,7 @@ func BenchmarkImportPublicGood(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+		if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 			b.Fatal(err)
 		}
 		trust.CloseMedium(m)
@@ -52,7 +53,7 @@ func BenchmarkLoadTrust(b *testing.B) {
 				b.Fatal(err)
 			}
 			m, _ := trust.OpenDir(snapshotDir)
-			if _, err := trust.Update(s, "pg", m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+			if _, err := trust.Update(context.Background(), s, "pg", m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 				b.Fatal(err)
 			}
 			db.Close()

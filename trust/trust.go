@@ -56,8 +56,15 @@ var (
 	ErrNoTrust = errors.New("no trust in the database")
 	// ErrUnknownRepository means the named repository was never initialised.
 	ErrUnknownRepository = errors.New("no such trust repository")
+	// ErrReservedName means Init was asked to pin another root under the
+	// name kept for the embedded public-good root (PublicGoodName).
+	ErrReservedName = errors.New("reserved repository name")
 	// ErrExists means Init was asked for a repository name already in use.
 	ErrExists = errors.New("trust repository already exists")
+	// ErrReferenceTime means UpdateOptions.At is not a time an update may
+	// be verified at: after the machine clock, or before the reference time
+	// of the repository's previous update.
+	ErrReferenceTime = errors.New("reference time")
 	// ErrConflict means another process changed the repository during an
 	// update: the Store's compare-and-swap did not hold.
 	ErrConflict = errors.New("trust repository changed during the update")
@@ -137,7 +144,7 @@ type state struct {
 	InitAt        time.Time         `json:"init_at"`
 	ImportedAt    time.Time         `json:"imported_at,omitzero"`    // machine clock at the last update
 	RefTime       time.Time         `json:"reference_time,omitzero"` // time the last update was verified at
-	ExplicitTime  bool              `json:"explicit_time,omitempty"` // RefTime came from --at
+	ExplicitTime  bool              `json:"explicit_time,omitempty"` // RefTime was given (UpdateOptions.At)
 	Source        string            `json:"source,omitempty"`
 	Targets       map[string]string `json:"targets,omitempty"` // target name -> hex sha256 of the stored blob
 }

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -109,7 +110,7 @@ func initRepo(t testing.TB, s trust.Store, r *tufgen.Repo) {
 }
 
 func update(s trust.Store, m trust.Medium, now time.Time) (*trust.UpdateResult, error) {
-	return trust.Update(s, "site", m, trust.UpdateOptions{Now: now})
+	return trust.Update(context.Background(), s, "site", m, trust.UpdateOptions{Now: now})
 }
 
 // dump returns the whole TUF state, to compare before and after a refusal.
@@ -224,19 +225,19 @@ func TestRealSnapshotAt(t *testing.T) {
 	defer trust.CloseMedium(m)
 
 	// At the machine clock the mirror is expired: refused, nothing stored.
-	_, err = trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow})
+	_, err = trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow})
 	if !errors.Is(err, trust.ErrRejected) || !errors.Is(err, trust.ErrExpired) || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("update at machine clock: %v, want an expiry rejection (ErrExpired)", err)
 	}
 	// --at in the future is refused.
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realNow.Add(time.Hour)}); err == nil || !strings.Contains(err.Error(), "future") {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realNow.Add(time.Hour)}); err == nil || !strings.Contains(err.Error(), "future") {
 		t.Fatalf("--at in the future: %v", err)
 	}
 	// --at outside the timestamp's validity is refused.
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, trust.ErrRejected) {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, trust.ErrRejected) {
 		t.Fatalf("--at past the timestamp: %v", err)
 	}
-	res, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt})
+	res, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestRealSnapshotFromRoot5(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	res, err := trust.Update(s, "pg-from-5", m, trust.UpdateOptions{Now: realNow, At: realAt})
+	res, err := trust.Update(context.Background(), s, "pg-from-5", m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +586,7 @@ func publicGoodAndSite(t *testing.T, siteRoot []byte) (*testStore, *tufgen.Repo)
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 		t.Fatal(err)
 	}
 	r := tufgen.New(realNow.Add(-time.Hour))
@@ -599,7 +600,7 @@ func publicGoodAndSite(t *testing.T, siteRoot []byte) (*testStore, *tufgen.Repo)
 
 func TestSeveralRepositories(t *testing.T) {
 	s, r := publicGoodAndSite(t, mustRead("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json"))
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := trust.Init(s, "other", r.Files["1.root.json"], "embedded", realNow); err == nil {
@@ -678,7 +679,7 @@ func TestWritesRefuseTamperedDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := dump(t, s)
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); !errors.Is(err, trust.ErrTampered) {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); !errors.Is(err, trust.ErrTampered) {
 		t.Errorf("update of another repository: %v, want ErrTampered", err)
 	}
 	if _, err := trust.Init(s, "site2", r.Files["1.root.json"], "file 1.root.json", realNow); !errors.Is(err, trust.ErrTampered) {
@@ -702,7 +703,7 @@ func TestUpdateFromAnotherRepositoryIsNotSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	_, err := trust.Update(s, "site", m, trust.UpdateOptions{Now: realNow, At: realAt})
+	_, err := trust.Update(context.Background(), s, "site", m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if !errors.Is(err, trust.ErrNotSigned) || !errors.Is(err, trust.ErrRejected) {
 		t.Fatalf("update from the public-good mirror: %v, want ErrNotSigned and ErrRejected", err)
 	}
@@ -742,7 +743,7 @@ func TestSelectSaysWhatWasSetAside(t *testing.T) {
 	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
 	repos, err := trust.Load(s, realNow)
@@ -757,7 +758,7 @@ func TestSelectSaysWhatWasSetAside(t *testing.T) {
 		t.Errorf("set aside %+v, want public-good, not imported", sel.SetAside)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 		t.Fatal(err)
 	}
 	repos, err = trust.Load(s, realNow)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,10 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -196,6 +199,9 @@ func trustInitAction(c *cli.Context) error {
 	if errors.Is(err, trust.ErrExists) {
 		return withHint(err, "its anchor stays pinned; import new metadata with 'airlock trust update --name "+name+" --from DIR'")
 	}
+	if errors.Is(err, trust.ErrReservedName) {
+		return withHint(err, "pin the embedded public-good root with 'airlock trust init --public-good', or give this root another --name")
+	}
 	if err != nil {
 		return trustErr(err)
 	}
@@ -249,9 +255,18 @@ func trustUpdateAction(c *cli.Context) error {
 			return err
 		}
 	}
-	now := time.Now()
-	res, err := trust.Update(store, name, m, trust.UpdateOptions{Now: now, At: at})
+	// An interrupt cancels the import (a download, say); nothing is
+	// committed.
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := trust.Update(ctx, store, name, m, trust.UpdateOptions{Now: time.Now(), At: at})
 	if err != nil {
+		if errors.Is(err, trust.ErrReferenceTime) {
+			return fmt.Errorf("--at: %w", err)
+		}
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted: nothing imported")
+		}
 		if errors.Is(err, trust.ErrExpired) && at.IsZero() {
 			return withHint(err, "the metadata is expired at the machine clock; if this is an old mirror, import it as of a time its metadata was valid with --at TIME (recorded in the audit trail)")
 		}
