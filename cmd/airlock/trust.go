@@ -255,10 +255,11 @@ func trustUpdateAction(c *cli.Context) error {
 			return err
 		}
 	}
-	// An interrupt cancels the import (a download, say); nothing is
-	// committed.
+	// An interrupt cancels the import (a download, say) and nothing is
+	// committed; a second one ends the process as it would have.
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	res, err := trust.Update(ctx, store, name, m, trust.UpdateOptions{Now: time.Now(), At: at})
 	if err != nil {
 		if errors.Is(err, trust.ErrReferenceTime) {
