@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,6 +79,12 @@ func TestForVerification(t *testing.T) {
 	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := trust.Init(s, "a-site", newRepo().Files["1.root.json"], "file 1.root.json", realNow); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := trust.RepositoryNames(s); err != nil || !slices.Equal(names, []string{trust.PublicGoodName, "a-site"}) {
+		t.Errorf("RepositoryNames: %q, %v; want public-good first, as verification tries them", names, err)
+	}
 	m, err := trust.OpenDir(snapshotDir)
 	if err != nil {
 		t.Fatal(err)
@@ -90,12 +97,12 @@ func TestForVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sel.Sources) != 1 || sel.Sources[0].Name != trust.PublicGoodName || sel.Sources[0].Material == nil || !sel.Time.Equal(realNow) {
+	if len(sel.Sources) != 1 || len(sel.SetAside) != 1 || sel.Sources[0].Name != trust.PublicGoodName || sel.Sources[0].Material == nil || !sel.Time.Equal(realNow) {
 		t.Errorf("selection %+v", sel)
 	}
 	_, err = trust.ForVerification(ctx, s, realNow, time.Hour)
-	if !errors.Is(err, trust.ErrStale) || !errors.As(err, &se) || len(se.Selection.Warnings) != 1 || len(se.Selection.SetAside) != 1 {
-		t.Errorf("too old: %v, want a SelectionError wrapping ErrStale with one warning and one set aside", err)
+	if !errors.Is(err, trust.ErrStale) || !errors.As(err, &se) || len(se.Selection.Warnings) != 1 || len(se.Selection.SetAside) != 2 {
+		t.Errorf("too old: %v, want a SelectionError wrapping ErrStale with one warning and two set aside", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -298,13 +297,7 @@ func trustUpdateAction(c *cli.Context) error {
 
 // onlyRepository names the one repository in the database, or fails.
 func onlyRepository(s trust.Store) (string, error) {
-	var names []string
-	err := s.ReadTUF(func(repos map[string]map[string][]byte, _ func(string) []byte) error {
-		for n := range repos {
-			names = append(names, n)
-		}
-		return nil
-	})
+	names, err := trust.RepositoryNames(s)
 	switch {
 	case err != nil:
 		return "", trustErr(err)
@@ -313,7 +306,6 @@ func onlyRepository(s trust.Store) (string, error) {
 	case len(names) == 0:
 		return "", withHint(trust.ErrNoTrust, "run 'airlock trust init --public-good' (or --root FILE --name NAME) first")
 	}
-	sort.Strings(names)
 	return "", usageErrorf("the database has %d repositories (%s): pass --name", len(names), strings.Join(names, ", "))
 }
 
