@@ -24,9 +24,9 @@ type AuditRecord struct {
 
 // AppendAudit appends records to the audit trail in one transaction.
 func (db *DB) AppendAudit(recs ...AuditRecord) error {
-	return db.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		for _, r := range recs {
-			if err := AppendAuditTx(tx, r); err != nil {
+			if err := appendAuditTx(tx, r); err != nil {
 				return err
 			}
 		}
@@ -34,9 +34,9 @@ func (db *DB) AppendAudit(recs ...AuditRecord) error {
 	})
 }
 
-// AppendAuditTx appends r inside tx, so that it commits (or not) with the
+// appendAuditTx appends r inside tx, so that it commits (or not) with the
 // change it records. Seq and Prev are filled in.
-func AppendAuditTx(tx *bolt.Tx, r AuditRecord) error {
+func appendAuditTx(tx *bolt.Tx, r AuditRecord) error {
 	b := tx.Bucket(bucketAudit)
 	if b == nil {
 		return fmt.Errorf("audit bucket missing")
@@ -61,7 +61,7 @@ func AppendAuditTx(tx *bolt.Tx, r AuditRecord) error {
 // A broken link is an error naming the first record that does not follow.
 func (db *DB) Audit() ([]AuditRecord, error) {
 	var out []AuditRecord
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		if b == nil {
 			return nil

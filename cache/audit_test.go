@@ -35,7 +35,7 @@ func TestAuditChain(t *testing.T) {
 	}
 
 	// Editing a record breaks the link from the one after it.
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		k := binary.BigEndian.AppendUint64(nil, 2)
 		v := bytes.Replace(b.Get(k), []byte("sign-blob"), []byte("sign-blub"), 1)
@@ -49,7 +49,7 @@ func TestAuditChain(t *testing.T) {
 	}
 
 	// Deleting the first record breaks the sequence.
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAudit).Delete(binary.BigEndian.AppendUint64(nil, 1))
 	})
 	if err != nil {

@@ -6,7 +6,7 @@
 // no lock is held while hashing artifacts or talking to a token. Every open
 // has a timeout, so a second writer gets ErrLocked rather than a hang.
 // Everything one import or signing batch changes is committed in one
-// transaction (Update), so a crash at any moment leaves the previous state.
+// transaction, so a crash at any moment leaves the previous state.
 //
 // cache satisfies the store interfaces that trust, tlog and airgap define,
 // without importing them.
@@ -156,9 +156,9 @@ func (db *DB) Path() string { return db.path }
 // Close releases the database and its lock.
 func (db *DB) Close() error { return db.bolt.Close() }
 
-// View runs fn in a read-only transaction.
-func (db *DB) View(fn func(*bolt.Tx) error) error { return db.bolt.View(fn) }
+// view runs fn in a read-only transaction.
+func (db *DB) view(fn func(*bolt.Tx) error) error { return db.bolt.View(fn) }
 
-// Update runs fn in one read-write transaction: all of it is committed, or
+// update runs fn in one read-write transaction: all of it is committed, or
 // none of it.
-func (db *DB) Update(fn func(*bolt.Tx) error) error { return db.bolt.Update(fn) }
+func (db *DB) update(fn func(*bolt.Tx) error) error { return db.bolt.Update(fn) }

@@ -6,33 +6,44 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// ErrTUFConflict is returned by CommitTUF when the repository's state record
-// is not the one the caller read: another process updated it in between.
-var ErrTUFConflict = errors.New("trust repository changed during the update")
-
 // TUFStore keeps TUF repositories in the database: under BucketTUF one
 // sub-bucket per repository holding its records, and target blobs by hex
-// sha256 under BucketTargets. It satisfies trust.Store.
+// sha256 under BucketTargets. The command line wires it to trust.Store.
 type TUFStore struct {
 	DB *DB
-	// InTx, if set, runs inside every CommitTUF transaction after the
-	// writes and before the commit. Tests use it to kill a process
-	// mid-update; it is nil in normal use.
-	InTx func()
-	// ConflictErr, if set, is returned (wrapped) instead of ErrTUFConflict,
-	// so that callers can use their own sentinel.
-	ConflictErr error
 }
+
+// TUFCommit is one change to one repository, committed by CommitTUF with
+// its audit record in one transaction, or not at all.
+type TUFCommit struct {
+	// Repo is the repository changed.
+	Repo string
+	// ExpectState is the repository's "state" record the change was made
+	// from; nil means the repository must not exist yet.
+	ExpectState []byte
+	// Set are the records to set in the repository.
+	Set map[string][]byte
+	// Blobs are target blobs by hex sha256; each is checked against its key.
+	Blobs map[string][]byte
+	// Audit is the record appended to the audit trail (Seq and Prev are
+	// filled in).
+	Audit AuditRecord
+}
+
+// commitHook, when set, runs inside every CommitTUF transaction after the
+// writes and before the commit. Only binaries built with the airlocktest
+// tag can set it (testhook_airlocktest.go), for a test that kills a
+// process mid-commit.
+var commitHook func()
 
 // ReadTUF calls fn with copies of every repository's records and a lookup
 // of target blobs, inside one read transaction.
 func (s *TUFStore) ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error {
-	return s.DB.View(func(tx *bolt.Tx) error {
+	return s.DB.view(func(tx *bolt.Tx) error {
 		repos := map[string]map[string][]byte{}
 		top := tx.Bucket(BucketTUF)
 		if top != nil {
@@ -62,30 +73,26 @@ func (s *TUFStore) ReadTUF(fn func(repos map[string]map[string][]byte, blob func
 	})
 }
 
-// CommitTUF sets records of repo, stores blobs (each checked against its
-// sha256 key) and appends an audit record, all in one transaction. It
-// commits nothing unless repo's "state" record equals expectState (nil: the
-// repository must not exist yet).
-func (s *TUFStore) CommitTUF(repo string, expectState []byte, set map[string][]byte, blobs map[string][]byte, kind string, at time.Time, fields map[string]string) error {
-	conflict := s.ConflictErr
-	if conflict == nil {
-		conflict = ErrTUFConflict
-	}
-	return s.DB.Update(func(tx *bolt.Tx) error {
+// CommitTUF applies c in one transaction, compare-and-swap: only if the
+// repository's "state" record equals c.ExpectState (nil: the repository
+// must not exist yet). If it does not, nothing is committed and ok is
+// false, with a nil error.
+func (s *TUFStore) CommitTUF(c TUFCommit) (ok bool, err error) {
+	err = s.DB.update(func(tx *bolt.Tx) error {
 		top, err := tx.CreateBucketIfNotExists(BucketTUF)
 		if err != nil {
 			return err
 		}
-		b := top.Bucket([]byte(repo))
+		b := top.Bucket([]byte(c.Repo))
 		switch {
-		case b == nil && expectState != nil, b != nil && !bytes.Equal(b.Get([]byte("state")), expectState):
-			return fmt.Errorf("%w: %q", conflict, repo)
+		case b == nil && c.ExpectState != nil, b != nil && !bytes.Equal(b.Get([]byte("state")), c.ExpectState):
+			return nil // ok stays false: nothing written, nothing to roll back
 		case b == nil:
-			if b, err = top.CreateBucket([]byte(repo)); err != nil {
+			if b, err = top.CreateBucket([]byte(c.Repo)); err != nil {
 				return err
 			}
 		}
-		for k, v := range set {
+		for k, v := range c.Set {
 			if err := b.Put([]byte(k), v); err != nil {
 				return err
 			}
@@ -94,7 +101,7 @@ func (s *TUFStore) CommitTUF(repo string, expectState []byte, set map[string][]b
 		if err != nil {
 			return err
 		}
-		for sha, data := range blobs {
+		for sha, data := range c.Blobs {
 			sum := sha256.Sum256(data)
 			if hex.EncodeToString(sum[:]) != sha {
 				return fmt.Errorf("target blob stored under %s has sha256 %x", sha, sum)
@@ -103,14 +110,16 @@ func (s *TUFStore) CommitTUF(repo string, expectState []byte, set map[string][]b
 				return err
 			}
 		}
-		if err := AppendAuditTx(tx, AuditRecord{Time: at, Kind: kind, Fields: fields}); err != nil {
+		if err := appendAuditTx(tx, c.Audit); err != nil {
 			return err
 		}
-		if s.InTx != nil {
-			s.InTx()
+		if commitHook != nil {
+			commitHook()
 		}
+		ok = true
 		return nil
 	})
+	return ok && err == nil, err
 }
 
 // TUFFile is a TUFStore that opens the database at Path for each operation
@@ -118,14 +127,11 @@ func (s *TUFStore) CommitTUF(repo string, expectState []byte, set map[string][]b
 // with the exclusive one. No lock is held in between, so a long read of a
 // medium or a download does not keep other airlock processes waiting; a
 // change made in between by another process makes CommitTUF fail rather
-// than overwrite it (the expectState check).
+// than overwrite it (ExpectState, compare-and-swap).
 type TUFFile struct {
 	Path string
 	// Options are used for both opens; ReadOnly is set for ReadTUF.
 	Options Options
-	// InTx and ConflictErr are as in TUFStore.
-	InTx        func()
-	ConflictErr error
 }
 
 // ReadTUF reads every repository, as TUFStore.ReadTUF. A database that does
@@ -145,17 +151,16 @@ func (f *TUFFile) ReadTUF(fn func(repos map[string]map[string][]byte, blob func(
 }
 
 // CommitTUF commits as TUFStore.CommitTUF, creating the database if needed.
-func (f *TUFFile) CommitTUF(repo string, expectState []byte, set map[string][]byte, blobs map[string][]byte, kind string, at time.Time, fields map[string]string) error {
+func (f *TUFFile) CommitTUF(c TUFCommit) (ok bool, err error) {
 	opts := f.Options
 	opts.ReadOnly = false
 	db, err := Open(f.Path, opts)
 	if err != nil {
-		return err
+		return false, err
 	}
-	s := &TUFStore{DB: db, InTx: f.InTx, ConflictErr: f.ConflictErr}
-	if err := s.CommitTUF(repo, expectState, set, blobs, kind, at, fields); err != nil {
-		db.Close()
-		return err
+	ok, err = (&TUFStore{DB: db}).CommitTUF(c)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		return false, cerr
 	}
-	return db.Close()
+	return ok, err
 }

@@ -3,7 +3,6 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,24 +27,28 @@ func TestTUFStoreCommit(t *testing.T) {
 	data := []byte("target")
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	if err := f.CommitTUF("r", nil, map[string][]byte{"state": []byte("s1")}, map[string][]byte{sha: data}, "trust-init", now, nil); err != nil {
-		t.Fatal(err)
+	init := TUFCommit{Repo: "r", Set: map[string][]byte{"state": []byte("s1")}, Blobs: map[string][]byte{sha: data}, Audit: AuditRecord{Kind: "trust-init", Time: now}}
+	if ok, err := f.CommitTUF(init); !ok || err != nil {
+		t.Fatalf("commit: %v, %v", ok, err)
 	}
+	// A failed compare-and-swap is ok == false with no error; a bad blob is
+	// an error.
 	tests := []struct {
-		name   string
-		expect []byte
-		blobs  map[string][]byte
-		want   error
+		name    string
+		expect  []byte
+		blobs   map[string][]byte
+		wantErr bool
 	}{
-		{"repository_exists", nil, nil, ErrTUFConflict},
-		{"state_changed_meanwhile", []byte("s0"), nil, ErrTUFConflict},
-		{"blob_under_wrong_sha256", []byte("s1"), map[string][]byte{sha: []byte("other")}, nil},
+		{"repository_exists", nil, nil, false},
+		{"state_changed_meanwhile", []byte("s0"), nil, false},
+		{"blob_under_wrong_sha256", []byte("s1"), map[string][]byte{sha: []byte("other")}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := f.CommitTUF("r", tc.expect, map[string][]byte{"state": []byte("s2")}, tc.blobs, "trust-update", now, nil)
-			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
-				t.Fatalf("commit: %v, want an error (%v)", err, tc.want)
+			c := TUFCommit{Repo: "r", ExpectState: tc.expect, Set: map[string][]byte{"state": []byte("s2")}, Blobs: tc.blobs, Audit: AuditRecord{Kind: "trust-update", Time: now}}
+			ok, err := f.CommitTUF(c)
+			if ok || (err != nil) != tc.wantErr {
+				t.Fatalf("commit: ok %v, %v; want not ok, error %v", ok, err, tc.wantErr)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -34,7 +33,7 @@ func Init(s Store, name string, anchor []byte, source string, now time.Time) (*R
 		return nil, err
 	}
 	if name == PublicGoodName && (source != "embedded" || !bytes.Equal(anchor, publicGoodRoot)) {
-		return nil, fmt.Errorf("the name %q is kept for the public-good root embedded in airlock (trust init --public-good)", name)
+		return nil, fmt.Errorf("%w: %q is kept for the public-good root embedded in airlock", ErrReservedName, name)
 	}
 	if source == "embedded" && !bytes.Equal(anchor, publicGoodRoot) {
 		return nil, fmt.Errorf("anchor source \"embedded\" is only for the public-good root")
@@ -70,18 +69,21 @@ func Init(s Store, name string, anchor []byte, source string, now time.Time) (*R
 	if err != nil {
 		return nil, err
 	}
-	err = s.CommitTUF(name, nil, map[string][]byte{keyState: stJSON, keyAnchor: anchor}, nil,
-		"trust-init", now, map[string]string{
+	ok, err := s.CommitTUF(Commit{
+		Repository: name,
+		Set:        map[string][]byte{keyState: stJSON, keyAnchor: anchor},
+		Audit: Audit{Kind: "trust-init", Time: now, Fields: map[string]string{
 			"repository":     name,
 			"anchor_source":  source,
 			"anchor_version": fmt.Sprint(r.Signed.Version),
 			"anchor_sha256":  st.AnchorSHA256,
-		})
-	if errors.Is(err, ErrConflict) {
-		return nil, fmt.Errorf("%w: %q", ErrExists, name)
-	}
+		}},
+	})
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrExists, name)
 	}
 	v, err := verifyRepo(name, map[string][]byte{keyState: stJSON, keyAnchor: anchor}, nil)
 	if err != nil {

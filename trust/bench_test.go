@@ -1,6 +1,7 @@
 package trust_test
 
 import (
+	"context"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -27,7 +28,7 @@ func BenchmarkImportPublicGood(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+		if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 			b.Fatal(err)
 		}
 		trust.CloseMedium(m)
@@ -47,12 +48,12 @@ func BenchmarkLoadTrust(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := &cache.TUFStore{DB: db}
+			s := dbStore{&cache.TUFStore{DB: db}}
 			if _, err := trust.Init(s, "pg", mustRead(snapshotDir+"/"+anchor), "file", realNow); err != nil {
 				b.Fatal(err)
 			}
 			m, _ := trust.OpenDir(snapshotDir)
-			if _, err := trust.Update(s, "pg", m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+			if _, err := trust.Update(context.Background(), s, "pg", m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 				b.Fatal(err)
 			}
 			db.Close()
@@ -62,7 +63,7 @@ func BenchmarkLoadTrust(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				repos, err := trust.Load(&cache.TUFStore{DB: db}, realNow)
+				repos, err := trust.Load(dbStore{&cache.TUFStore{DB: db}}, realNow)
 				if err != nil {
 					b.Fatal(err)
 				}

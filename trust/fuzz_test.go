@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io/fs"
 	"strings"
@@ -46,7 +47,7 @@ func FuzzReadTar(f *testing.F) {
 			return
 		}
 		for _, name := range []string{"timestamp.json", "1.root.json", "../escape.json", "/etc/passwd", "targets/x", "."} {
-			b, err := m.Read(name, 1<<20)
+			b, err := m.Read(context.Background(), name, 1<<20)
 			if err == nil && (strings.Contains(name, "..") || strings.HasPrefix(name, "/") || name == ".") {
 				t.Fatalf("served %q", name)
 			}
@@ -95,7 +96,7 @@ func FuzzUpdateTimestamp(f *testing.F) {
 			t.Fatal(err)
 		}
 		before := dump(t, s)
-		_, err = trust.Update(s, "site", m, trust.UpdateOptions{Now: now})
+		_, err = trust.Update(context.Background(), s, "site", m, trust.UpdateOptions{Now: now})
 		if err != nil && dump(t, s) != before {
 			t.Fatalf("refused update (%v) changed the database", err)
 		}

@@ -32,12 +32,12 @@ func OpenHTTP(base string) (Medium, error) {
 
 func (m *httpMedium) String() string { return "url " + m.base }
 
-func (m *httpMedium) Read(name string, limit int64) ([]byte, error) {
+func (m *httpMedium) Read(ctx context.Context, name string, limit int64) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
 	u := m.base + "/" + (&url.URL{Path: name}).EscapedPath()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}

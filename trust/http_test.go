@@ -1,6 +1,7 @@
 package trust_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -49,6 +50,12 @@ func TestUpdateHTTP(t *testing.T) {
 	_, err = update(s, m, t0.Add(2*time.Hour))
 	if !errors.Is(err, trust.ErrTooLarge) || !errors.Is(err, trust.ErrRejected) {
 		t.Fatalf("oversized timestamp over HTTP: %v", err)
+	}
+	// An interrupt cancels a download: the request carries ctx.
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.Read(cancelled, "1.root.json", trust.MaxRootSize); !errors.Is(err, context.Canceled) {
+		t.Errorf("read with a cancelled context: %v, want context.Canceled", err)
 	}
 	if _, err := trust.OpenMedium("https://"); err == nil {
 		t.Error("URL without a host accepted")

@@ -171,6 +171,20 @@ func Load(s Store, now time.Time) ([]*Repo, error) {
 	return repos, nil
 }
 
+// RepositoryNames returns the names of the repositories in s, in the order
+// verification tries them, without verifying them (Load does).
+func RepositoryNames(s Store) ([]string, error) {
+	var names []string
+	err := s.ReadTUF(func(all map[string]map[string][]byte, _ func(string) []byte) error {
+		for n := range all {
+			names = append(names, n)
+		}
+		return nil
+	})
+	slices.SortFunc(names, repoOrder)
+	return names, err
+}
+
 // repoOrder puts public-good first, then the others by name, so that the
 // order verification tries them in is stable.
 func repoOrder(a, b string) int {

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ import (
 // ErrTooLarge error, a missing one wraps fs.ErrNotExist. Nothing on a medium
 // can name a file outside it.
 type Medium interface {
-	Read(name string, limit int64) ([]byte, error)
+	// Read returns the file name. ctx cancels a read that waits on a
+	// network; a local medium may ignore it.
+	Read(ctx context.Context, name string, limit int64) ([]byte, error)
 	// String names the medium for messages and the audit trail.
 	String() string
 }
@@ -83,7 +86,7 @@ func OpenDir(dir string) (Medium, error) {
 
 func (m *dirMedium) String() string { return "dir " + m.dir }
 
-func (m *dirMedium) Read(name string, limit int64) ([]byte, error) {
+func (m *dirMedium) Read(_ context.Context, name string, limit int64) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -273,7 +276,7 @@ func tarEntryKind(h *tar.Header) string {
 
 func (m *tarMedium) String() string { return "tar " + m.name }
 
-func (m *tarMedium) Read(name string, limit int64) ([]byte, error) {
+func (m *tarMedium) Read(_ context.Context, name string, limit int64) ([]byte, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}

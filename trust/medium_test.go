@@ -3,6 +3,7 @@ package trust_test
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -35,20 +36,20 @@ func TestDirMediumStaysInside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer trust.CloseMedium(m)
-	if b, err := m.Read("timestamp.json", 10); err != nil || string(b) != "{}" {
+	if b, err := m.Read(context.Background(), "timestamp.json", 10); err != nil || string(b) != "{}" {
 		t.Fatalf("timestamp.json: %q, %v", b, err)
 	}
-	if _, err := m.Read("timestamp.json", 1); !errors.Is(err, trust.ErrTooLarge) {
+	if _, err := m.Read(context.Background(), "timestamp.json", 1); !errors.Is(err, trust.ErrTooLarge) {
 		t.Errorf("over the limit: %v", err)
 	}
 	for _, name := range []string{"1.root.json", "2.root.json", "3.root.json", "4.root.json", "../secret.json", "/etc/passwd", "nope.json"} {
-		b, err := m.Read(name, 1<<20)
+		b, err := m.Read(context.Background(), name, 1<<20)
 		if err == nil {
 			t.Errorf("read %q: %q", name, b)
 		}
 		t.Logf("%s: %v", name, err)
 	}
-	if _, err := m.Read("nope.json", 10); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := m.Read(context.Background(), "nope.json", 10); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }
@@ -73,7 +74,7 @@ func TestMissingFileOnMediumIsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []trust.Medium{dm, tm} {
-		_, err := m.Read("timestamp.json", 1<<10)
+		_, err := m.Read(context.Background(), "timestamp.json", 1<<10)
 		if !errors.Is(err, trust.ErrNotOnMedium) || !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v, want ErrNotOnMedium and fs.ErrNotExist", m, err)
 			continue
@@ -141,7 +142,7 @@ func TestTarTwoRepositoriesIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := m.Read("timestamp.json", 100); err != nil || string(got) != "repo/timestamp.json" {
+	if got, err := m.Read(context.Background(), "timestamp.json", 100); err != nil || string(got) != "repo/timestamp.json" {
 		t.Errorf("one top directory: %q, %v", got, err)
 	}
 }
@@ -160,7 +161,7 @@ func TestDirMediumErrorsInMediumTerms(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer trust.CloseMedium(m)
-	_, err = m.Read("timestamp.json", 1<<10)
+	_, err = m.Read(context.Background(), "timestamp.json", 1<<10)
 	if err == nil {
 		t.Fatal("read a symlink leaving the medium")
 	}
@@ -195,7 +196,7 @@ func TestTarLinkIsNamed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = m.Read("timestamp.json", 1<<10)
+			_, err = m.Read(context.Background(), "timestamp.json", 1<<10)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("%s with %q: %v, want %s", top+"timestamp.json", tc.typ, err, tc.want)
 			}

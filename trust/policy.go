@@ -59,18 +59,6 @@ func ParseMaxAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// Selection is the trust a verification may use.
-type Selection struct {
-	// Repos are the usable repositories, in the order to try them.
-	Repos []*Repo
-	// Warnings say what is stale (past the timestamp's expiry) or was left
-	// out (past maxAge).
-	Warnings []string
-	// SetAside are the repositories left out, in the order they would have
-	// been tried, with the reason: past maxAge, or nothing imported yet.
-	SetAside []SetAside
-}
-
 // SetAside is a repository Select left out.
 type SetAside struct {
 	Name string
@@ -91,7 +79,7 @@ type SetAside struct {
 // No imported repository at all is ErrNoTrust. Either way the Selection
 // says what was set aside.
 func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, error) {
-	sel := &Selection{}
+	sel := &Selection{Time: now, MaxAge: maxAge}
 	var tooOld []string
 	for _, r := range repos {
 		if r.TrustedRoot == nil {
@@ -119,6 +107,7 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 			sel.Warnings = append(sel.Warnings, fmt.Sprintf("the root of repository %q expired %s (%s ago): its keys may have been rotated since; verified as of %s", r.Name, exp.Format(time.RFC3339), FormatAge(now.Sub(exp)), ref.Format(time.RFC3339)))
 		}
 		sel.Repos = append(sel.Repos, r)
+		sel.Sources = append(sel.Sources, Source{Name: r.Name, Material: r.TrustedRoot})
 	}
 	if len(sel.Repos) > 0 {
 		return sel, nil

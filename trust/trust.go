@@ -33,6 +33,18 @@ var (
 	// is not signed by a threshold of the keys the stored root trusts for
 	// it: forged, or another repository's.
 	ErrNotSigned = errors.New("not signed by a threshold of trusted keys")
+	// ErrExpired is wrapped (with ErrRejected) when metadata is expired at
+	// the reference time: TUF's defence against a freeze attack, and what an
+	// old mirror imported at the machine clock (rather than with
+	// UpdateOptions.At) runs into.
+	ErrExpired = errors.New("expired at the reference time")
+	// ErrRollback is wrapped (with ErrRejected) when a role's version does
+	// not follow the stored one: a rollback or a mix-and-match.
+	ErrRollback = errors.New("version does not follow")
+	// ErrMismatch is wrapped (with ErrRejected) when metadata or a target
+	// does not match the length and hashes the signed metadata gives for
+	// it: mix-and-match or tampering.
+	ErrMismatch = errors.New("length or hash does not match the signed metadata")
 	// ErrStale means the trust in the database is older than the policy allows.
 	ErrStale = errors.New("trust is too old")
 	// ErrTampered means the stored state does not verify from its anchor.
@@ -44,14 +56,22 @@ var (
 	ErrNoTrust = errors.New("no trust in the database")
 	// ErrUnknownRepository means the named repository was never initialised.
 	ErrUnknownRepository = errors.New("no such trust repository")
+	// ErrReservedName means Init was asked to pin another root under the
+	// name kept for the embedded public-good root (PublicGoodName).
+	ErrReservedName = errors.New("reserved repository name")
 	// ErrExists means Init was asked for a repository name already in use.
 	ErrExists = errors.New("trust repository already exists")
-	// ErrConflict means another process changed the repository during an update.
+	// ErrReferenceTime means UpdateOptions.At is not a time an update may
+	// be verified at: after the machine clock, or before the reference time
+	// of the repository's previous update.
+	ErrReferenceTime = errors.New("reference time")
+	// ErrConflict means another process changed the repository during an
+	// update: the Store's compare-and-swap did not hold.
 	ErrConflict = errors.New("trust repository changed during the update")
 )
 
-// Store keeps TUF state. The database implements it (cache.TUFStore)
-// without importing this package, so it speaks in plain types.
+// Store keeps TUF state: the database, wired by the command line (cache
+// does not import this package).
 //
 // Records of one repository are keyed by strings this package chooses; the
 // Store treats them as opaque. Values handed out are the caller's to keep.
@@ -60,11 +80,40 @@ type Store interface {
 	// value) and a lookup of target blobs by hex sha256 (nil if absent),
 	// all from one consistent read.
 	ReadTUF(fn func(repos map[string]map[string][]byte, blob func(sha256Hex string) []byte) error) error
-	// CommitTUF sets records of repository repo, stores blobs by hex sha256
-	// and appends an audit record (kind, time, fields), all in one
-	// transaction. It fails, committing nothing, unless the repository's
-	// "state" record equals expectState (nil: the repository must not exist).
-	CommitTUF(repo string, expectState []byte, set map[string][]byte, blobs map[string][]byte, kind string, at time.Time, fields map[string]string) error
+	// CommitTUF applies c in one transaction, as a compare-and-swap: only
+	// if the repository's "state" record still equals c.ExpectState (nil:
+	// the repository must not exist). When it no longer does (another
+	// process committed in between), CommitTUF must commit nothing and
+	// return ok == false with a nil error; the caller reports ErrConflict
+	// (Update) or ErrExists (Init). Any other failure commits nothing and is
+	// returned as err.
+	CommitTUF(c Commit) (ok bool, err error)
+}
+
+// Commit is one change to one repository: records, the target blobs they
+// name and the audit record saying what was done, committed together or
+// not at all.
+type Commit struct {
+	// Repository is the repository changed.
+	Repository string
+	// ExpectState is the repository's "state" record the change was made
+	// from; nil means the repository must not exist yet.
+	ExpectState []byte
+	// Set are the records to set in the repository.
+	Set map[string][]byte
+	// Blobs are target files to store, by hex sha256.
+	Blobs map[string][]byte
+	// Audit is the audit-trail record appended with the change.
+	Audit Audit
+}
+
+// Audit is one audit-trail record: what was done (Kind: "trust-init",
+// "trust-update"), at what machine-clock time, with which details. The
+// Fields are the audit trail's schema for trust; `airlock audit` shows them.
+type Audit struct {
+	Kind   string
+	Time   time.Time
+	Fields map[string]string
 }
 
 // Record keys inside one repository.
@@ -95,7 +144,7 @@ type state struct {
 	InitAt        time.Time         `json:"init_at"`
 	ImportedAt    time.Time         `json:"imported_at,omitzero"`    // machine clock at the last update
 	RefTime       time.Time         `json:"reference_time,omitzero"` // time the last update was verified at
-	ExplicitTime  bool              `json:"explicit_time,omitempty"` // RefTime came from --at
+	ExplicitTime  bool              `json:"explicit_time,omitempty"` // RefTime was given (UpdateOptions.At)
 	Source        string            `json:"source,omitempty"`
 	Targets       map[string]string `json:"targets,omitempty"` // target name -> hex sha256 of the stored blob
 }

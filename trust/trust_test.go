@@ -3,6 +3,7 @@ package trust_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -37,14 +38,45 @@ func mustRead(p string) []byte {
 	return b
 }
 
-func openStore(t testing.TB) *cache.TUFStore {
+// testStore is a database open for a test, as trust.Store.
+type testStore struct {
+	dbStore
+	path string
+	db   *cache.DB
+}
+
+func openStore(t testing.TB) *testStore {
 	t.Helper()
-	db, err := cache.Open(filepath.Join(t.TempDir(), "airlock.db"), cache.Options{})
+	s := &testStore{path: filepath.Join(t.TempDir(), "airlock.db")}
+	s.reopen(t)
+	t.Cleanup(func() { s.db.Close() })
+	return s
+}
+
+func (s *testStore) reopen(t testing.TB) {
+	t.Helper()
+	db, err := cache.Open(s.path, cache.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return &cache.TUFStore{DB: db, ConflictErr: trust.ErrConflict}
+	s.db, s.dbStore = db, dbStore{&cache.TUFStore{DB: db}}
+}
+
+// tx runs fn in a bbolt transaction on the store's file, as someone
+// editing the file would: the database is closed around it.
+func (s *testStore) tx(t testing.TB, writable bool, fn func(tx *bolt.Tx) error) error {
+	t.Helper()
+	s.db.Close()
+	defer s.reopen(t)
+	b, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if writable {
+		return b.Update(fn)
+	}
+	return b.View(fn)
 }
 
 // newRepo is a generated repository carrying the public-good trusted root.
@@ -78,14 +110,14 @@ func initRepo(t testing.TB, s trust.Store, r *tufgen.Repo) {
 }
 
 func update(s trust.Store, m trust.Medium, now time.Time) (*trust.UpdateResult, error) {
-	return trust.Update(s, "site", m, trust.UpdateOptions{Now: now})
+	return trust.Update(context.Background(), s, "site", m, trust.UpdateOptions{Now: now})
 }
 
 // dump returns the whole TUF state, to compare before and after a refusal.
-func dump(t *testing.T, s *cache.TUFStore) string {
+func dump(t *testing.T, s *testStore) string {
 	t.Helper()
 	var b strings.Builder
-	err := s.DB.View(func(tx *bolt.Tx) error {
+	err := s.tx(t, false, func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{cache.BucketTUF, cache.BucketTargets} {
 			err := tx.Bucket(name).ForEachBucket(func(k []byte) error {
 				return tx.Bucket(name).Bucket(k).ForEach(func(k2, v []byte) error {
@@ -111,7 +143,7 @@ func dump(t *testing.T, s *cache.TUFStore) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := s.DB.Audit()
+	audit, err := s.db.Audit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,19 +225,19 @@ func TestRealSnapshotAt(t *testing.T) {
 	defer trust.CloseMedium(m)
 
 	// At the machine clock the mirror is expired: refused, nothing stored.
-	_, err = trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow})
-	if !errors.Is(err, trust.ErrRejected) || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("update at machine clock: %v, want an expiry rejection", err)
+	_, err = trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow})
+	if !errors.Is(err, trust.ErrRejected) || !errors.Is(err, trust.ErrExpired) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("update at machine clock: %v, want an expiry rejection (ErrExpired)", err)
 	}
 	// --at in the future is refused.
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realNow.Add(time.Hour)}); err == nil || !strings.Contains(err.Error(), "future") {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realNow.Add(time.Hour)}); err == nil || !strings.Contains(err.Error(), "future") {
 		t.Fatalf("--at in the future: %v", err)
 	}
 	// --at outside the timestamp's validity is refused.
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, trust.ErrRejected) {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, trust.ErrRejected) {
 		t.Fatalf("--at past the timestamp: %v", err)
 	}
-	res, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt})
+	res, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +265,7 @@ func TestRealSnapshotAt(t *testing.T) {
 	if _, err := trust.Load(s, realNow.Add(-time.Hour)); !errors.Is(err, trust.ErrClock) {
 		t.Errorf("load with an earlier clock: %v, want ErrClock", err)
 	}
-	audit, err := s.DB.Audit()
+	audit, err := s.db.Audit()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +286,7 @@ func TestRealSnapshotFromRoot5(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	res, err := trust.Update(s, "pg-from-5", m, trust.UpdateOptions{Now: realNow, At: realAt})
+	res, err := trust.Update(context.Background(), s, "pg-from-5", m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,6 +428,9 @@ func TestAttacks(t *testing.T) {
 			})
 			_, err := update(s, medium(t, files), tc.now)
 			checkRefused(t, err, tc.want)
+			if kind := refusalKinds[tc.name]; kind != nil && !errors.Is(err, kind) {
+				t.Errorf("error %q does not wrap %q", err, kind)
+			}
 			if dump(t, s) != before {
 				t.Error("database changed")
 			}
@@ -404,6 +439,20 @@ func TestAttacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusalKinds are the sentinels TestAttacks' cases must wrap
+// besides ErrRejected, so that callers switch on them, not on the text.
+var refusalKinds = map[string]error{
+	"timestamp_rollback":                trust.ErrRollback,
+	"snapshot_rollback":                 trust.ErrRollback,
+	"targets_rollback":                  trust.ErrRollback,
+	"fast_forward_without_key_rotation": trust.ErrRollback,
+	"freeze_expired_timestamp":          trust.ErrExpired,
+	"mix_and_match_targets":             trust.ErrMismatch,
+	"tampered_target":                   trust.ErrMismatch,
+	"timestamp_signed_by_revoked_key":   trust.ErrNotSigned,
+	"root_rotation_below_threshold":     trust.ErrNotSigned,
 }
 
 func checkRefused(t *testing.T, err error, want string) {
@@ -504,7 +553,7 @@ func TestTamperedDatabase(t *testing.T) {
 			if _, err := update(s, medium(t, r.Files), t0.Add(2*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			err := s.DB.Update(func(tx *bolt.Tx) error {
+			err := s.tx(t, true, func(tx *bolt.Tx) error {
 				return edit(tx.Bucket(cache.BucketTUF).Bucket([]byte("site")), tx.Bucket(cache.BucketTargets))
 			})
 			if err != nil {
@@ -530,14 +579,14 @@ func replaceIn(b *bolt.Bucket, key, old, new string) error {
 // publicGoodAndSite returns a store holding the public-good snapshot
 // (imported as of realAt) and a pinned site repository whose generator is
 // returned, with siteRoot as its trusted_root.json.
-func publicGoodAndSite(t *testing.T, siteRoot []byte) (*cache.TUFStore, *tufgen.Repo) {
+func publicGoodAndSite(t *testing.T, siteRoot []byte) (*testStore, *tufgen.Repo) {
 	t.Helper()
 	s := openStore(t)
 	if _, err := trust.Init(s, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", realNow); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 		t.Fatal(err)
 	}
 	r := tufgen.New(realNow.Add(-time.Hour))
@@ -551,7 +600,7 @@ func publicGoodAndSite(t *testing.T, siteRoot []byte) (*cache.TUFStore, *tufgen.
 
 func TestSeveralRepositories(t *testing.T) {
 	s, r := publicGoodAndSite(t, mustRead("../testdata/conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json"))
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := trust.Init(s, "other", r.Files["1.root.json"], "embedded", realNow); err == nil {
@@ -623,14 +672,14 @@ func TestParseMaxAgeTooManyDaysSaysTheLimit(t *testing.T) {
 // first and refuses with ErrTampered, writing nothing.
 func TestWritesRefuseTamperedDatabase(t *testing.T) {
 	s, r := publicGoodAndSite(t, trJSON)
-	err := s.DB.Update(func(tx *bolt.Tx) error {
+	err := s.tx(t, true, func(tx *bolt.Tx) error {
 		return replaceIn(tx.Bucket(cache.BucketTUF).Bucket([]byte(trust.PublicGoodName)), "timestamp", `"version": 762`, `"version": 763`)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := dump(t, s)
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); !errors.Is(err, trust.ErrTampered) {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); !errors.Is(err, trust.ErrTampered) {
 		t.Errorf("update of another repository: %v, want ErrTampered", err)
 	}
 	if _, err := trust.Init(s, "site2", r.Files["1.root.json"], "file 1.root.json", realNow); !errors.Is(err, trust.ErrTampered) {
@@ -654,7 +703,7 @@ func TestUpdateFromAnotherRepositoryIsNotSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	_, err := trust.Update(s, "site", m, trust.UpdateOptions{Now: realNow, At: realAt})
+	_, err := trust.Update(context.Background(), s, "site", m, trust.UpdateOptions{Now: realNow, At: realAt})
 	if !errors.Is(err, trust.ErrNotSigned) || !errors.Is(err, trust.ErrRejected) {
 		t.Fatalf("update from the public-good mirror: %v, want ErrNotSigned and ErrRejected", err)
 	}
@@ -694,7 +743,7 @@ func TestSelectSaysWhatWasSetAside(t *testing.T) {
 	if _, err := trust.Init(s, "site", r.Files["1.root.json"], "file 1.root.json", realNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trust.Update(s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
+	if _, err := trust.Update(context.Background(), s, "site", medium(t, r.Files), trust.UpdateOptions{Now: realNow}); err != nil {
 		t.Fatal(err)
 	}
 	repos, err := trust.Load(s, realNow)
@@ -709,7 +758,7 @@ func TestSelectSaysWhatWasSetAside(t *testing.T) {
 		t.Errorf("set aside %+v, want public-good, not imported", sel.SetAside)
 	}
 	m, _ := trust.OpenDir(snapshotDir)
-	if _, err := trust.Update(s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
+	if _, err := trust.Update(context.Background(), s, trust.PublicGoodName, m, trust.UpdateOptions{Now: realNow, At: realAt}); err != nil {
 		t.Fatal(err)
 	}
 	repos, err = trust.Load(s, realNow)

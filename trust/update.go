@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -44,10 +45,32 @@ type UpdateResult struct {
 }
 
 func reject(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))
+	return rejectAs(nil, format, args...)
 }
 
-// rejectTUF words a go-tuf error for the user, naming the attack it stops.
+// rejection is an error wrapping ErrRejected and, if not nil, the sentinel
+// kind that says which check refused the metadata (ErrExpired, ...).
+type rejection struct {
+	kind error
+	msg  string
+}
+
+func (e *rejection) Error() string { return ErrRejected.Error() + ": " + e.msg }
+func (e *rejection) Unwrap() []error {
+	if e.kind == nil {
+		return []error{ErrRejected}
+	}
+	return []error{ErrRejected, e.kind}
+}
+
+// rejectAs is reject wrapping kind as well.
+func rejectAs(kind error, format string, args ...any) error {
+	return &rejection{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// rejectTUF words a go-tuf error for the user, naming the attack it stops,
+// and wraps the sentinel for it. go-tuf's errors are typed throughout, so
+// no message text is read.
 func rejectTUF(role string, err error) error {
 	var (
 		ver *metadata.ErrBadVersionNumber
@@ -57,20 +80,20 @@ func rejectTUF(role string, err error) error {
 	)
 	switch {
 	case errors.As(err, &exp):
-		return reject("%s: expired at the reference time (freeze): %v", role, err)
+		return rejectAs(ErrExpired, "%s: %v (freeze): %v", role, ErrExpired, err)
 	case errors.As(err, &hsh):
-		return reject("%s: length or hash does not match what the signed metadata says (mix-and-match or tampering): %v", role, err)
+		return rejectAs(ErrMismatch, "%s: length or hash does not match what the signed metadata says (mix-and-match or tampering): %v", role, err)
 	case errors.As(err, &ver):
-		return reject("%s: version does not follow (rollback or mix-and-match): %v", role, err)
+		return rejectAs(ErrRollback, "%s: version does not follow (rollback or mix-and-match): %v", role, err)
 	case errors.As(err, &uns):
-		return fmt.Errorf("%w: %s: %w: %v", ErrRejected, role, ErrNotSigned, err)
+		return rejectAs(ErrNotSigned, "%s: %v: %v", role, ErrNotSigned, err)
 	}
 	return reject("%s: %v", role, err)
 }
 
 // fetch reads name from m, treating size overruns as rejections.
-func fetch(m Medium, name string, limit int64) ([]byte, error) {
-	data, err := m.Read(name, limit)
+func fetch(ctx context.Context, m Medium, name string, limit int64) ([]byte, error) {
+	data, err := m.Read(ctx, name, limit)
 	if errors.Is(err, ErrTooLarge) {
 		return nil, fmt.Errorf("%w: oversized: %w", ErrRejected, err)
 	}
@@ -81,248 +104,326 @@ func fetch(m Medium, name string, limit int64) ([]byte, error) {
 // rotations N+1, N+2, ... from the stored root, then timestamp, snapshot,
 // targets and the target files they list, verifying everything at the
 // reference time, and commits all of it, with an audit record, in one
-// transaction. On any error nothing is committed.
-func Update(s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, error) {
+// transaction. On any error, and when ctx is done before the commit,
+// nothing is committed.
+func Update(ctx context.Context, s Store, name string, m Medium, opts UpdateOptions) (*UpdateResult, error) {
+	u, err := startUpdate(s, name, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range []func(context.Context) error{
+		u.walkRoots,
+		u.timestamp,
+		u.snapshot,
+		u.targets,
+		u.targetFiles,
+	} {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return u.commit(s)
+}
+
+// updater is one Update in progress: what was read from the store, and
+// what the medium has given so far.
+type updater struct {
+	m        Medium
+	name     string
+	source   string
+	now, ref time.Time
+	explicit bool
+
+	old        *verified // the stored state, re-verified
+	tm         *trustedmetadata.TrustedMetadata
+	storedRoot *metadata.Metadata[metadata.RootType]
+	newRoot    *metadata.Metadata[metadata.RootType] // after walkRoots
+
+	set    map[string][]byte // records to commit
+	blobs  map[string][]byte // target files by sha256
+	kept   map[string]string // target name -> sha256
+	tgts   *metadata.Metadata[metadata.TargetsType]
+	result *UpdateResult
+}
+
+// startUpdate checks the times, loads and re-verifies the stored state
+// (an update never builds on a database that does not verify, in this
+// repository or any other), and starts again from the repository's anchor
+// and stored root chain.
+func startUpdate(s Store, name string, m Medium, opts UpdateOptions) (*updater, error) {
 	now := opts.Now.UTC()
 	if now.IsZero() {
 		return nil, errors.New("trust.Update: no clock")
 	}
-	ref, explicit := now, false
+	u := &updater{m: m, name: name, source: opts.Source, now: now, ref: now,
+		set: map[string][]byte{}, blobs: map[string][]byte{}, kept: map[string]string{}}
 	if !opts.At.IsZero() {
-		ref, explicit = opts.At.UTC(), true
-		if ref.After(now) {
-			return nil, fmt.Errorf("--at %s is in the future of the machine clock (%s)", ref.Format(time.RFC3339), now.Format(time.RFC3339))
+		u.ref, u.explicit = opts.At.UTC(), true
+		if u.ref.After(now) {
+			return nil, fmt.Errorf("%w %s is in the future of the machine clock (%s)", ErrReferenceTime, u.ref.Format(time.RFC3339), now.Format(time.RFC3339))
 		}
 	}
-	source := opts.Source
-	if source == "" {
-		source = m.String()
+	if u.source == "" {
+		u.source = m.String()
 	}
-
-	// The stored state, re-verified: an update never builds on a database
-	// that does not verify, in this repository or any other.
 	repos, err := Load(s, now)
 	if err != nil {
 		return nil, err
 	}
-	var old *verified
 	for _, r := range repos {
 		if r.Name == name {
-			old = r.v
+			u.old = r.v
 		}
 	}
-	if old == nil {
+	if u.old == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRepository, name)
 	}
-	if explicit && ref.Before(old.st.RefTime) {
-		return nil, fmt.Errorf("--at %s is earlier than the previous update's reference time %s", ref.Format(time.RFC3339), old.st.RefTime.Format(time.RFC3339))
+	if u.explicit && u.ref.Before(u.old.st.RefTime) {
+		return nil, fmt.Errorf("%w %s is earlier than the previous update's reference time %s", ErrReferenceTime, u.ref.Format(time.RFC3339), u.old.st.RefTime.Format(time.RFC3339))
 	}
-
-	// Start again from the anchor and the stored chain, at the new
-	// reference time.
-	tm, err := trustedmetadata.New(old.raw[keyAnchor])
+	u.tm, err = trustedmetadata.New(u.old.raw[keyAnchor])
 	if err != nil {
 		return nil, fmt.Errorf("%w: repository %q: anchor: %v", ErrTampered, name, err)
 	}
-	set := map[string][]byte{}
-	for _, v := range old.chain[1:] {
-		if _, err := tm.UpdateRoot(old.raw[rootKey(v)]); err != nil {
+	for _, v := range u.old.chain[1:] {
+		if _, err := u.tm.UpdateRoot(u.old.raw[rootKey(v)]); err != nil {
 			return nil, fmt.Errorf("%w: repository %q: root %d: %v", ErrTampered, name, v, err)
 		}
 	}
-	storedRoot := tm.Root
-	res := &UpdateResult{Repository: name, Source: source, ReferenceTime: ref, ExplicitTime: explicit, NewRoots: []int64{}}
+	u.storedRoot = u.tm.Root
+	u.result = &UpdateResult{Repository: name, Source: u.source, ReferenceTime: u.ref, ExplicitTime: u.explicit, NewRoots: []int64{}}
+	return u, nil
+}
 
-	// 1. Root rotations, each signed by a threshold of the previous root's
-	// keys and of its own.
+// walkRoots takes root rotations N+1, N+2, ... from the medium, each signed
+// by a threshold of the previous root's keys and of its own; the final
+// root must be valid at the reference time.
+func (u *updater) walkRoots(ctx context.Context) error {
 	for i := 0; ; i++ {
-		next := tm.Root.Signed.Version + 1
-		data, err := fetch(m, fmt.Sprintf("%d.root.json", next), MaxRootSize)
+		next := u.tm.Root.Signed.Version + 1
+		data, err := fetch(ctx, u.m, fmt.Sprintf("%d.root.json", next), MaxRootSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if i >= MaxRootRotations {
-			return nil, reject("more than %d root rotations on the medium", MaxRootRotations)
+			return reject("more than %d root rotations on the medium", MaxRootRotations)
 		}
-		if _, err := tm.UpdateRoot(data); err != nil {
-			return nil, rejectTUF(fmt.Sprintf("root version %d", next), err)
+		if _, err := u.tm.UpdateRoot(data); err != nil {
+			return rejectTUF(fmt.Sprintf("root version %d", next), err)
 		}
-		set[rootKey(next)] = data
-		res.NewRoots = append(res.NewRoots, next)
+		u.set[rootKey(next)] = data
+		u.result.NewRoots = append(u.result.NewRoots, next)
 	}
-	tm.RefTime = ref
-	if tm.Root.Signed.IsExpired(ref) {
-		return nil, reject("root version %d expired at %s, before the reference time %s (freeze)",
-			tm.Root.Signed.Version, tm.Root.Signed.Expires.UTC().Format(time.RFC3339), ref.Format(time.RFC3339))
+	u.tm.RefTime = u.ref
+	if u.tm.Root.Signed.IsExpired(u.ref) {
+		return rejectAs(ErrExpired, "root version %d expired at %s, before the reference time %s (freeze)",
+			u.tm.Root.Signed.Version, u.tm.Root.Signed.Expires.UTC().Format(time.RFC3339), u.ref.Format(time.RFC3339))
 	}
-	newRoot := tm.Root
+	u.newRoot = u.tm.Root
+	return nil
+}
 
-	// 2. Timestamp. The stored one guards against rollback unless the
-	// timestamp or snapshot keys changed since (fast-forward attack
-	// recovery, TUF 5.3.11).
-	tsKeysSame := sameRole(storedRoot, newRoot, metadata.TIMESTAMP)
-	snapKeysSame := tsKeysSame && sameRole(storedRoot, newRoot, metadata.SNAPSHOT)
+// keysSame reports whether the timestamp (and, for snapshot, the
+// snapshot) keys are unchanged since the stored root: only then does the
+// stored state guard against rollback (after a key change it may not:
+// fast-forward attack recovery, TUF 5.3.11).
+func (u *updater) keysSame(role string) bool {
+	same := sameRole(u.storedRoot, u.newRoot, metadata.TIMESTAMP)
+	if role == metadata.SNAPSHOT {
+		same = same && sameRole(u.storedRoot, u.newRoot, metadata.SNAPSHOT)
+	}
+	return same
+}
+
+// timestamp takes the medium's timestamp.json, newer than the stored one,
+// or the stored one again if it is the same version and still valid.
+func (u *updater) timestamp(ctx context.Context) error {
 	var oldTs *metadata.Metadata[metadata.TimestampType]
-	if b := old.raw[keyTimestamp]; b != nil && tsKeysSame {
-		if _, err := tm.UpdateTimestamp(b); err != nil && !isExpired(err) {
-			return nil, fmt.Errorf("%w: repository %q: stored timestamp: %v", ErrTampered, name, err)
+	if b := u.old.raw[keyTimestamp]; b != nil && u.keysSame(metadata.TIMESTAMP) {
+		if _, err := u.tm.UpdateTimestamp(b); err != nil && !isExpired(err) {
+			return fmt.Errorf("%w: repository %q: stored timestamp: %v", ErrTampered, u.name, err)
 		}
-		oldTs = tm.Timestamp
+		oldTs = u.tm.Timestamp
 	}
-	tsData, err := fetch(m, "timestamp.json", MaxTimestampSize)
+	data, err := fetch(ctx, u.m, "timestamp.json", MaxTimestampSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading timestamp.json from %s: %w", m, err)
+		return fmt.Errorf("reading timestamp.json from %s: %w", u.m, err)
 	}
-	if _, err := tm.UpdateTimestamp(tsData); err != nil {
-		var eq *metadata.ErrEqualVersionNumber
-		if !errors.As(err, &eq) {
+	if _, err := u.tm.UpdateTimestamp(data); err != nil {
+		if !errors.As(err, new(*metadata.ErrEqualVersionNumber)) {
 			if oldTs != nil && errors.As(err, new(*metadata.ErrBadVersionNumber)) {
-				return nil, reject("timestamp: rollback: the medium has an older timestamp than the database (%v)", err)
+				return rejectAs(ErrRollback, "timestamp: rollback: the medium has an older timestamp than the database (%v)", err)
 			}
 			if isExpired(err) {
-				if ts, perr := metadata.Timestamp().FromBytes(tsData); perr == nil {
-					return nil, fmt.Errorf("%w (it expired %s)", rejectTUF("timestamp", err), ts.Signed.Expires.UTC().Format(time.RFC3339))
+				if ts, perr := metadata.Timestamp().FromBytes(data); perr == nil {
+					return fmt.Errorf("%w (it expired %s)", rejectTUF("timestamp", err), ts.Signed.Expires.UTC().Format(time.RFC3339))
 				}
 			}
-			return nil, rejectTUF("timestamp", err)
+			return rejectTUF("timestamp", err)
 		}
 		// Same version as stored: nothing newer; the stored one stays, and
 		// must itself be valid at the reference time.
-		tsData = old.raw[keyTimestamp]
-		if tm.Timestamp.Signed.IsExpired(ref) {
-			return nil, rejectTUF("timestamp", &metadata.ErrExpiredMetadata{Msg: "timestamp.json is expired"})
+		data = u.old.raw[keyTimestamp]
+		if u.tm.Timestamp.Signed.IsExpired(u.ref) {
+			return rejectTUF("timestamp", &metadata.ErrExpiredMetadata{Msg: "timestamp.json is expired"})
 		}
 	}
-	set[keyTimestamp] = tsData
+	u.set[keyTimestamp] = data
+	return nil
+}
 
-	// 3. Snapshot, from the version the timestamp names.
-	snapMeta := tm.Timestamp.Signed.Meta["snapshot.json"]
-	if snapMeta == nil {
-		return nil, reject("timestamp lists no snapshot.json")
+// snapshot takes the snapshot version the timestamp names.
+func (u *updater) snapshot(ctx context.Context) error {
+	meta := u.tm.Timestamp.Signed.Meta["snapshot.json"]
+	if meta == nil {
+		return reject("timestamp lists no snapshot.json")
 	}
-	if b := old.raw[keySnapshot]; b != nil && snapKeysSame {
-		if _, err := tm.UpdateSnapshot(b, true); err != nil && !isExpired(err) && !errors.As(err, new(*metadata.ErrBadVersionNumber)) {
-			return nil, fmt.Errorf("%w: repository %q: stored snapshot: %v", ErrTampered, name, err)
+	if b := u.old.raw[keySnapshot]; b != nil && u.keysSame(metadata.SNAPSHOT) {
+		if _, err := u.tm.UpdateSnapshot(b, true); err != nil && !isExpired(err) && !errors.As(err, new(*metadata.ErrBadVersionNumber)) {
+			return fmt.Errorf("%w: repository %q: stored snapshot: %v", ErrTampered, u.name, err)
 		}
 	}
-	snapName := "snapshot.json"
-	if newRoot.Signed.ConsistentSnapshot {
-		snapName = fmt.Sprintf("%d.snapshot.json", snapMeta.Version)
+	file := "snapshot.json"
+	if u.newRoot.Signed.ConsistentSnapshot {
+		file = fmt.Sprintf("%d.snapshot.json", meta.Version)
 	}
-	snapData, err := fetch(m, snapName, limitFor(snapMeta.Length, MaxSnapshotSize))
+	data, err := fetch(ctx, u.m, file, limitFor(meta.Length, MaxSnapshotSize))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s from %s: %w", snapName, m, err)
+		return fmt.Errorf("reading %s from %s: %w", file, u.m, err)
 	}
-	if _, err := tm.UpdateSnapshot(snapData, false); err != nil {
-		return nil, rejectTUF("snapshot", err)
+	if _, err := u.tm.UpdateSnapshot(data, false); err != nil {
+		return rejectTUF("snapshot", err)
 	}
-	set[keySnapshot] = snapData
+	u.set[keySnapshot] = data
+	return nil
+}
 
-	// 4. Top-level targets.
-	tMeta := tm.Snapshot.Signed.Meta["targets.json"]
-	if tMeta == nil {
-		return nil, reject("snapshot lists no targets.json")
+// targets takes the top-level targets version the snapshot names.
+func (u *updater) targets(ctx context.Context) error {
+	meta := u.tm.Snapshot.Signed.Meta["targets.json"]
+	if meta == nil {
+		return reject("snapshot lists no targets.json")
 	}
-	if b := old.raw[keyTargets]; b != nil && snapKeysSame {
-		if prev, err := metadata.Targets().FromBytes(b); err == nil && tMeta.Version < prev.Signed.Version {
-			return nil, reject("targets: rollback: snapshot names targets version %d, the database has %d", tMeta.Version, prev.Signed.Version)
+	if b := u.old.raw[keyTargets]; b != nil && u.keysSame(metadata.SNAPSHOT) {
+		if prev, err := metadata.Targets().FromBytes(b); err == nil && meta.Version < prev.Signed.Version {
+			return rejectAs(ErrRollback, "targets: rollback: snapshot names targets version %d, the database has %d", meta.Version, prev.Signed.Version)
 		}
 	}
-	tName := "targets.json"
-	if newRoot.Signed.ConsistentSnapshot {
-		tName = fmt.Sprintf("%d.targets.json", tMeta.Version)
+	file := "targets.json"
+	if u.newRoot.Signed.ConsistentSnapshot {
+		file = fmt.Sprintf("%d.targets.json", meta.Version)
 	}
-	tData, err := fetch(m, tName, limitFor(tMeta.Length, MaxTargetsSize))
+	data, err := fetch(ctx, u.m, file, limitFor(meta.Length, MaxTargetsSize))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s from %s: %w", tName, m, err)
+		return fmt.Errorf("reading %s from %s: %w", file, u.m, err)
 	}
-	targets, err := tm.UpdateTargets(tData)
-	if err != nil {
-		return nil, rejectTUF("targets", err)
+	if u.tgts, err = u.tm.UpdateTargets(data); err != nil {
+		return rejectTUF("targets", err)
 	}
-	set[keyTargets] = tData
+	u.set[keyTargets] = data
+	return nil
+}
 
-	// 5. Target files, checked against the signed length and hashes and
-	// stored by sha256. trusted_root.json is required; others are taken
-	// when the medium has them.
-	listed := targets.Signed.Targets
+// targetFiles takes the target files the targets list, each checked
+// against its signed length and hashes and kept by sha256.
+// trusted_root.json is required, and must parse as a Sigstore trusted
+// root; others are taken when the medium has them.
+func (u *updater) targetFiles(ctx context.Context) error {
+	listed := u.tgts.Signed.Targets
 	if len(listed) > MaxTargets {
-		return nil, reject("targets lists %d files, more than %d", len(listed), MaxTargets)
+		return reject("targets lists %d files, more than %d", len(listed), MaxTargets)
 	}
-	blobs := map[string][]byte{}
-	kept := map[string]string{}
-	for _, tname := range slices.Sorted(maps.Keys(listed)) {
-		tf := listed[tname]
-		required := tname == TrustedRootTarget
-		sha := hex.EncodeToString(tf.Hashes["sha256"])
-		if len(tf.Hashes["sha256"]) != 32 {
-			if required {
-				return nil, reject("target %q has no sha256 hash", tname)
-			}
-			continue
+	for _, name := range slices.Sorted(maps.Keys(listed)) {
+		if err := u.targetFile(ctx, name, listed[name]); err != nil {
+			return err
 		}
-		if tf.Length > MaxTargetSize || tf.Length < 0 {
-			if required {
-				return nil, reject("target %q: oversized: %d bytes, the limit is %d", tname, tf.Length, MaxTargetSize)
-			}
-			continue
-		}
-		file := tname
-		if newRoot.Signed.ConsistentSnapshot {
-			dir, base := path.Split(tname)
-			file = dir + sha + "." + base
-		}
-		data, err := fetch(m, "targets/"+file, tf.Length)
-		if errors.Is(err, fs.ErrNotExist) && !required {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("target %q: %w", tname, err)
-		}
-		if err := tf.VerifyLengthHashes(data); err != nil {
-			return nil, reject("target %q does not match its signed length and hashes (tampered): %v", tname, err)
-		}
-		blobs[sha] = data
-		kept[tname] = sha
-		res.TargetFiles = append(res.TargetFiles, tname)
 	}
-	if _, err := root.NewTrustedRootFromJSON(blobs[kept[TrustedRootTarget]]); err != nil {
-		return nil, reject("%s does not parse as a Sigstore trusted root: %v", TrustedRootTarget, err)
+	if _, err := root.NewTrustedRootFromJSON(u.blobs[u.kept[TrustedRootTarget]]); err != nil {
+		return reject("%s does not parse as a Sigstore trusted root: %v", TrustedRootTarget, err)
 	}
+	return nil
+}
 
-	// 6. Commit: everything or nothing.
-	st := old.st
-	st.RootVersion = newRoot.Signed.Version
-	st.ImportedAt = now
-	st.RefTime = ref
-	st.ExplicitTime = explicit
-	st.Source = source
-	st.Targets = kept
+func (u *updater) targetFile(ctx context.Context, name string, tf *metadata.TargetFiles) error {
+	required := name == TrustedRootTarget
+	sha := hex.EncodeToString(tf.Hashes["sha256"])
+	if len(tf.Hashes["sha256"]) != 32 {
+		if required {
+			return reject("target %q has no sha256 hash", name)
+		}
+		return nil
+	}
+	if tf.Length > MaxTargetSize || tf.Length < 0 {
+		if required {
+			return reject("target %q: oversized: %d bytes, the limit is %d", name, tf.Length, MaxTargetSize)
+		}
+		return nil
+	}
+	file := name
+	if u.newRoot.Signed.ConsistentSnapshot {
+		dir, base := path.Split(name)
+		file = dir + sha + "." + base
+	}
+	data, err := fetch(ctx, u.m, "targets/"+file, tf.Length)
+	if errors.Is(err, fs.ErrNotExist) && !required {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("target %q: %w", name, err)
+	}
+	if err := tf.VerifyLengthHashes(data); err != nil {
+		return rejectAs(ErrMismatch, "target %q does not match its signed length and hashes (tampered): %v", name, err)
+	}
+	u.blobs[sha] = data
+	u.kept[name] = sha
+	u.result.TargetFiles = append(u.result.TargetFiles, name)
+	return nil
+}
+
+// commit writes everything, or nothing: the records, the target files, the
+// new state and the audit record, if the repository is still as it was
+// read (else ErrConflict).
+func (u *updater) commit(s Store) (*UpdateResult, error) {
+	st := u.old.st
+	st.RootVersion = u.newRoot.Signed.Version
+	st.ImportedAt = u.now
+	st.RefTime = u.ref
+	st.ExplicitTime = u.explicit
+	st.Source = u.source
+	st.Targets = u.kept
 	stJSON, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	set[keyState] = stJSON
-	res.Root = newRoot.Signed.Version
-	res.Timestamp = tm.Timestamp.Signed.Version
-	res.Snapshot = tm.Snapshot.Signed.Version
-	res.Targets = targets.Signed.Version
-	fields := map[string]string{
-		"repository":        name,
-		"source":            source,
-		"reference_time":    ref.Format(time.RFC3339),
-		"explicit_time":     fmt.Sprint(explicit),
-		"root_version":      fmt.Sprint(res.Root),
-		"timestamp_version": fmt.Sprint(res.Timestamp),
-		"snapshot_version":  fmt.Sprint(res.Snapshot),
-		"targets_version":   fmt.Sprint(res.Targets),
-		"trusted_root":      kept[TrustedRootTarget],
-	}
-	if err := s.CommitTUF(name, old.raw[keyState], set, blobs, "trust-update", now, fields); err != nil {
+	u.set[keyState] = stJSON
+	res := u.result
+	res.Root = u.newRoot.Signed.Version
+	res.Timestamp = u.tm.Timestamp.Signed.Version
+	res.Snapshot = u.tm.Snapshot.Signed.Version
+	res.Targets = u.tgts.Signed.Version
+	ok, err := s.CommitTUF(Commit{Repository: u.name, ExpectState: u.old.raw[keyState], Set: u.set, Blobs: u.blobs,
+		Audit: Audit{Kind: "trust-update", Time: u.now, Fields: map[string]string{
+			"repository":        u.name,
+			"source":            u.source,
+			"reference_time":    u.ref.Format(time.RFC3339),
+			"explicit_time":     fmt.Sprint(u.explicit),
+			"root_version":      fmt.Sprint(res.Root),
+			"timestamp_version": fmt.Sprint(res.Timestamp),
+			"snapshot_version":  fmt.Sprint(res.Snapshot),
+			"targets_version":   fmt.Sprint(res.Targets),
+			"trusted_root":      u.kept[TrustedRootTarget],
+		}}})
+	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrConflict, u.name)
 	}
 	return res, nil
 }

@@ -90,7 +90,9 @@ var rejectionErrors = []error{
 	bundle.ErrRejected,
 	errAuditBroken,
 	trust.ErrRejected, // TUF metadata refused on import
-	trust.ErrStale,    // database trust past --max-trust-age
+	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
+	// evidence; verification could not run (exit 2), so that CI tells stale
+	// trust from a bad artifact.
 }
 
 // unknownCommand recognises urfave/cli's error for a command name it does

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -8,10 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -29,7 +31,7 @@ root and re-verified from it on every use. Import new metadata from a
 directory or tar carried across the air gap (or HTTPS when connected).
 Verification with no --trusted-root uses every repository (docs/trust.md).
 
-Exit codes: 0 done; 1 metadata refused, or trust too old; 2 could not run.
+Exit codes: 0 done; 1 metadata refused; 2 could not run (also: trust too old).
 
 Examples:
    airlock trust init --public-good
@@ -106,7 +108,7 @@ verifier combine one repository's log with another's certificate
 authority. Merging several repositories therefore warns, and two that name
 one log with different keys are refused: export them one at a time.
 
-Exit codes: 0 written; 1 every repository is too old; 2 could not run.
+Exit codes: 0 written; 2 could not run (also: every repository is too old).
 
 Examples:
    airlock trust export-root --out trusted_root.json
@@ -131,12 +133,12 @@ func trustNoArgs(c *cli.Context) error {
 
 // trustFile is the database as trust's Store for init and update: opened
 // for each read and each commit, so no lock is held while a medium is read.
-func trustFile(c *cli.Context) (*cache.TUFFile, error) {
+func trustFile(c *cli.Context) (trust.Store, error) {
 	path, err := dbPath(c)
 	if err != nil {
 		return nil, err
 	}
-	return &cache.TUFFile{Path: path, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}, nil
+	return trustStore{&cache.TUFFile{Path: path}}, nil
 }
 
 // openTrustDBReadOnly opens an existing database for reading.
@@ -196,6 +198,9 @@ func trustInitAction(c *cli.Context) error {
 	if errors.Is(err, trust.ErrExists) {
 		return withHint(err, "its anchor stays pinned; import new metadata with 'airlock trust update --name "+name+" --from DIR'")
 	}
+	if errors.Is(err, trust.ErrReservedName) {
+		return withHint(err, "pin the embedded public-good root with 'airlock trust init --public-good', or give this root another --name")
+	}
 	if err != nil {
 		return trustErr(err)
 	}
@@ -249,13 +254,23 @@ func trustUpdateAction(c *cli.Context) error {
 			return err
 		}
 	}
-	now := time.Now()
-	res, err := trust.Update(store, name, m, trust.UpdateOptions{Now: now, At: at})
+	// An interrupt cancels the import (a download, say) and nothing is
+	// committed; a second one ends the process as it would have.
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	res, err := trust.Update(ctx, store, name, m, trust.UpdateOptions{Now: time.Now(), At: at})
 	if err != nil {
-		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "expired") && at.IsZero() {
+		if errors.Is(err, trust.ErrReferenceTime) {
+			return fmt.Errorf("--at: %w", err)
+		}
+		if errors.Is(err, context.Canceled) {
+			return errors.New("interrupted: nothing imported")
+		}
+		if errors.Is(err, trust.ErrExpired) && at.IsZero() {
 			return withHint(err, "the metadata is expired at the machine clock; if this is an old mirror, import it as of a time its metadata was valid with --at TIME (recorded in the audit trail)")
 		}
-		if errors.Is(err, trust.ErrRejected) && strings.Contains(err.Error(), "freeze") && !at.IsZero() {
+		if errors.Is(err, trust.ErrExpired) && !at.IsZero() {
 			return withHint(err, "--at must be a time at which the metadata is valid: before the expiry it names (and not before the previous update's reference time)")
 		}
 		if errors.Is(err, trust.ErrNotSigned) {
@@ -282,13 +297,7 @@ func trustUpdateAction(c *cli.Context) error {
 
 // onlyRepository names the one repository in the database, or fails.
 func onlyRepository(s trust.Store) (string, error) {
-	var names []string
-	err := s.ReadTUF(func(repos map[string]map[string][]byte, _ func(string) []byte) error {
-		for n := range repos {
-			names = append(names, n)
-		}
-		return nil
-	})
+	names, err := trust.RepositoryNames(s)
 	switch {
 	case err != nil:
 		return "", trustErr(err)
@@ -297,7 +306,6 @@ func onlyRepository(s trust.Store) (string, error) {
 	case len(names) == 0:
 		return "", withHint(trust.ErrNoTrust, "run 'airlock trust init --public-good' (or --root FILE --name NAME) first")
 	}
-	sort.Strings(names)
 	return "", usageErrorf("the database has %d repositories (%s): pass --name", len(names), strings.Join(names, ", "))
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,6 @@ func init() {
 	scriptCmds["trust-init-future"] = cmdTrustInitFuture
 	scriptSetups = append(scriptSetups, func(env *testscript.Env) error {
 		env.Setenv("AIRLOCK_MAX_TRUST_AGE", "")
-		env.Setenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY", "")
 		return nil
 	})
 }
@@ -120,7 +120,7 @@ func cmdTrustInitFuture(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	days, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	store := &cache.TUFFile{Path: ts.Getenv("AIRLOCK_DB"), ConflictErr: trust.ErrConflict}
+	store := trustStore{&cache.TUFFile{Path: ts.Getenv("AIRLOCK_DB")}}
 	_, err = trust.Init(store, trust.PublicGoodName, trust.PublicGoodRoot(), "embedded", time.Now().AddDate(0, 0, days))
 	ts.Check(err)
 }
@@ -157,15 +157,30 @@ func cmdTUFTamper(ts *testscript.TestScript, neg bool, args []string) {
 	}))
 }
 
-// TestTrustUpdateKilled kills a real airlock process inside its update
-// transaction (held there by a test hook), checks that a second writer is
-// told the database is busy meanwhile, and that the database afterwards
-// holds exactly the previous state and accepts the update again.
-func TestTrustUpdateKilled(t *testing.T) {
-	bin, err := exec.LookPath("airlock") // the test binary, installed in PATH by TestMain
+// buildTestBinary builds airlock with the airlocktest tag, whose test hooks
+// (testhook_airlocktest.go) a release build does not have.
+func buildTestBinary(t *testing.T) string {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatal(err)
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
+	bin := filepath.Join(t.TempDir(), "airlock")
+	cmd := exec.Command(gobin, "build", "-tags", "airlocktest", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags airlocktest: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestTrustUpdateKilled kills a real airlock process inside its update
+// transaction (held there by a test hook of an airlocktest build), checks
+// that a second writer is told the database is busy meanwhile, and that the
+// database afterwards holds exactly the previous state and accepts the
+// update again.
+func TestTrustUpdateKilled(t *testing.T) {
+	bin := buildTestBinary(t)
 	dir := t.TempDir()
 	env := append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"), "HOME="+dir, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=")
 	for step := 1; step <= 2; step++ {
@@ -283,5 +298,36 @@ func TestTrustUpdateKilled(t *testing.T) {
 	run(0, "trust", "update", "--from", filepath.Join(dir, "v2"))
 	if got := timestampVersion(); got != 2 {
 		t.Errorf("after the retry the timestamp is version %d, want 2", got)
+	}
+}
+
+// TestTrustCommitHookNotShipped: the defect was that the release binary
+// slept inside its write transaction whenever
+// AIRLOCK_TEST_TRUST_COMMIT_DELAY was set. Only an airlocktest build has
+// the hook; a plain build (this test binary is one) ignores the variable.
+func TestTrustCommitHookNotShipped(t *testing.T) {
+	bin, err := exec.LookPath("airlock") // the test binary, installed in PATH by TestMain
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r, err := genRepo(1, publicGoodTrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tufgen.WriteDir(dir, r.Files); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"), "HOME="+dir, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=10m")
+	for _, args := range [][]string{
+		{"trust", "init", "--root", filepath.Join(dir, "1.root.json"), "--name", "site"},
+		{"trust", "update", "--from", dir},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil || bytes.Contains(out, []byte("test hook")) {
+			t.Fatalf("airlock %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }

@@ -45,9 +45,9 @@ airlock: hint: check the permissions of the database FILE and its directory, or 
 
 // loadTrustWith runs loadTrust as a verification command would, with the
 // database at $AIRLOCK_DB and args as its flags.
-func loadTrustWith(t *testing.T, now time.Time, args ...string) (*trustSource, error) {
+func loadTrustWith(t *testing.T, now time.Time, args ...string) (*trust.Selection, error) {
 	t.Helper()
-	var ts *trustSource
+	var ts *trust.Selection
 	var err error
 	app := &cli.App{
 		Flags:  append(trustFlags(), &cli.StringFlag{Name: "trusted-root"}),
@@ -107,14 +107,14 @@ func TestLoadTrustSaysWhatWasSetAside(t *testing.T) {
 	if len(ts.Sources) != 1 || ts.Sources[0].Name != "site" {
 		t.Fatalf("sources %v, want site alone", ts.Sources)
 	}
-	hint := ts.setAsideHint()
+	hint := setAsideHint(ts)
 	want := regexp.MustCompile(`^repository "public-good" was not used: its trust is \d+d(\d+h)? old \(verified as of 2026-08-21T20:00:00Z\), over --max-trust-age 30d: import fresher metadata with 'airlock trust update --name public-good --from DIR\|TAR'$`)
 	if !want.MatchString(hint) {
 		t.Errorf("hint %q", hint)
 	}
 	// Under the default limit nothing is set aside.
-	if ts, err := loadTrustWith(t, now); err != nil || ts.setAsideHint() != "" {
-		t.Errorf("default limit: hint %q, %v", ts.setAsideHint(), err)
+	if ts, err := loadTrustWith(t, now); err != nil || setAsideHint(ts) != "" {
+		t.Errorf("default limit: hint %q, %v", setAsideHint(ts), err)
 	}
 
 	// Pinned but never imported.
@@ -123,7 +123,7 @@ func TestLoadTrustSaysWhatWasSetAside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ts.setAsideHint(), `repository "site" was not used: it is pinned but nothing was imported into it: import its metadata with 'airlock trust update --name site --from DIR|TAR'`; got != want {
+	if got, want := setAsideHint(ts), `repository "site" was not used: it is pinned but nothing was imported into it: import its metadata with 'airlock trust update --name site --from DIR|TAR'`; got != want {
 		t.Errorf("hint %q, want %q", got, want)
 	}
 }
@@ -136,8 +136,8 @@ func TestLoadTrustSaysWhatWasSetAside(t *testing.T) {
 func TestLoadTrustTooOldCarriesWarnings(t *testing.T) {
 	trustDB(t, false, false)
 	_, err := loadTrustWith(t, time.Now(), "--max-trust-age", "30d")
-	if !errors.Is(err, trust.ErrStale) || !isRejection(err) {
-		t.Fatalf("load: %v, want a trust.ErrStale rejection", err)
+	if !errors.Is(err, trust.ErrStale) || isRejection(err) || exitCode(err) != exitFailed {
+		t.Fatalf("load: %v, want trust.ErrStale, exit 2 (not a rejection of the evidence)", err)
 	}
 	w := trustWarnings(err)
 	if len(w) != 1 || !strings.Contains(w[0], `trust from repository "public-good" is `) || !strings.HasSuffix(w[0], "over the limit of 30d; not used: import fresher metadata") {

@@ -1,50 +1,27 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/trust"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/urfave/cli/v2"
 )
 
-// trustSource is the trust one verification runs against, and where it came
-// from. Owned by the trust-store issue; the verifier only reads it.
-type trustSource struct {
-	// Sources are tried in order; the first that verifies is the one that
-	// vouched, and the result names it. There is always at least one.
-	Sources []namedMaterial
-	// From says where trust was loaded from: "trusted-root FILE" or "database FILE".
-	From string
-	// Time is the reference time the trust was evaluated at.
-	Time time.Time
-	// Warnings are shown on stderr and carried in JSON results (e.g. stale trust).
-	Warnings []string
-	// MaxAge is the trust age limit applied (database trust only).
-	MaxAge time.Duration
-	// SetAside are the database's repositories left out of Sources (past
-	// MaxAge, or pinned with nothing imported), with the reason. A
-	// rejected verification names them in its hint (setAsideHint): the
-	// bundle may be one a repository set aside would have verified.
-	SetAside []trust.SetAside
-}
-
 // setAsideHint says which repositories verification did not use and
 // what to do about each; "" if it used them all.
-func (ts *trustSource) setAsideHint() string {
-	if ts == nil {
+func setAsideHint(sel *trust.Selection) string {
+	if sel == nil {
 		return ""
 	}
 	var parts []string
-	for _, a := range ts.SetAside {
+	for _, a := range sel.SetAside {
 		update := fmt.Sprintf("'airlock trust update --name %s --from DIR|TAR'", a.Name)
 		if a.NotImported {
 			parts = append(parts, fmt.Sprintf("repository %q was not used: it is pinned but nothing was imported into it: import its metadata with %s", a.Name, update))
@@ -56,30 +33,23 @@ func (ts *trustSource) setAsideHint() string {
 	return strings.Join(parts, "; ")
 }
 
-// warnedError is a failure to load trust that comes with the warnings
-// loading produced (the repositories left out as too old, say), so that a
-// rejection's JSON result carries them as a verified one would.
-type warnedError struct {
-	err      error
-	warnings []string
-}
-
-func (e *warnedError) Error() string { return e.err.Error() }
-func (e *warnedError) Unwrap() error { return e.err }
-
-// trustWarnings returns the warnings err carries from loading trust, if
-// any (a rejection's Result.Warnings).
+// trustWarnings returns the warnings err carries from selecting trust, if
+// any (a refusal's Result.Warnings: the repositories left out as too old).
 func trustWarnings(err error) []string {
-	var we *warnedError
-	if errors.As(err, &we) {
-		return we.warnings
+	var se *trust.SelectionError
+	if errors.As(err, &se) && se.Selection != nil {
+		return se.Selection.Warnings
 	}
 	return nil
 }
 
-type namedMaterial struct {
-	Name     string // repository name, or the --trusted-root file name
-	Material root.TrustedMaterial
+// bundleTrust is sel as the trust bundle verifies against.
+func bundleTrust(sel *trust.Selection, from string) bundle.Trust {
+	t := bundle.Trust{From: from, Time: sel.Time}
+	for _, s := range sel.Sources {
+		t.Sources = append(t.Sources, bundle.TrustSource(s))
+	}
+	return t
 }
 
 // trustFlags are the flags loadTrust reads; verification commands append
@@ -88,7 +58,7 @@ func trustFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{
 			Name:  "max-trust-age",
-			Usage: "refuse database trust verified longer ago than `AGE` (720h, 30d; default $AIRLOCK_MAX_TRUST_AGE, else 180d)",
+			Usage: "refuse database trust verified longer ago than `AGE`, exit 2 (720h, 30d; default $AIRLOCK_MAX_TRUST_AGE, else 180d)",
 		},
 	}
 }
@@ -115,14 +85,22 @@ func maxTrustAge(c *cli.Context) (time.Duration, error) {
 
 // loadTrust returns the trust for a verification at time now:
 // --trusted-root FILE, else every repository in the database, each
-// re-verified from its anchor.
-func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
+// re-verified from its anchor (trust.ForVerification). A --trusted-root
+// that cannot be read means airlock could not run (exit 2); one that reads
+// but is not a valid trusted root is a rejection (exit 1), as the
+// conformance suite requires: the trusted root is then part of the
+// evidence given.
+func loadTrust(c *cli.Context, now time.Time) (*trust.Selection, error) {
 	if p := c.String("trusted-root"); p != "" {
-		tr, err := readTrustedRoot(p)
-		if err != nil {
+		sel, err := trust.FromTrustedRoot(p, now)
+		var te *trust.TrustedRootError
+		switch {
+		case errors.As(err, &te):
+			return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, te), trustedRootHint(p, te.Looks))
+		case err != nil:
 			return nil, fmt.Errorf("reading trusted root %q: %w", p, err)
 		}
-		return &trustSource{Sources: []namedMaterial{{Name: p, Material: tr}}, From: "trusted-root " + p, Time: now}, nil
+		return sel, nil
 	}
 	maxAge, err := maxTrustAge(c)
 	if err != nil {
@@ -141,44 +119,23 @@ func loadTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 		return nil, trustErr(err)
 	}
 	defer db.Close()
-	repos, err := trust.Load(tufStore(db), now)
+	sel, err := trust.ForVerification(c.Context, tufStore(db), now, maxAge)
 	if err != nil {
 		return nil, trustErr(err)
 	}
-	sel, err := trust.Select(repos, now, maxAge)
-	if err != nil {
-		if len(sel.Warnings) > 0 {
-			err = &warnedError{err, sel.Warnings}
-		}
-		return nil, trustErr(err)
-	}
-	ts := &trustSource{From: "database " + path, Time: now, Warnings: sel.Warnings, MaxAge: maxAge, SetAside: sel.SetAside}
-	for _, r := range sel.Repos {
-		ts.Sources = append(ts.Sources, namedMaterial{Name: r.Name, Material: r.TrustedRoot})
-	}
-	return ts, nil
+	return sel, nil
 }
 
-// readTrustedRoot reads a trusted_root.json, bounded as a TUF target is.
-// A file that cannot be read is an *fs.PathError; one that is not JSON
-// says so (sigstore-go would say only "protobuf error").
-func readTrustedRoot(path string) (*root.TrustedRoot, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// trustedRootHint says what the file given as --trusted-root is, when it
+// is something else Sigstore users carry (looks: trust.TrustedRootError's).
+func trustedRootHint(path, looks string) string {
+	switch looks {
+	case trust.LooksTUFRoot:
+		return fmt.Sprintf("%q is a TUF root.json, not a Sigstore trusted_root.json: pin it with 'airlock trust init --root %s --name NAME', then 'airlock trust update'", path, path)
+	case trust.LooksBundle:
+		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle; --trusted-root takes a trusted_root.json", path)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, trust.MaxTargetSize+1))
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case len(data) > trust.MaxTargetSize:
-		return nil, fmt.Errorf("larger than %d bytes", trust.MaxTargetSize)
-	case !json.Valid(data):
-		return nil, errors.New("not JSON")
-	}
-	return root.NewTrustedRootFromJSON(data)
+	return "check that the file is a trusted_root.json from a TUF repository (or `airlock trust export-root`)"
 }
 
 // errNoTrustedRoot means no trust is configured at all: no --trusted-root
@@ -191,23 +148,32 @@ func noTrustConfigured(err error) bool {
 	return errors.Is(err, errNoTrustedRoot) || errors.Is(err, trust.ErrNoTrust)
 }
 
+// staleTrust reports whether loading trust failed because every repository
+// is older than --max-trust-age: not a rejection of the evidence (exit 2),
+// but reported per item like one.
+func staleTrust(err error) bool { return errors.Is(err, trust.ErrStale) }
+
 // tufStore is an open database as trust's Store.
-func tufStore(db *cache.DB) *cache.TUFStore {
-	return &cache.TUFStore{DB: db, InTx: testCommitHook(), ConflictErr: trust.ErrConflict}
+func tufStore(db *cache.DB) trustStore { return trustStore{&cache.TUFStore{DB: db}} }
+
+// trustStore is the database as trust.Store. cache does not import trust,
+// so it speaks its own types; this is the wiring between them.
+type trustStore struct {
+	cache interface {
+		ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error
+		CommitTUF(c cache.TUFCommit) (bool, error)
+	}
 }
 
-// testCommitHook is a test hook, never set in normal use: with
-// AIRLOCK_TEST_TRUST_COMMIT_DELAY=DURATION a trust commit pauses inside its
-// transaction, so a test can kill the process mid-commit.
-func testCommitHook() func() {
-	d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY"))
-	if err != nil || d <= 0 {
-		return nil
-	}
-	return func() {
-		fmt.Fprintln(os.Stderr, "airlock: test hook: inside the trust transaction")
-		time.Sleep(d)
-	}
+func (s trustStore) ReadTUF(fn func(repos map[string]map[string][]byte, blob func(string) []byte) error) error {
+	return s.cache.ReadTUF(fn)
+}
+
+func (s trustStore) CommitTUF(c trust.Commit) (bool, error) {
+	return s.cache.CommitTUF(cache.TUFCommit{
+		Repo: c.Repository, ExpectState: c.ExpectState, Set: c.Set, Blobs: c.Blobs,
+		Audit: cache.AuditRecord{Kind: c.Audit.Kind, Time: c.Audit.Time, Fields: c.Audit.Fields},
+	})
 }
 
 // trustErr attaches the hint that goes with a trust or database error.

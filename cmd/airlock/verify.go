@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
-	"github.com/airlock-project/airlock/trust"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
 )
@@ -199,7 +196,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		// that cannot be read or is not a trusted root is not set aside
 		// in silence. Then the user is told it played no part.
 		if p := c.String("trusted-root"); p != "" {
-			if _, err := loadVerifyTrust(c, now); isRejection(err) {
+			if _, err := loadTrust(c, now); isRejection(err) {
 				return rejectAll(c, jsonOut, items, trust.From, now, err)
 			} else if err != nil {
 				return err
@@ -207,15 +204,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			trustWarnings = append(trustWarnings, fmt.Sprintf("--trusted-root %q is not consulted: a detached signature carries no certificate or log entry for it to vouch for", p))
 		}
 	} else {
-		ts, err := loadVerifyTrust(c, now)
+		sel, err := loadTrust(c, now)
 		switch {
 		case err == nil:
-			trust = bundle.Trust{From: ts.From, Time: ts.Time}
-			for _, s := range ts.Sources {
-				trust.Sources = append(trust.Sources, bundle.TrustSource{Name: s.Name, Material: s.Material})
-			}
-			trustWarnings = ts.Warnings
-			setAside = ts.setAsideHint()
+			trust = bundleTrust(sel, trustFrom(c))
+			trustWarnings = sel.Warnings
+			setAside = setAsideHint(sel)
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
 			// No trust configured at all: nothing but the key could be
@@ -224,7 +218,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			// an error: it is never silently set aside.
 			trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
 			trustWarnings = append(trustWarnings, fmt.Sprintf("no trust loaded (%v): checking against --key alone", err))
-		case isRejection(err):
+		case isRejection(err) || staleTrust(err):
 			return rejectAll(c, jsonOut, items, trustFrom(c), now, err)
 		default:
 			// Evidence given with the wrong flag is the mistake to fix
@@ -259,15 +253,20 @@ func verifyAction(c *cli.Context, attestation bool) error {
 }
 
 // rejectAll reports a rejection that holds for every item before any
-// evidence is read (a --trusted-root that is not a trusted root, database
-// trust past --max-trust-age). As for any rejection, --output json prints
-// one rejected Result per item, saying where trust was to come from.
+// evidence is read (a --trusted-root that is not a trusted root). As for
+// any rejection, --output json prints one rejected Result per item, saying
+// where trust was to come from. Database trust past --max-trust-age is not
+// a rejection (exit 2): each item's Result then has status "error", with
+// the reason and the warnings.
 func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, now time.Time, err error) error {
 	if jsonOut {
 		t := now.UTC()
 		for _, it := range items {
 			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
 			r.Trust = bundle.TrustResult{From: from, Time: &t}
+			if !isRejection(err) {
+				r.Status = "error"
+			}
 			r.Warnings = append(r.Warnings, trustWarnings(err)...)
 			writeJSONLine(c.App.Writer, r)
 		}
@@ -378,64 +377,4 @@ func readPublicKey(path string) (crypto.PublicKey, error) {
 			"--key takes a PEM public key (ECDSA, RSA or Ed25519), e.g. cosign.pub")
 	}
 	return k, nil
-}
-
-// loadVerifyTrust loads trust. A --trusted-root that cannot be read means
-// airlock could not run (exit 2); one that reads but is not a valid trusted
-// root is a rejection (exit 1), as the conformance suite requires: the
-// trusted root is then part of the evidence given.
-func loadVerifyTrust(c *cli.Context, now time.Time) (*trustSource, error) {
-	ts, err := loadTrust(c, now)
-	if err == nil {
-		return ts, nil
-	}
-	var pe *fs.PathError
-	if p := c.String("trusted-root"); p != "" && !errors.As(err, &pe) {
-		return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, trustedRootReason(err)), trustedRootHint(p))
-	}
-	return nil, err
-}
-
-// trustedRootReason is why a trusted root did not load, without the
-// "reading trusted root" context loadTrust adds and sigstore-go's wrapping
-// (all that was once unwrapped away, leaving protobuf's bare "protobuf
-// error").
-func trustedRootReason(err error) string {
-	if u := errors.Unwrap(err); u != nil {
-		err = u
-	}
-	msg := strings.TrimPrefix(err.Error(), "failed to proto-json unmarshal trusted root: ")
-	return strings.Join(strings.Fields(msg), " ")
-}
-
-// trustedRootHint says what the file given as --trusted-root looks like
-// when it is something else Sigstore users carry: a TUF root.json or a
-// bundle.
-func trustedRootHint(path string) string {
-	const generic = "check that the file is a trusted_root.json from a TUF repository (or `airlock trust export-root`)"
-	f, err := os.Open(path)
-	if err != nil {
-		return generic
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, trust.MaxTargetSize))
-	if err != nil {
-		return generic
-	}
-	var doc struct {
-		Signed *struct {
-			Type string `json:"_type"`
-		} `json:"signed"`
-		VerificationMaterial json.RawMessage `json:"verificationMaterial"`
-	}
-	if json.Unmarshal(data, &doc) != nil {
-		return generic
-	}
-	switch {
-	case doc.Signed != nil && doc.Signed.Type == "root":
-		return fmt.Sprintf("%q is a TUF root.json, not a Sigstore trusted_root.json: pin it with 'airlock trust init --root %s --name NAME', then 'airlock trust update'", path, path)
-	case doc.VerificationMaterial != nil:
-		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle; --trusted-root takes a trusted_root.json", path)
-	}
-	return generic
 }
