@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
@@ -210,11 +209,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		ts, err := loadVerifyTrust(c, now)
 		switch {
 		case err == nil:
-			trust = bundle.Trust{From: ts.From, Time: ts.Time}
+			// Stale repositories concern a result only where trust
+			// material vouched: the library attaches them then.
+			trust = bundle.Trust{From: ts.From, Time: ts.Time, Warnings: ts.Warnings}
 			for _, s := range ts.Sources {
 				trust.Sources = append(trust.Sources, bundle.TrustSource{Name: s.Name, Material: s.Material})
 			}
-			trustWarnings = ts.Warnings
 			setAside = ts.setAsideHint()
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
@@ -230,7 +230,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			// Evidence given with the wrong flag is the mistake to fix
 			// first: with --signature no trust would have been needed.
 			if len(items) == 1 {
-				if h := evidenceFormHint(&bundle.Result{Kind: items[0].Kind.String(), Evidence: items[0].Evidence}); h != "" {
+				if h := formHint(items[0].Kind, items[0].Evidence); h != "" {
 					return withHint(err, h)
 				}
 			}
@@ -255,7 +255,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			results[i].Err = withHint(results[i].Err, setAside)
 		}
 	}
-	return renderResults(c, jsonOut, v, items, results)
+	return renderResults(c, jsonOut, attestation && c.String("type") == "", v, items, results)
 }
 
 // rejectAll reports a rejection that holds for every item before any
@@ -265,8 +265,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, now time.Time, err error) error {
 	if jsonOut {
 		t := now.UTC()
+		rej := err
+		if errors.Is(err, trust.ErrStale) {
+			rej = bundle.Reject(bundle.ReasonTrustTooOld, err)
+		}
 		for _, it := range items {
-			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
+			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, rej)
 			r.Trust = bundle.TrustResult{From: from, Time: &t}
 			r.Warnings = append(r.Warnings, trustWarnings(err)...)
 			writeJSONLine(c.App.Writer, r)
@@ -335,30 +339,22 @@ func looksLikeSignature(raw []byte) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
-// decodeBase64Head decodes the start of a base64 text, in whole
-// 4-character groups, as far as it decodes; for a hint that looks at the
-// head of a file (evidenceFormHint), never for verification.
-func decodeBase64Head(head []byte) []byte {
-	b64 := bytes.Join(bytes.Fields(head), nil)
-	b64 = b64[:len(b64)/4*4]
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
-	n, _ := base64.StdEncoding.Decode(out, b64)
-	return bytes.TrimSpace(out[:n])
-}
-
 // explainItemError turns library errors into the command line's: a bad
 // digest argument is a usage error; a missing FILE.sigstore.json gets a
 // hint saying where it was looked for, a missing --signature file what
 // --signature takes.
 func explainItemError(it bundle.Item, err error) error {
+	var fe *bundle.FileError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, bundle.ErrBadDigestArg):
 		return usageErr(err)
-	case errors.Is(err, fs.ErrNotExist) && it.Kind == bundle.EvidenceBundle && it.Evidence == it.Artifact+".sigstore.json":
+	case !errors.As(err, &fe) || !errors.Is(fe.Err, fs.ErrNotExist):
+		return err
+	case fe.What == "bundle" && it.Evidence == it.Artifact+".sigstore.json":
 		return withHint(err, fmt.Sprintf("without --bundle, %q is expected beside %q", it.Evidence, it.Artifact))
-	case errors.Is(err, fs.ErrNotExist) && it.Kind != bundle.EvidenceBundle && it.EvidenceData == nil:
+	case fe.What == "signature" && it.EvidenceData == nil:
 		return withHint(err, "--signature takes a file (.sig, .att), or the base64 signature itself")
 	}
 	return err
@@ -374,7 +370,7 @@ func readPublicKey(path string) (crypto.PublicKey, error) {
 	}
 	k, err := cryptoutils.UnmarshalPEMToPublicKey(data)
 	if err != nil {
-		return nil, withHint(bundle.Rejectf("key %q is not a valid PEM public key: %v", path, err),
+		return nil, withHint(bundle.Rejectf(bundle.ReasonKeyInvalid, "key %q is not a valid PEM public key: %v", path, err),
 			"--key takes a PEM public key (ECDSA, RSA or Ed25519), e.g. cosign.pub")
 	}
 	return k, nil
@@ -391,7 +387,7 @@ func loadVerifyTrust(c *cli.Context, now time.Time) (*trustSource, error) {
 	}
 	var pe *fs.PathError
 	if p := c.String("trusted-root"); p != "" && !errors.As(err, &pe) {
-		return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, trustedRootReason(err)), trustedRootHint(p))
+		return nil, withHint(bundle.Rejectf(bundle.ReasonTrustedRootInvalid, "trusted root %q is not valid: %v", p, trustedRootReason(err)), trustedRootHint(p))
 	}
 	return nil, err
 }
