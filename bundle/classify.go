@@ -2,9 +2,12 @@ package bundle
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/hex"
+	"net/url"
 	"time"
 
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
@@ -164,15 +167,29 @@ func classifyTlog(b *sgbundle.Bundle, tm root.TrustedMaterial) Reason {
 			if !inclusionHolds(e) {
 				return ReasonInclusionProofInvalid
 			}
-			if !e.IsRekorV2() {
-				ver, err := signature.LoadVerifier(log.PublicKey, log.SignatureHashFunc)
-				if err != nil || sgtlog.VerifyInclusion(e, ver) != nil {
+			ver, err := signature.LoadVerifier(log.PublicKey, log.SignatureHashFunc)
+			if err != nil {
+				return ReasonCheckpointInvalid
+			}
+			if !e.IsRekorV2() && sgtlog.VerifyInclusion(e, ver) != nil {
+				return ReasonCheckpointInvalid
+			}
+			if e.IsRekorV2() {
+				u, err := url.Parse(log.BaseURL)
+				if err != nil || sgtlog.VerifyCheckpointAndInclusion(e, ver, u.Hostname()) != nil {
 					return ReasonCheckpointInvalid
 				}
+				// The entry is in the log, under a valid checkpoint; but
+				// sigstore-go proves inclusion of the entry rebuilt from
+				// the bundle's signature, key and digest: they differ.
+				return ReasonTlogEntryMismatch
 			}
 		}
-		if !e.IsRekorV2() && (!bytes.Equal(e.Signature(), sc.Signature()) || !vc.CompareKey(e.PublicKey(), tm)) {
+		if !e.IsRekorV2() && !entryMatches(e, sc, vc, tm) {
 			return ReasonTlogEntryMismatch
+		}
+		if it := e.IntegratedTime(); !it.IsZero() && !vc.ValidAtTime(it, tm) {
+			return ReasonOutsideValidity
 		}
 		passed++
 	}
@@ -195,4 +212,23 @@ func inclusionHolds(e *sgtlog.Entry) bool {
 	}
 	leaf := rfc6962.DefaultHasher.HashLeaf(tle.GetCanonicalizedBody())
 	return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLogIndex()), uint64(p.GetTreeSize()), leaf, p.GetHashes(), p.GetRootHash()) == nil
+}
+
+// entryMatches reports whether a Rekor v1 entry records the bundle's
+// signature, key, and message digest or DSSE payload hash.
+func entryMatches(e *sgtlog.Entry, sc sgverify.SignatureContent, vc sgverify.VerificationContent, tm root.TrustedMaterial) bool {
+	if !bytes.Equal(e.Signature(), sc.Signature()) || !vc.CompareKey(e.PublicKey(), tm) {
+		return false
+	}
+	if ms := sc.MessageSignatureContent(); ms != nil {
+		d, _, ok := e.GetHashedRekordDigest()
+		return ok && bytes.Equal(d, ms.Digest())
+	}
+	if env := sc.EnvelopeContent(); env != nil && env.RawEnvelope() != nil {
+		payload, err := base64.StdEncoding.DecodeString(env.RawEnvelope().Payload)
+		d, ok := e.GetDssePayloadHash()
+		sum := sha256.Sum256(payload)
+		return err == nil && ok && bytes.Equal(d, sum[:])
+	}
+	return false
 }

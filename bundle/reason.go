@@ -101,10 +101,11 @@ const (
 	// ReasonTlogEntryMismatch: a log entry records another signature or
 	// key than the bundle's.
 	ReasonTlogEntryMismatch Reason = "tlog-entry-mismatch"
+	// ReasonOutsideValidity: the log's integrated time for the entry is
+	// outside the signing certificate's validity (or the key's).
+	ReasonOutsideValidity Reason = "signed-outside-validity"
 	// ReasonTlogUnverified: the log entries could not be verified for
-	// another reason: an entry whose digest does not match the bundle's,
-	// an integrated time outside the certificate's validity, too few
-	// verified entries.
+	// another reason (fewer verified entries than required).
 	ReasonTlogUnverified Reason = "tlog-unverified"
 	// ReasonNoSigningTime: nothing dates the signature: no signed
 	// integration time and no RFC 3161 timestamp that can be checked.
@@ -138,7 +139,7 @@ var Reasons = []Reason{
 	ReasonSignatureInvalid, ReasonKeyMismatch, ReasonKeyInvalid, ReasonIdentityMismatch,
 	ReasonCertificateChainInvalid, ReasonSCTInvalid,
 	ReasonNoTlogEntry, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
-	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
+	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonOutsideValidity, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
 	ReasonTrustedRootInvalid, ReasonTrustTooOld,
 	ReasonVerificationFailed,
 }

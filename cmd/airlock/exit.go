@@ -140,6 +140,7 @@ func report(stderr io.Writer, err error) int {
 // kind of policy, the rejection.
 type hintContext struct {
 	evidence string
+	kind     bundle.EvidenceKind
 	withKey  bool // the policy was --key (else an identity)
 	err      error
 }
@@ -186,10 +187,15 @@ var reasonTable = map[bundle.Reason]reasonRow{
 		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
 	}},
 	bundle.ReasonSignatureInvalid: {exitRejected, func(h hintContext) string {
-		if h.withKey {
-			return "either the artifact changed since it was signed, or --key is not the signer's public key"
+		switch {
+		case h.kind == bundle.EvidenceSignature:
+			// A .sig signs the artifact's digest itself: nothing tells a
+			// changed file from another key.
+			return "either the file changed since it was signed, or --key is not the signer's public key"
+		case h.withKey:
+			return "check that --key is the signer's public key"
 		}
-		return "either the artifact changed since it was signed, or the evidence was altered"
+		return ""
 	}},
 	bundle.ReasonKeyMismatch: {exitRejected, func(h hintContext) string {
 		return "check that --key is the signer's public key: " + inspectCmd(h) + " shows the certificate's"

@@ -148,5 +148,5 @@ func rejectionHint(it bundle.Item, ir bundle.ItemResult, withKey bool) string {
 	if h := formHint(it.Kind, ir.Result.Evidence); h != "" {
 		return h
 	}
-	return reasonHint(ir.Err, hintContext{evidence: ir.Result.Evidence, withKey: withKey})
+	return reasonHint(ir.Err, hintContext{evidence: ir.Result.Evidence, kind: it.Kind, withKey: withKey})
 }
