@@ -229,6 +229,7 @@ var reasonTable = map[bundle.Reason]reasonRow{
 		}
 		return ""
 	}},
+	bundle.ReasonOutsideValidity:     {exitRejected, nil},
 	bundle.ReasonTlogUnverified:      {exitRejected, trustedRootMissing},
 	bundle.ReasonNoSigningTime:       {exitRejected, nil},
 	bundle.ReasonTimestampUnverified: {exitRejected, trustedRootMissing},
