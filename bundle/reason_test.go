@@ -1,6 +1,9 @@
 package bundle
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
@@ -121,5 +124,73 @@ func TestEveryReasonListed(t *testing.T) {
 			t.Errorf("reason %q listed twice or empty", r)
 		}
 		seen[r] = true
+	}
+}
+
+// TestPolicyReasons: rejections that depend on the policy or the trusted
+// root rather than on a defect of the vector.
+func TestPolicyReasons(t *testing.T) {
+	const dir = "../testdata/conformance/bundle-verify/"
+	other, err := root.NewTrustedRootFromPath(dir + "intoto-with-custom-trust-root/trusted_root.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(dir + "managed-key-happy-path/key.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		evidence string
+		tm       root.TrustedMaterial
+		p        Policy
+		want     Reason
+		artifact string // default a.txt
+	}{
+		{"another artifact", "happy-path-v0.3", publicGood(t),
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, ReasonDigestMismatch, "README.md"},
+		{"another key", "managed-key-happy-path", publicGood(t),
+			Policy{Key: stranger.Public()}, ReasonTlogEntryMismatch, ""},
+		{"another identity", "happy-path-v0.3", publicGood(t),
+			Policy{CertificateIdentity: "someone@example.com", CertificateOIDCIssuer: conformanceIss}, ReasonIdentityMismatch, ""},
+		{"another issuer", "happy-path-v0.3", publicGood(t),
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: "https://example.com"}, ReasonIdentityMismatch, ""},
+		{"a trusted root without the bundle's log", "happy-path-v0.3", other,
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, ReasonNoLogInTrustedRoot, ""},
+		{"a key bundle checked against an identity", "managed-key-happy-path", publicGood(t),
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss}, ReasonSignedWithKey, ""},
+		{"a certificate bundle checked against a key", "happy-path-v0.3", publicGood(t),
+			Policy{Key: key}, ReasonSignedWithCertificate, ""},
+		{"a message signature as an attestation", "happy-path-v0.3", publicGood(t),
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss, Attestation: true}, ReasonNotAttestation, ""},
+		{"another predicate type", "happy-path-intoto-in-dsse-v3", publicGood(t),
+			Policy{CertificateIdentity: conformanceID, CertificateOIDCIssuer: conformanceIss, PredicateType: PredicateSPDX}, ReasonPredicateTypeMismatch, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "root", Material: tc.tm}}}, tc.p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			artifact := dir + "a.txt"
+			if tc.artifact != "" {
+				artifact = dir + tc.artifact
+			}
+			_, err = v.VerifyFile(Item{Artifact: artifact, Evidence: dir + tc.evidence + "/bundle.sigstore.json"})
+			if got := ReasonOf(err); got != tc.want {
+				t.Errorf("reason %q, want %q: %v", got, tc.want, err)
+			}
+			var pe *PredicateTypeError
+			if tc.want == ReasonPredicateTypeMismatch && (!errors.As(err, &pe) || pe.Want != PredicateSPDX) {
+				t.Errorf("err %v does not carry the predicate types", err)
+			}
+		})
 	}
 }
