@@ -8,7 +8,9 @@
 // carry no log evidence, and the Result says so in a warning.
 //
 // The result is a typed Result that the command line renders as text or
-// JSON; any defect of the evidence is an error wrapping ErrRejected. A
+// JSON; any defect of the evidence is a *RejectionError wrapping
+// ErrRejected, with a Reason code (also in Result.Reason) decided where the
+// rejection is made, never from an error's text (see classify). A
 // Verifier is safe for concurrent use and is meant to be built once for a
 // batch: it builds each sigstore-go verifier once and caches certificate
 // chain results.
