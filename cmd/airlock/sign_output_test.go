@@ -254,6 +254,8 @@ func TestSignFIFOWithoutReaderInterruptible(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "sign-blob", "--key", "k.key", "--tlog", "none", "--bundle", "b.fifo", "hello.tgz")
 	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -281,6 +283,13 @@ func TestSignFIFOWithoutReaderInterruptible(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("airlock blocked on a FIFO without a reader did not end on SIGTERM within 10 s")
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("airlock ended with %v, want to be ended by SIGTERM", cmd.ProcessState)
+	}
+	// The signature is recorded; the one output (the FIFO) was not written.
+	if got, want := stderr.String(), "airlock: interrupted: the signatures were recorded in the audit trail, and 0 of 1 outputs written\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
 	}
 }
 
