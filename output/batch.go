@@ -196,9 +196,9 @@ func (t Target) writeDirectCtx(ctx context.Context, data []byte) error {
 	}
 }
 
-// CreateTemp creates a new file beside path, mode 0644 (less the umask):
+// createTemp creates a new file beside path, mode 0644 (less the umask):
 // the outputs are public (bundles, signatures).
-func CreateTemp(path string) (*os.File, error) {
+func createTemp(path string) (*os.File, error) {
 	dir, base := filepath.Split(path)
 	for range 10 {
 		var rnd [6]byte

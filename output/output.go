@@ -104,7 +104,7 @@ func Resolve(name string) (Target, error) {
 		if !canWrite(t.final, false) || st.Mode().Perm()&0o222 == 0 {
 			return fail(errors.New("the file is read-only"))
 		}
-		if err := WritableDir(filepath.Dir(t.final)); err != nil {
+		if err := writableDir(filepath.Dir(t.final)); err != nil {
 			return fail(err)
 		}
 		if err := stickyAllows(filepath.Dir(t.final), st); err != nil {
@@ -149,7 +149,7 @@ func Resolve(name string) (Target, error) {
 		t2.name = name
 		return t2, err
 	}
-	if err := WritableDir(realDir); err != nil {
+	if err := writableDir(realDir); err != nil {
 		return fail(err)
 	}
 	if err := tempNameFits(base); err != nil {
@@ -199,9 +199,9 @@ func stickyAllows(dir string, st os.FileInfo) error {
 	return fmt.Errorf("it belongs to another user in the sticky directory %q, so it cannot be replaced", dir)
 }
 
-// WritableDir fails when files cannot be created in dir (where the
+// writableDir fails when files cannot be created in dir (where the
 // temporary file goes).
-func WritableDir(dir string) error {
+func writableDir(dir string) error {
 	if !canWrite(dir, true) {
 		return fmt.Errorf("directory %q is not writable", dir)
 	}
@@ -321,7 +321,7 @@ func inputKey(name string) string {
 	if st, err := os.Stat(name); err == nil {
 		return fileKey(st, "")
 	}
-	name = FollowDangling(name)
+	name = followDangling(name)
 	final := Abs(name)
 	if dir, base := splitParent(name); base != "" {
 		if real, err := filepath.EvalSymlinks(dir); err == nil {
@@ -343,9 +343,9 @@ func isStdout(t Target) bool {
 	return ok && t.id != nil && out.Mode()&fs.ModeCharDevice == 0 && os.SameFile(t.id, out)
 }
 
-// FollowDangling returns the path a chain of symlinks ending nowhere leads
+// followDangling returns the path a chain of symlinks ending nowhere leads
 // to (a database path that is a link to a file not made yet), or name.
-func FollowDangling(name string) string {
+func followDangling(name string) string {
 	for range 40 {
 		st, err := os.Lstat(name)
 		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
@@ -419,7 +419,7 @@ func (t Target) writeDirect(data []byte) error {
 // createTemp creates the temporary file a regular output is written to,
 // beside the file it replaces.
 func (t Target) createTemp() (*os.File, error) {
-	return CreateTemp(t.final)
+	return createTemp(t.final)
 }
 
 // fill writes data to f, a temporary file from createTemp, with the
@@ -507,3 +507,26 @@ func (oc *Check) Output(name, what string) (Target, error) {
 
 // Name returns the output's name as given to Resolve.
 func (t Target) Name() string { return t.name }
+
+// Writable fails when the file name could not be written in place (a
+// database, which is updated rather than replaced): it exists and is not
+// readable and writable, or it does not exist (a dangling symlink counts
+// as where it leads) and the first existing directory above it is not
+// writable.
+func Writable(name string) error {
+	p := followDangling(name)
+	if _, err := os.Stat(p); err == nil {
+		if !canReadWrite(p) {
+			return errors.New("it is not writable")
+		}
+		return nil
+	}
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil {
+			return writableDir(dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 // airlock writes to.
 
 func canWrite(string, bool) bool           { return true }
-func CanReadWrite(string) bool             { return true }
+func canReadWrite(string) bool             { return true }
 func givenForWriting(fd int) bool          { return fd == 1 || fd == 2 }
 func fileOwner(os.FileInfo) (uint32, bool) { return 0, false }
 func fileID(os.FileInfo) (string, bool)    { return "", false }

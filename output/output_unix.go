@@ -20,8 +20,8 @@ func canWrite(path string, dir bool) bool {
 	return unix.Access(path, mode) == nil
 }
 
-// CanReadWrite reports whether the process may read and write path.
-func CanReadWrite(path string) bool { return unix.Access(path, unix.R_OK|unix.W_OK) == nil }
+// canReadWrite reports whether the process may read and write path.
+func canReadWrite(path string) bool { return unix.Access(path, unix.R_OK|unix.W_OK) == nil }
 
 // givenForWriting reports whether descriptor fd was given to airlock by its
 // parent open for writing: open, not close-on-exec (Go opens every

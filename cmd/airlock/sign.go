@@ -159,31 +159,16 @@ func checkInputFile(name string) error {
 }
 
 // dbWritable fails, before any signing, when the audit record could not be
-// written: the database file is read-only, or it does not exist and its
-// directory (the first one that exists) cannot be written.
+// written to the database db.
 func dbWritable(db string) error {
-	p := output.FollowDangling(db)
-	if _, err := os.Stat(p); err == nil {
-		if !output.CanReadWrite(p) {
-			return fmt.Errorf("database %q is not writable: the audit record could not be stored", db)
-		}
-		return nil
+	if err := output.Writable(db); err != nil {
+		return fmt.Errorf("database %q cannot take the audit record: %w", db, err)
 	}
-	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(dir); err == nil {
-			if err := output.WritableDir(dir); err != nil {
-				return fmt.Errorf("database %q cannot be created: %w", db, err)
-			}
-			return nil
-		}
-		if dir == filepath.Dir(dir) {
-			return nil
-		}
-	}
+	return nil
 }
 
 // signOutputCheck starts the output check of a signing command (see
-// outputCheck) with everything it reads or keeps: the FILEs (refusing one
+// output.Check) with everything it reads or keeps: the FILEs (refusing one
 // given twice), the key file, the certificate, the predicate, and the
 // database that will hold the audit record. Outputs are checked against it
 // before the key is opened: signing never overwrites what it signs, its
