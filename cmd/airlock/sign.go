@@ -22,14 +22,12 @@ import (
 
 // sign-blob and attest-blob. The order of work is fixed so that a mistake
 // costs nothing: flags and --tlog are checked first, then the files are
-// looked up (and the predicate read), then the key is opened (PIN or
-// password asked once), then every file is hashed and signed in parallel,
-// each output going to a temporary file beside its destination; only when
-// every signature succeeded are the audit records of the whole call
-// committed in one database transaction and the temporary files renamed
-// into place. A failure at any step before the renames removes the
-// temporary files: no output, no audit record. A rename replaces a file
-// atomically, so a half-written file never stands where a good one was.
+// looked up (and the predicate read) and every output is checked
+// (output.Check), then the key is opened (PIN or password asked once), and
+// then one library call (bundle.SignFiles, bundle.AttestFile) signs,
+// stages the outputs and commits the audit records before the outputs are
+// put in place. This file holds the flags, the checks that name them, the
+// wiring (key, database, output batch, interrupts) and the rendering.
 
 func signCommands() []*cli.Command {
 	return []*cli.Command{signBlobCommand(), attestBlobCommand()}
