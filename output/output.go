@@ -40,7 +40,7 @@ import (
 // /dev/null, a FIFO) is written through in place: replacing it with a
 // regular file would destroy it.
 //
-// A descriptor airlock was given for writing (/dev/stdout, /dev/fd/3, or
+// A descriptor the process was given for writing (/dev/stdout, /dev/fd/3, or
 // any path to the very file, pipe or terminal such a descriptor is open
 // on) is written to through that descriptor: opening the file anew would
 // truncate a file the shell redirected output to (`> log.txt`) or write
@@ -228,25 +228,27 @@ func DescriptorName(name string) (int, bool) {
 	return 0, false
 }
 
-// inheritedOutputs lists the descriptors airlock was given by its parent
+// inheritedOutputs lists the descriptors the process was given by its parent
 // that it may write to, with the files they are open on: open for writing,
 // not standard input, and not close-on-exec (Go opens every descriptor of
 // its own close-on-exec, so /dev/fd/6 cannot name the runtime's poller).
 //
-// The list is taken once, when the program starts (package
-// initialization, before any PKCS#11 module can open descriptors of its own
-// without close-on-exec), also when airlock runs inside a test binary. It
-// is sorted by descriptor.
+// The list is taken once, at package initialization: before main runs, so
+// before any PKCS#11 module (loaded only at run time) can open descriptors
+// of its own without close-on-exec, which a later scan could not tell from
+// inherited ones (/dev/fd/N would then write into a module's log or
+// socket). It is taken also inside a test binary, and costs one read of
+// /proc/self/fd. It is sorted by descriptor.
 var inheritedOutputs = listInherited()
 
-// An inheritedFD is a descriptor airlock was given for writing and the
+// An inheritedFD is a descriptor the process was given for writing and the
 // file it is open on.
 type inheritedFD struct {
 	fd int
 	st os.FileInfo
 }
 
-// inheritedFile returns the file descriptor fd is open on, if airlock was
+// inheritedFile returns the file descriptor fd is open on, if the process was
 // given fd for writing.
 func inheritedFile(fd int) (os.FileInfo, bool) {
 	for _, in := range inheritedOutputs {
@@ -291,7 +293,7 @@ func listInherited() []inheritedFD {
 	return out
 }
 
-// inheritedFDOf returns the lowest descriptor airlock was given for
+// inheritedFDOf returns the lowest descriptor the process was given for
 // writing that is open on st (`--bundle log.txt > log.txt`, a symlink to
 // /dev/stdout, the terminal), else 0.
 func inheritedFDOf(st os.FileInfo) int {
