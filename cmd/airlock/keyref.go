@@ -2,13 +2,7 @@ package main
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/airlock-project/airlock/bundle"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -43,17 +37,6 @@ func (k *signingKey) Close() {
 	}
 }
 
-// fingerprint returns the hex SHA-256 of the public key's DER
-// SubjectPublicKeyInfo, the key's identity in the audit trail.
-func fingerprint(pub crypto.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
-}
-
 // maxKeyFileSize bounds a private key file read.
 const maxKeyFileSize = 1 << 20
 
@@ -75,7 +58,7 @@ func openSigningKey(c *cli.Context, ref string) (*signingKey, error) {
 	if len(data) > maxKeyFileSize {
 		return nil, fmt.Errorf("key file %q is larger than %d bytes", ref, maxKeyFileSize)
 	}
-	s, err := parsePrivateKey(data, func() ([]byte, error) { return keyPassword(c, ref) })
+	s, err := bundle.ParsePrivateKey(data, func() ([]byte, error) { return keyPassword(c, ref) })
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", ref, err)
 	}
@@ -84,65 +67,6 @@ func openSigningKey(c *cli.Context, ref string) (*signingKey, error) {
 		abs = ref
 	}
 	return &signingKey{signer: s, ref: "file:" + abs}, nil
-}
-
-var errWrongPassword = errors.New("wrong password")
-
-// parsePrivateKey reads a PEM private key: PKCS#8 ("PRIVATE KEY"), SEC 1
-// ("EC PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY"), cosign's scrypt and
-// secretbox encrypted key ("ENCRYPTED SIGSTORE PRIVATE KEY", or the older
-// "ENCRYPTED COSIGN PRIVATE KEY"), or encrypted PKCS#8 ("ENCRYPTED PRIVATE
-// KEY", openssl genpkey -aes-256-cbc). password is called only for an
-// encrypted key.
-func parsePrivateKey(data []byte, password func() ([]byte, error)) (crypto.Signer, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("not a PEM private key")
-	}
-	var key crypto.PrivateKey
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		if _, enc := block.Headers["Proc-Type"]; enc {
-			return nil, errors.New("legacy encrypted PEM keys are not supported: convert the key to PKCS#8")
-		}
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case string(cryptoutils.EncryptedSigstorePrivateKeyPEMType), "ENCRYPTED COSIGN PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
-		pw, perr := password()
-		if perr != nil {
-			return nil, perr
-		}
-		key, err = cryptoutils.UnmarshalPEMToPrivateKey(data, cryptoutils.StaticPasswordFunc(pw))
-		clear(pw)
-		// secretbox (cosign) and PKCS#8 PBES2 (openssl) say it their ways;
-		// CBC decryption with a wrong password can also pass its padding
-		// check and leave garbage that fails as ASN.1.
-		if err != nil && (strings.Contains(err.Error(), "decryption failed") || strings.Contains(err.Error(), "incorrect password") ||
-			block.Type == "ENCRYPTED PRIVATE KEY" && strings.Contains(err.Error(), "asn1:")) {
-			return nil, errWrongPassword
-		}
-	case "PUBLIC KEY", "CERTIFICATE":
-		return nil, fmt.Errorf("is a %s, not a private key", strings.ToLower(block.Type))
-	default:
-		return nil, fmt.Errorf("unsupported PEM type %q", block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("parsing private key: %w", err)
-	}
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case *rsa.PrivateKey:
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	default:
-		return nil, fmt.Errorf("unsupported private key type %T", key)
-	}
 }
 
 // keyPassword returns the password of an encrypted key file: AIRLOCK_PASSWORD,

@@ -1,27 +1,20 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/output"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -29,14 +22,12 @@ import (
 
 // sign-blob and attest-blob. The order of work is fixed so that a mistake
 // costs nothing: flags and --tlog are checked first, then the files are
-// looked up (and the predicate read), then the key is opened (PIN or
-// password asked once), then every file is hashed and signed in parallel,
-// each output going to a temporary file beside its destination; only when
-// every signature succeeded are the audit records of the whole call
-// committed in one database transaction and the temporary files renamed
-// into place. A failure at any step before the renames removes the
-// temporary files: no output, no audit record. A rename replaces a file
-// atomically, so a half-written file never stands where a good one was.
+// looked up (and the predicate read) and every output is checked
+// (output.Check), then the key is opened (PIN or password asked once), and
+// then one library call (bundle.SignFiles, bundle.AttestFile) signs,
+// stages the outputs and commits the audit records before the outputs are
+// put in place. This file holds the flags, the checks that name them, the
+// wiring (key, database, output batch, interrupts) and the rendering.
 
 func signCommands() []*cli.Command {
 	return []*cli.Command{signBlobCommand(), attestBlobCommand()}
@@ -166,62 +157,47 @@ func checkInputFile(name string) error {
 }
 
 // dbWritable fails, before any signing, when the audit record could not be
-// written: the database file is read-only, or it does not exist and its
-// directory (the first one that exists) cannot be written.
+// written to the database db.
 func dbWritable(db string) error {
-	p := followDangling(db)
-	if _, err := os.Stat(p); err == nil {
-		if !canReadWrite(p) {
-			return fmt.Errorf("database %q is not writable: the audit record could not be stored", db)
-		}
-		return nil
+	if err := output.Writable(db); err != nil {
+		return fmt.Errorf("database %q cannot take the audit record: %w", db, err)
 	}
-	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(dir); err == nil {
-			if err := writableDir(dir); err != nil {
-				return fmt.Errorf("database %q cannot be created: %w", db, err)
-			}
-			return nil
-		}
-		if dir == filepath.Dir(dir) {
-			return nil
-		}
-	}
+	return nil
 }
 
 // signOutputCheck starts the output check of a signing command (see
-// outputCheck) with everything it reads or keeps: the FILEs (refusing one
+// output.Check) with everything it reads or keeps: the FILEs (refusing one
 // given twice), the key file, the certificate, the predicate, and the
 // database that will hold the audit record. Outputs are checked against it
 // before the key is opened: signing never overwrites what it signs, its
 // key or its audit trail.
-func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*outputCheck, error) {
-	oc := newOutputCheck(stdoutUse)
+func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*output.Check, error) {
+	oc := output.NewCheck(stdoutUse)
 	// "Given twice" is one path named twice (also through a link in the
 	// path); two names of one file (a release's foo-latest.tgz link, a
 	// hard link) are two FILEs with two bundles. Either way no output may
 	// be an input: each input's file is registered.
 	given := map[string]bool{}
 	for _, f := range files {
-		p := absPath(f)
+		p := output.Abs(f)
 		if real, err := filepath.EvalSymlinks(filepath.Dir(f)); err == nil {
-			p = absPath(filepath.Join(real, filepath.Base(f)))
+			p = output.Abs(filepath.Join(real, filepath.Base(f)))
 		}
 		if given[p] {
 			return nil, fmt.Errorf("%q is given twice", f)
 		}
 		given[p] = true
-		oc.input(f, fmt.Sprintf("the input %q", f))
+		oc.Input(f, fmt.Sprintf("the input %q", f))
 	}
 	if ref := c.String("key"); !strings.HasPrefix(strings.ToLower(ref), "pkcs11:") {
-		oc.input(ref, fmt.Sprintf("--key %q", ref))
+		oc.Input(ref, fmt.Sprintf("--key %q", ref))
 	}
-	oc.input(c.String("certificate"), fmt.Sprintf("--certificate %q", c.String("certificate")))
+	oc.Input(c.String("certificate"), fmt.Sprintf("--certificate %q", c.String("certificate")))
 	if c.IsSet("predicate") {
-		oc.input(c.String("predicate"), fmt.Sprintf("--predicate %q", c.String("predicate")))
+		oc.Input(c.String("predicate"), fmt.Sprintf("--predicate %q", c.String("predicate")))
 	}
 	if db, err := dbPath(c); err == nil {
-		oc.input(db, fmt.Sprintf("the database %q (its audit trail)", db))
+		oc.Input(db, fmt.Sprintf("the database %q (its audit trail)", db))
 		if err := dbWritable(db); err != nil {
 			return nil, err
 		}
@@ -248,7 +224,7 @@ func unwrapPath(err error) error {
 func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 	var certs []*x509.Certificate
 	if p := c.String("certificate"); p != "" {
-		data, err := readBounded(p, maxKeyFileSize)
+		data, err := output.ReadFile(p, maxKeyFileSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading certificate %q: %w", p, err)
 		}
@@ -272,23 +248,7 @@ func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 	return key, s, nil
 }
 
-func readBounded(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, unwrapPath(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
-}
-
-// signedFile is the work and the result for one FILE.
+// signedFile is one FILE's result in sign-blob's and attest-blob's JSON.
 type signedFile struct {
 	File          string `json:"file"`
 	Digest        string `json:"digest"` // ALG:HEX of what was signed over
@@ -297,18 +257,14 @@ type signedFile struct {
 	StatementFile string `json:"statementFile,omitempty"` // attest-blob --output-attestation
 	Signature     string `json:"signature"`               // base64
 	PredicateType string `json:"predicateType,omitempty"`
-
-	bundleDigest string // "sha256:HEX" of the bundle written, for the audit trail
-	bundleTo     outputTarget
-	signatureTo  outputTarget
 }
 
 // signOutput is the JSON result of sign-blob and attest-blob.
 type signOutput struct {
 	Key            string          `json:"key"`
-	KeyFingerprint string          `json:"keyFingerprint"` // hex SHA-256 of the DER public key
+	KeyFingerprint string          `json:"keyFingerprint"` // sha256:HEX of the DER public key
 	Tlog           string          `json:"tlog"`
-	Files          []*signedFile   `json:"files"`
+	Files          []signedFile    `json:"files"`
 	Envelope       json.RawMessage `json:"envelope,omitempty"`
 }
 
@@ -339,29 +295,24 @@ func signBlobAction(c *cli.Context) error {
 	}
 	toStdout := len(files) == 1 && bundleOut == "" && sigOut == ""
 
-	results := make([]*signedFile, len(files))
+	req := bundle.SignRequest{Files: make([]bundle.FileRequest, len(files))}
 	for i, f := range files {
-		r := &signedFile{File: f}
+		r := &req.Files[i]
+		r.Path = f
 		switch {
 		case len(files) > 1:
-			r.Bundle = f + ".sigstore.json"
-			if r.bundleTo, err = oc.output(r.Bundle, fmt.Sprintf("the bundle of %q, %q,", f, r.Bundle)); err != nil {
+			name := f + ".sigstore.json"
+			if r.Bundle, err = checkOutput(oc, name, fmt.Sprintf("the bundle of %q, %q,", f, name)); err != nil {
 				return err
 			}
 		case !toStdout:
-			r.Bundle, r.SignatureFile = bundleOut, sigOut
-			if bundleOut != "" {
-				if r.bundleTo, err = oc.output(bundleOut, fmt.Sprintf("--bundle %q", bundleOut)); err != nil {
-					return err
-				}
+			if r.Bundle, err = checkOutput(oc, bundleOut, fmt.Sprintf("--bundle %q", bundleOut)); err != nil {
+				return err
 			}
-			if sigOut != "" {
-				if r.signatureTo, err = oc.output(sigOut, fmt.Sprintf("--output-signature %q", sigOut)); err != nil {
-					return err
-				}
+			if r.Signature, err = checkOutput(oc, sigOut, fmt.Sprintf("--output-signature %q", sigOut)); err != nil {
+				return err
 			}
 		}
-		results[i] = r
 	}
 	key, signer, err := openSigner(c)
 	if err != nil {
@@ -374,58 +325,81 @@ func signBlobAction(c *cli.Context) error {
 		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", c.String("key")),
 			"sign files with an ECDSA (P-256, P-384, P-521) or RSA key")
 	}
-
-	alg := bundle.HashName(signer.Hash())
-	st := &staged{}
-	defer st.abort()
-	defer onInterrupt(st.abort)()
+	req.KeyRef = key.ref
 	prog := newProgress(c.App.ErrWriter, len(files))
-	defer prog.done()
-	err = parallel(len(files), func(i int) error {
-		defer prog.add()
-		r := results[i]
-		f, err := os.Open(r.File)
-		if err != nil {
-			return fmt.Errorf("reading %q: %w", r.File, unwrapPath(err))
-		}
-		defer f.Close()
-		d, err := signer.Digest(f)
-		if err != nil {
-			return fmt.Errorf("reading %q: %w", r.File, unwrapPath(err))
-		}
-		signed, err := signer.SignDigest(d)
-		if err != nil {
-			return fmt.Errorf("signing %q: %w", r.File, err)
-		}
-		r.Digest = alg + ":" + hex.EncodeToString(d)
-		r.Signature = base64.StdEncoding.EncodeToString(signed.Signature)
-		if r.Bundle != "" {
-			// Only the digest is kept: a batch holds no bundle in memory
-			// once it is staged.
-			r.bundleDigest = sha256Digest(signed.Bundle)
-			if err := st.write(r.bundleTo, signed.Bundle); err != nil {
-				return err
-			}
-		}
-		if r.SignatureFile != "" {
-			// cosign --output-signature: base64, no newline.
-			if err := st.write(r.signatureTo, []byte(r.Signature)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	req.Progress = prog.add
+	ctx, stop := interruptContext(c.Context)
+	res, err := bundle.SignFiles(ctx, signer, req, &output.Batch{}, auditRecorder{c})
 	prog.done()
+	if sig := stop(); sig != nil {
+		interrupted(c.App.ErrWriter, sig, writtenAfter(res, err))
+	}
+	if err != nil {
+		return signError(err)
+	}
+	return renderSigned(c, asJSON, key, res, toStdout, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, res.Files[0].Signature)
+		return err
+	})
+}
+
+// checkOutput checks the output name (none if "") against oc; what names
+// it in messages.
+func checkOutput(oc *output.Check, name, what string) (*output.Target, error) {
+	if name == "" {
+		return nil, nil
+	}
+	t, err := oc.Output(name, what)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// writtenAfter says what an interrupted signing call left written.
+func writtenAfter(res *bundle.SignResult, err error) string {
+	var pe *output.PartialCommitError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Sprintf("the signatures were recorded in the audit trail, and %d of %d outputs written", pe.Written, pe.Total)
+	case err != nil || res == nil:
+		return "nothing written"
+	}
+	return "after the signatures were recorded and every output written"
+}
+
+// signError adds the hint for an error of a signing call.
+func signError(err error) error {
+	var pe *output.PartialCommitError
+	if errors.As(err, &pe) {
+		return withHint(err, fmt.Sprintf("the signatures were made and recorded in the audit trail, and %d of %d outputs written; sign the FILEs whose outputs are missing again", pe.Written, pe.Total))
+	}
+	return err
+}
+
+// auditRecorder stores a signing call's audit records in the database,
+// opened only at the commit, once all signing is done.
+type auditRecorder struct{ c *cli.Context }
+
+func (a auditRecorder) RecordSignatures(sc *bundle.SignCommit) error {
+	path, err := dbPath(a.c)
 	if err != nil {
 		return err
 	}
-	if err := commitSigning(c, key, signer, "sign", results, st); err != nil {
-		return err
+	db, err := cache.Open(path, cache.Options{})
+	if err != nil {
+		return withHint(fmt.Errorf("recording the signatures in the audit trail: %w", err),
+			"nothing was written; retry when the database is free")
 	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, nil, func(w io.Writer) error {
-		_, err := fmt.Fprintln(w, results[0].Signature)
-		return err
-	})
+	defer db.Close()
+	recs := make([]cache.AuditRecord, len(sc.Records))
+	for i, r := range sc.Records {
+		recs[i] = cache.AuditRecord{Time: r.Time, Kind: r.Kind, Fields: r.Fields}
+	}
+	if err := db.AppendAudit(recs...); err != nil {
+		return fmt.Errorf("recording the signatures in the audit trail: %w", err)
+	}
+	return nil
 }
 
 func attestBlobAction(c *cli.Context) error {
@@ -461,7 +435,7 @@ func attestBlobAction(c *cli.Context) error {
 	if err := checkInputFile(file); err != nil {
 		return err
 	}
-	pred, err := readBounded(predPath, bundle.MaxPredicateSize)
+	pred, err := output.ReadFile(predPath, bundle.MaxPredicateSize)
 	if err != nil {
 		return fmt.Errorf("reading predicate %q: %w", predPath, err)
 	}
@@ -480,17 +454,13 @@ func attestBlobAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// Targets of --bundle, --output-signature (the envelope) and
-	// --output-attestation (the statement), in that order; a name "" is
-	// not written.
-	names := []string{bundleOut, sigOut, attOut}
-	flags := []string{"--bundle", "--output-signature", "--output-attestation"}
-	targets := make([]outputTarget, len(names))
-	for i, name := range names {
-		if name == "" {
-			continue
-		}
-		if targets[i], err = oc.output(name, fmt.Sprintf("%s %q", flags[i], name)); err != nil {
+	req := bundle.AttestRequest{File: file, PredicateType: ptype, Predicate: pred}
+	for _, o := range []struct {
+		to   **output.Target
+		flag string
+		name string
+	}{{&req.Bundle, "--bundle", bundleOut}, {&req.Envelope, "--output-signature", sigOut}, {&req.Statement, "--output-attestation", attOut}} {
+		if *o.to, err = checkOutput(oc, o.name, fmt.Sprintf("%s %q", o.flag, o.name)); err != nil {
 			return err
 		}
 	}
@@ -500,53 +470,19 @@ func attestBlobAction(c *cli.Context) error {
 		return err
 	}
 	defer key.Close()
-
-	f, err := os.Open(file)
+	req.KeyRef = key.ref
+	ctx, stop := interruptContext(c.Context)
+	res, err := bundle.AttestFile(ctx, signer, req, &output.Batch{}, auditRecorder{c})
+	if sig := stop(); sig != nil {
+		interrupted(c.App.ErrWriter, sig, writtenAfter(res, err))
+	}
 	if err != nil {
-		return fmt.Errorf("reading %q: %w", file, unwrapPath(err))
+		return signError(err)
 	}
-	sum, err := bundle.HashSHA256(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("reading %q: %w", file, unwrapPath(err))
-	}
-	stmt, ptypeURI, err := bundle.Statement(ptype, pred, []bundle.Subject{{Name: filepath.Base(file), SHA256: sum}}, time.Now())
-	if err != nil {
-		return fmt.Errorf("predicate %q: %w", predPath, err)
-	}
-	signed, err := signer.SignDSSE(bundle.InTotoPayloadType, stmt)
-	if err != nil {
-		return fmt.Errorf("signing %q: %w", file, err)
-	}
-	r := &signedFile{File: file, Digest: "sha256:" + hex.EncodeToString(sum), Bundle: bundleOut, SignatureFile: sigOut, StatementFile: attOut,
-		Signature: base64.StdEncoding.EncodeToString(signed.Signature), PredicateType: ptypeURI}
-	if bundleOut != "" {
-		r.bundleDigest = sha256Digest(signed.Bundle)
-	}
-	st := &staged{}
-	defer st.abort()
-	defer onInterrupt(st.abort)()
-	for i, data := range [][]byte{signed.Bundle, signed.Envelope, stmt} {
-		if names[i] == "" {
-			continue
-		}
-		if err := st.write(targets[i], data); err != nil {
-			return err
-		}
-	}
-	results := []*signedFile{r}
-	if err := commitSigning(c, key, signer, "attest", results, st); err != nil {
-		return err
-	}
-	return renderSigned(c, asJSON, key, signer, results, toStdout, signed.Envelope, func(w io.Writer) error {
-		_, err := fmt.Fprintln(w, string(signed.Envelope))
+	return renderSigned(c, asJSON, key, res, toStdout, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, string(res.Envelope))
 		return err
 	})
-}
-
-func sha256Digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // progress shows "signed N/M" on stderr while a batch runs, only when
@@ -593,320 +529,18 @@ func (p *progress) done() {
 	}
 }
 
-// parallel runs fn(0..n-1) on a pool of workers and returns the first
-// error; after an error no new work starts.
-func parallel(n int, fn func(i int) error) error {
-	workers := min(n, max(4, 2*runtime.GOMAXPROCS(0)))
-	var next atomic.Int64
-	var failed atomic.Bool
-	var once sync.Once
-	var first error
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					once.Do(func() { first = err })
-					failed.Store(true)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
-
-// staged holds outputs written to temporary files beside their
-// destinations, to be renamed into place by commit or removed by abort. Safe
-// for concurrent use by the signing workers and by the interrupt handler:
-// once aborted or committed, no new temporary file is made.
-type staged struct {
-	mu        sync.Mutex
-	temps     []string
-	paths     []string
-	names     []string // as given, for messages
-	direct    []directOutput
-	finished  bool // aborted or committed
-	committed bool
-}
-
-// errInterrupted is the error of a write or commit after abort: the call
-// was interrupted (or failed) and its outputs are being removed.
-var errInterrupted = errors.New("interrupted")
-
-// write stages data for t (from resolveOutput): in a temporary file beside
-// the file it replaces, or, for a device, FIFO or descriptor, in memory
-// until commit writes it through.
-func (s *staged) write(t outputTarget, data []byte) error {
-	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err)) }
-	// The temporary file is created and registered under the lock, so an
-	// abort (an interrupt) either sees it and removes it or comes first and
-	// no file is made.
-	s.mu.Lock()
-	if s.finished {
-		s.mu.Unlock()
-		return fail(errInterrupted)
-	}
-	if t.direct {
-		s.direct = append(s.direct, directOutput{t, data})
-		s.mu.Unlock()
-		return nil
-	}
-	f, err := t.createTemp()
-	if err != nil {
-		s.mu.Unlock()
-		return fail(err)
-	}
-	s.temps = append(s.temps, f.Name())
-	s.paths = append(s.paths, t.final)
-	s.names = append(s.names, t.name)
-	s.mu.Unlock()
-	if err := t.fill(f, data, false); err != nil {
-		return fail(err)
-	}
-	return nil
-}
-
-// A directOutput is data for a device or FIFO, written at commit.
-type directOutput struct {
-	target outputTarget
-	data   []byte
-}
-
-// createTemp creates a new file beside path, mode 0644 (less the umask):
-// bundles and signatures are public.
-func createTemp(path string) (*os.File, error) {
-	dir, base := filepath.Split(path)
-	for range 10 {
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		f, err := os.OpenFile(filepath.Join(dir, "."+base+".tmp"+hex.EncodeToString(rnd[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-		if !errors.Is(err, os.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, errors.New("cannot create a temporary file")
-}
-
-// abort removes every staged file not yet committed; later writes fail.
-// It waits for a commit in progress, and then leaves its outputs alone.
-func (s *staged) abort() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.finished = true
-	if s.committed {
-		return
-	}
-	for _, t := range s.temps {
-		os.Remove(t)
-	}
-	s.temps, s.paths, s.names = nil, nil, nil
-}
-
-// commit runs record (the audit trail) and then renames the staged files
-// into place, all under the lock: an interrupt lands before (nothing
-// recorded, nothing written) or after (both done), never between.
-//
-// Devices and FIFOs are written last, after the lock is released: opening a
-// FIFO blocks until it has a reader, and an interrupt meanwhile must still
-// end the process (its abort finds the call committed and leaves it).
-func (s *staged) commit(record func() error) error {
-	direct, err := s.commitFiles(record)
-	if err != nil {
-		return err
-	}
-	for _, d := range direct {
-		if err := d.target.writeDirect(d.data); err != nil {
-			return withHint(err, "the signature was made and recorded in the audit trail; sign again to write this output")
-		}
-	}
-	return nil
-}
-
-func (s *staged) commitFiles(record func() error) ([]directOutput, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.finished {
-		return nil, errInterrupted
-	}
-	s.finished = true
-	removeTemps := func(temps []string) {
-		for _, t := range temps {
-			os.Remove(t)
-		}
-	}
-	if err := record(); err != nil {
-		removeTemps(s.temps)
-		return nil, err
-	}
-	s.committed = true
-	// The signatures are recorded: every output that can still be put in
-	// place is (a rename can fail now only if the directory changed since
-	// the check, e.g. another user's file appeared in a sticky directory),
-	// and the error says which were not.
-	var failed []string
-	var firstErr error
-	for i := range s.temps {
-		if err := os.Rename(s.temps[i], s.paths[i]); err != nil {
-			os.Remove(s.temps[i])
-			failed = append(failed, s.names[i])
-			if firstErr == nil {
-				firstErr = fmt.Errorf("writing %q: %w", s.names[i], unwrapPath(err))
-			}
-		}
-	}
-	if firstErr != nil {
-		if len(failed) > 1 {
-			firstErr = fmt.Errorf("%w (and %d more outputs not written)", firstErr, len(failed)-1)
-		}
-		return nil, withHint(firstErr, fmt.Sprintf("the signatures were made and recorded in the audit trail, and %d of %d outputs written; sign the FILEs whose outputs are missing again", len(s.temps)-len(failed), len(s.temps)))
-	}
-	return s.direct, nil
-}
-
-// commitSigning records every signature in the audit trail in one
-// transaction (bbolt syncs it), then renames the staged outputs into place.
-// The outputs are not fsynced one by one: like cosign, airlock leaves that
-// to the file system; for a batch of a thousand small bundles an fsync per
-// file took most of the run time. A rename replaces a file atomically. The database is
-// opened only here, after all signing is done.
-func commitSigning(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile, st *staged) error {
-	return st.commit(func() error { return appendSignAudit(c, key, signer, kind, results) })
-}
-
-// onInterrupt runs fn if airlock is interrupted (SIGINT, SIGTERM, SIGHUP)
-// before remove is called, and then lets the signal end the process as it
-// would have: Go's default for these signals skips deferred cleanup, which
-// left staged outputs behind and a terminal with echo off after Ctrl-C at a
-// PIN prompt. A signal the process was started ignoring stays ignored.
-func onInterrupt(fn func()) (remove func()) {
-	interrupts.once.Do(func() {
-		var sigs []os.Signal
-		for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
-			if !signal.Ignored(sig) {
-				sigs = append(sigs, sig)
-			}
-		}
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, sigs...)
-		go func() {
-			sig := <-ch
-			interrupts.mu.Lock()
-			for _, f := range interrupts.fns {
-				f()
-			}
-			signal.Reset(sigs...)
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				p.Signal(sig)
-			}
-			time.Sleep(time.Second)
-			os.Exit(2) // not reached where the signal's default action ends the process
-		}()
-	})
-	interrupts.mu.Lock()
-	defer interrupts.mu.Unlock()
-	if interrupts.fns == nil {
-		interrupts.fns = map[int]func(){}
-	}
-	id := interrupts.next
-	interrupts.next++
-	interrupts.fns[id] = fn
-	return func() {
-		interrupts.mu.Lock()
-		defer interrupts.mu.Unlock()
-		delete(interrupts.fns, id)
-	}
-}
-
-var interrupts struct {
-	once sync.Once
-	mu   sync.Mutex
-	next int
-	fns  map[int]func()
-}
-
-// appendSignAudit records one audit record per signature, all in one
-// transaction.
-func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, kind string, results []*signedFile) error {
-	path, err := dbPath(c)
-	if err != nil {
-		return err
-	}
-	db, err := cache.Open(path, cache.Options{})
-	if err != nil {
-		return withHint(fmt.Errorf("recording the signatures in the audit trail: %w", err),
-			"nothing was written; retry when the database is free")
-	}
-	defer db.Close()
-	now := time.Now().UTC()
-	fp := fingerprint(signer.PublicKey())
-	recs := make([]cache.AuditRecord, 0, len(results))
-	for _, r := range results {
-		fields := map[string]string{
-			"key":             key.ref,
-			"key_sha256":      fp,
-			"artifact":        absPath(r.File),
-			"artifact_digest": r.Digest,
-			"signature":       r.Signature,
-			"tlog":            "none",
-		}
-		// Paths are absolute, as the artifact's: a record read later,
-		// from another directory, must still name the file.
-		if r.Bundle != "" {
-			fields["bundle"] = absPath(r.Bundle)
-			fields["bundle_digest"] = r.bundleDigest
-		}
-		if r.SignatureFile != "" {
-			fields["signature_file"] = absPath(r.SignatureFile)
-		}
-		if r.PredicateType != "" {
-			fields["predicate_type"] = r.PredicateType
-		}
-		if cert := signer.Certificate(); cert != nil {
-			sum := sha256.Sum256(cert.Raw)
-			fields["certificate_sha256"] = hex.EncodeToString(sum[:])
-		}
-		recs = append(recs, cache.AuditRecord{Time: now, Kind: kind, Fields: fields})
-	}
-	if err := db.AppendAudit(recs...); err != nil {
-		return fmt.Errorf("recording the signatures in the audit trail: %w", err)
-	}
-	return nil
-}
-
-// workDir is read once, and is the directory the process is really in
-// (syscall.Getwd, not os.Getwd, which returns $PWD when it names the same
-// directory through a symlink: "../x" must mean what the kernel makes of
-// it, not the shell).
-var workDir = sync.OnceValues(syscall.Getwd)
-
-// absPath is name made absolute, as filepath.Abs does, or name when the
-// working directory cannot be read.
-func absPath(name string) string {
-	if filepath.IsAbs(name) {
-		return filepath.Clean(name)
-	}
-	wd, err := workDir()
-	if err != nil {
-		return name
-	}
-	return filepath.Join(wd, name)
-}
-
 // renderSigned prints the result: the signature or envelope (stdout mode),
 // JSON, or one line per written file on stderr.
-func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.Builder, results []*signedFile, toStdout bool, envelope []byte, printStdout func(io.Writer) error) error {
+func renderSigned(c *cli.Context, asJSON bool, key *signingKey, res *bundle.SignResult, toStdout bool, printStdout func(io.Writer) error) error {
+	results := res.Files
 	if asJSON {
-		out := signOutput{Key: key.ref, KeyFingerprint: fingerprint(signer.PublicKey()), Tlog: "none", Files: results}
+		out := signOutput{Key: key.ref, KeyFingerprint: "sha256:" + res.KeySHA256, Tlog: res.Tlog}
+		for _, r := range results {
+			out.Files = append(out.Files, signedFile{File: r.File, Digest: r.Digest, Bundle: r.Bundle, SignatureFile: r.SignatureFile,
+				StatementFile: r.StatementFile, Signature: r.Signature, PredicateType: r.PredicateType})
+		}
 		if toStdout {
-			out.Envelope = envelope
+			out.Envelope = res.Envelope
 		}
 		return writeJSON(c.App.Writer, out)
 	}
@@ -939,3 +573,15 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, signer *bundle.B
 	}
 	return nil
 }
+
+// stdoutUse names what a command prints on standard output, for
+// output.NewCheck: its --output json document, else other ("" for nothing).
+func stdoutUse(asJSON bool, other string) string {
+	if asJSON {
+		return "--output json"
+	}
+	return other
+}
+
+// descriptorName is output.DescriptorName, for verify's evidence names.
+func descriptorName(name string) (int, bool) { return output.DescriptorName(name) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,6 +254,8 @@ func TestSignFIFOWithoutReaderInterruptible(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "sign-blob", "--key", "k.key", "--tlog", "none", "--bundle", "b.fifo", "hello.tgz")
 	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "AIRLOCK_DB="+filepath.Join(dir, "airlock.db"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -283,78 +284,12 @@ func TestSignFIFOWithoutReaderInterruptible(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("airlock blocked on a FIFO without a reader did not end on SIGTERM within 10 s")
 	}
-}
-
-// TestOutputTargetEdges: found in review: a FIFO or device output swapped
-// for a link to the key between the check and the write got the bundle
-// written over the key; a socket or an unwritable FIFO failed only after
-// the signature was recorded; a replaced file lost its setgid bit; a
-// database path that is a link to a file not made yet did not count as
-// the database.
-func TestOutputTargetEdges(t *testing.T) {
-	dir := t.TempDir()
-	key := filepath.Join(dir, "k.pem")
-	if err := os.WriteFile(key, []byte("the key"), 0o600); err != nil {
-		t.Fatal(err)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("airlock ended with %v, want to be ended by SIGTERM", cmd.ProcessState)
 	}
-	fifo := filepath.Join(dir, "out.fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	to, err := resolveOutput(fifo)
-	if err != nil || !to.direct {
-		t.Fatalf("resolveOutput(fifo) = %+v, %v", to, err)
-	}
-	if err := os.Remove(fifo); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(key, fifo); err != nil {
-		t.Fatal(err)
-	}
-	if err := to.writeDirect([]byte("BUNDLE")); err == nil || !strings.Contains(err.Error(), "changed since it was checked") {
-		t.Errorf("writeDirect after the FIFO became a link to the key: %v", err)
-	}
-	if b, _ := os.ReadFile(key); string(b) != "the key" {
-		t.Errorf("the key now holds %q", b)
-	}
-
-	sock := filepath.Join(dir, "s.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := resolveOutput(sock); err == nil || !strings.Contains(err.Error(), "is a socket") {
-		t.Errorf("resolveOutput(socket) = %v, want is a socket", err)
-	}
-
-	sg := filepath.Join(dir, "sg.json")
-	if err := os.WriteFile(sg, []byte("old"), 0o664); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(sg, 0o664|os.ModeSetgid); err == nil {
-		if st, _ := os.Stat(sg); st.Mode()&os.ModeSetgid != 0 {
-			to, err := resolveOutput(sg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := writeTarget(to, []byte("new")); err != nil {
-				t.Fatal(err)
-			}
-			if st, _ := os.Stat(sg); st.Mode()&(os.ModePerm|os.ModeSetgid) != 0o664|os.ModeSetgid {
-				t.Errorf("replaced file mode %v, want the old one's (setgid, 0664)", st.Mode())
-			}
-		}
-	}
-
-	link := filepath.Join(dir, "dblink")
-	if err := os.Symlink("real.db", link); err != nil {
-		t.Fatal(err)
-	}
-	oc := newOutputCheck("")
-	oc.input(link, "the database")
-	if _, err := oc.output(filepath.Join(dir, "real.db"), "--bundle"); err == nil || !strings.Contains(err.Error(), "is also the database") {
-		t.Errorf("an output where a dangling database link leads: %v", err)
+	// The signature is recorded; the one output (the FIFO) was not written.
+	if got, want := stderr.String(), "airlock: interrupted: the signatures were recorded in the audit trail, and 0 of 1 outputs written\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
 	}
 }
 

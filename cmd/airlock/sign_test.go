@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"testing"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -157,69 +156,4 @@ func cmdAuditlog(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		fmt.Fprintf(ts.Stdout(), "%s\n", line)
 	}
-}
-
-func TestParsePrivateKey(t *testing.T) {
-	pw := []byte("correct horse")
-	for _, typ := range []string{"ecdsa-p256", "ecdsa-p384", "rsa-3072", "ed25519"} {
-		key, err := generateKey(typ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pk8, err := cryptoutils.MarshalPrivateKeyToPEM(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, err := cryptoutils.MarshalPrivateKeyToEncryptedDER(key, cryptoutils.StaticPasswordFunc(pw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED SIGSTORE PRIVATE KEY", Bytes: der})
-		noPassword := func() ([]byte, error) { t.Fatal("password asked for an unencrypted key"); return nil, nil }
-		for name, tc := range map[string]struct {
-			data []byte
-			pw   func() ([]byte, error)
-		}{
-			"pkcs8":  {pk8, noPassword},
-			"cosign": {enc, func() ([]byte, error) { return append([]byte(nil), pw...), nil }},
-		} {
-			got, err := parsePrivateKey(tc.data, tc.pw)
-			if err != nil {
-				t.Fatalf("%s %s: %v", typ, name, err)
-			}
-			if !got.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
-				t.Errorf("%s %s: parsed another key", typ, name)
-			}
-		}
-		_, err = parsePrivateKey(enc, func() ([]byte, error) { return []byte("wrong"), nil })
-		if !errors.Is(err, errWrongPassword) {
-			t.Errorf("%s: wrong password: err = %v, want errWrongPassword", typ, err)
-		}
-	}
-	for _, bad := range []string{"", "not pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
-		if _, err := parsePrivateKey([]byte(bad), nil); err == nil {
-			t.Errorf("parsePrivateKey(%q) succeeded", bad)
-		}
-	}
-}
-
-// FuzzParsePrivateKey: a key file is user input; parsing never panics and
-// asks for a password only for an encrypted key.
-func FuzzParsePrivateKey(f *testing.F) {
-	for _, typ := range []string{"ecdsa-p256", "ed25519"} {
-		key, _ := generateKey(typ)
-		p, _ := cryptoutils.MarshalPrivateKeyToPEM(key)
-		f.Add(p)
-		der, _ := cryptoutils.MarshalPrivateKeyToEncryptedDER(key, cryptoutils.StaticPasswordFunc([]byte("pw")))
-		f.Add(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED SIGSTORE PRIVATE KEY", Bytes: der}))
-	}
-	f.Add([]byte("-----BEGIN EC PRIVATE KEY-----\nMAA=\n-----END EC PRIVATE KEY-----\n"))
-	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMAA=\n-----END RSA PRIVATE KEY-----\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := parsePrivateKey(data, func() ([]byte, error) { return []byte("pw"), nil })
-		if err == nil && k == nil {
-			t.Fatal("nil key without error")
-		}
-	})
 }

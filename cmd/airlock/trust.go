@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/output"
 	"github.com/airlock-project/airlock/trust"
 	"github.com/urfave/cli/v2"
 )
@@ -472,15 +473,15 @@ func trustExportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var outTo outputTarget
+	var outTo output.Target
 	if out != "-" {
 		// A missing directory, a dangling link, the database itself, or
 		// stdout while --output json prints there is said before any work.
-		oc := newOutputCheck(stdoutUse(asJSON, ""))
+		oc := output.NewCheck(stdoutUse(asJSON, ""))
 		if db, err := dbPath(c); err == nil {
-			oc.input(db, fmt.Sprintf("the database %q", db))
+			oc.Input(db, fmt.Sprintf("the database %q", db))
 		}
-		if outTo, err = oc.output(out, fmt.Sprintf("--out %q", out)); err != nil {
+		if outTo, err = oc.Output(out, fmt.Sprintf("--out %q", out)); err != nil {
 			return err
 		}
 	}
@@ -546,7 +547,7 @@ func trustExportAction(c *cli.Context) error {
 		_, err = c.App.Writer.Write(data)
 		return err
 	}
-	if err := writeTarget(outTo, data); err != nil {
+	if err := output.Write(outTo, data); err != nil {
 		return err
 	}
 	if asJSON {

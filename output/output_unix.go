@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package output
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ func canWrite(path string, dir bool) bool {
 // canReadWrite reports whether the process may read and write path.
 func canReadWrite(path string) bool { return unix.Access(path, unix.R_OK|unix.W_OK) == nil }
 
-// givenForWriting reports whether descriptor fd was given to airlock by its
+// givenForWriting reports whether descriptor fd was given to the process by its
 // parent open for writing: open, not close-on-exec (Go opens every
 // descriptor of its own close-on-exec), and not read-only.
 func givenForWriting(fd int) bool {

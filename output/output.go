@@ -1,4 +1,25 @@
-package main
+// Package output writes a command's output files all or nothing.
+//
+// A Check, made before any work, resolves every output named by the user
+// (Resolve) and refuses one that is also an input, the key, the database or
+// another output, or that is standard output while the command prints
+// there. A Batch then stages each output beside its destination (regular
+// files) or in memory (devices, FIFOs, inherited descriptors), and Commit
+// runs the caller's record step (a database transaction) and only then
+// renames the staged files into place: a failure or a cancellation before
+// the record leaves no output and no record; after it, every output that
+// can still be put in place is, and a *PartialCommitError says how many
+// were. A rename replaces a file atomically, so a half-written file never
+// stands where a good one was.
+//
+// The descriptors a process may write to by name (/dev/stdout, /dev/fd/3)
+// are those it inherited open for writing; they are listed when the
+// package is initialized, before main runs and so before any PKCS#11 module
+// can open descriptors of its own.
+//
+// Errors name each output as the caller gave it (a path, or the caller's
+// description of it) and never a temporary file.
+package output
 
 import (
 	"errors"
@@ -11,7 +32,7 @@ import (
 	"strings"
 )
 
-// An outputTarget is where an output file named on the command line is
+// A Target is where an output file named by the user is
 // written. Regular files are replaced atomically: the data goes to a
 // temporary file beside the final file, which is renamed over it. A
 // symlink is followed, so the file it points to is replaced, not the link.
@@ -19,12 +40,12 @@ import (
 // /dev/null, a FIFO) is written through in place: replacing it with a
 // regular file would destroy it.
 //
-// A descriptor airlock was given for writing (/dev/stdout, /dev/fd/3, or
+// A descriptor the process was given for writing (/dev/stdout, /dev/fd/3, or
 // any path to the very file, pipe or terminal such a descriptor is open
 // on) is written to through that descriptor: opening the file anew would
 // truncate a file the shell redirected output to (`> log.txt`) or write
 // over it from its start, and renaming over it would replace it.
-type outputTarget struct {
+type Target struct {
 	name     string      // as given, for messages
 	final    string      // absolute, symlinks resolved: the file written
 	direct   bool        // write through in place, no temporary file
@@ -34,14 +55,14 @@ type outputTarget struct {
 	id       os.FileInfo // the existing file; nil if none
 }
 
-// resolveOutput checks that name can be written and says how. Its errors
+// Resolve checks that name can be written and says how. Its errors
 // name the output as given and never a temporary file.
-func resolveOutput(name string) (outputTarget, error) {
-	fail := func(err error) (outputTarget, error) {
-		return outputTarget{}, fmt.Errorf("writing %q: %w", name, err)
+func Resolve(name string) (Target, error) {
+	fail := func(err error) (Target, error) {
+		return Target{}, fmt.Errorf("writing %q: %w", name, err)
 	}
-	t := outputTarget{name: name, final: name, fd: -1}
-	if fd, ok := descriptorName(name); ok {
+	t := Target{name: name, final: name, fd: -1}
+	if fd, ok := DescriptorName(name); ok {
 		if fd == 0 {
 			return fail(errors.New("is standard input"))
 		}
@@ -75,7 +96,7 @@ func resolveOutput(name string) (outputTarget, error) {
 		if t.final, err = filepath.EvalSymlinks(name); err != nil {
 			return fail(unwrapPath(err))
 		}
-		t.final = absPath(t.final)
+		t.final = Abs(t.final)
 		if fst, err := os.Lstat(t.final); err != nil || !os.SameFile(fst, st) {
 			return fail(errors.New("the path does not resolve to one file (it changed while it was checked?)"))
 		}
@@ -120,11 +141,11 @@ func resolveOutput(name string) (outputTarget, error) {
 	} else if !st.IsDir() {
 		return fail(fmt.Errorf("%q is not a directory", dir))
 	}
-	t.final = absPath(filepath.Join(realDir, base))
+	t.final = Abs(filepath.Join(realDir, base))
 	if _, err := os.Lstat(t.final); err == nil {
 		// It exists after all (made meanwhile, or reached another way):
 		// judged as the existing file it is.
-		t2, err := resolveOutput(t.final)
+		t2, err := Resolve(t.final)
 		t2.name = name
 		return t2, err
 	}
@@ -187,9 +208,9 @@ func writableDir(dir string) error {
 	return nil
 }
 
-// descriptorName returns the descriptor name stands for when it is one of
+// DescriptorName returns the descriptor name stands for when it is one of
 // the names of a descriptor of this process (/dev/stdout, /dev/fd/3, ...).
-func descriptorName(name string) (int, bool) {
+func DescriptorName(name string) (int, bool) {
 	switch name {
 	case "/dev/stdin":
 		return 0, true
@@ -207,25 +228,27 @@ func descriptorName(name string) (int, bool) {
 	return 0, false
 }
 
-// inheritedOutputs lists the descriptors airlock was given by its parent
+// inheritedOutputs lists the descriptors the process was given by its parent
 // that it may write to, with the files they are open on: open for writing,
 // not standard input, and not close-on-exec (Go opens every descriptor of
 // its own close-on-exec, so /dev/fd/6 cannot name the runtime's poller).
 //
-// The list is taken once, when the program starts (package
-// initialization, before any PKCS#11 module can open descriptors of its own
-// without close-on-exec), also when airlock runs inside a test binary. It
-// is sorted by descriptor.
+// The list is taken once, at package initialization: before main runs, so
+// before any PKCS#11 module (loaded only at run time) can open descriptors
+// of its own without close-on-exec, which a later scan could not tell from
+// inherited ones (/dev/fd/N would then write into a module's log or
+// socket). It is taken also inside a test binary, and costs one read of
+// /proc/self/fd. It is sorted by descriptor.
 var inheritedOutputs = listInherited()
 
-// An inheritedFD is a descriptor airlock was given for writing and the
+// An inheritedFD is a descriptor the process was given for writing and the
 // file it is open on.
 type inheritedFD struct {
 	fd int
 	st os.FileInfo
 }
 
-// inheritedFile returns the file descriptor fd is open on, if airlock was
+// inheritedFile returns the file descriptor fd is open on, if the process was
 // given fd for writing.
 func inheritedFile(fd int) (os.FileInfo, bool) {
 	for _, in := range inheritedOutputs {
@@ -270,7 +293,7 @@ func listInherited() []inheritedFD {
 	return out
 }
 
-// inheritedFDOf returns the lowest descriptor airlock was given for
+// inheritedFDOf returns the lowest descriptor the process was given for
 // writing that is open on st (`--bundle log.txt > log.txt`, a symlink to
 // /dev/stdout, the terminal), else 0.
 func inheritedFDOf(st os.FileInfo) int {
@@ -294,17 +317,17 @@ func fileKey(st os.FileInfo, final string) string {
 	return "path " + final
 }
 
-// inputKey is fileKey for a file airlock reads or keeps (FILE, --key, the
+// inputKey is fileKey for a file a command reads or keeps (its inputs, key,
 // database), which may not exist yet (a new database).
 func inputKey(name string) string {
 	if st, err := os.Stat(name); err == nil {
 		return fileKey(st, "")
 	}
 	name = followDangling(name)
-	final := absPath(name)
+	final := Abs(name)
 	if dir, base := splitParent(name); base != "" {
 		if real, err := filepath.EvalSymlinks(dir); err == nil {
-			final = absPath(filepath.Join(real, base))
+			final = Abs(filepath.Join(real, base))
 		}
 	}
 	return fileKey(nil, final)
@@ -314,7 +337,7 @@ func inputKey(name string) string {
 // descriptor 1, or to the same file or pipe by another descriptor
 // (/dev/fd/3 with 3>&1, /dev/stderr with 2>&1). A terminal does not count:
 // two outputs on a screen mix nothing a program reads.
-func isStdout(t outputTarget) bool {
+func isStdout(t Target) bool {
 	if t.fd == 1 {
 		return true
 	}
@@ -345,17 +368,17 @@ func followDangling(name string) string {
 }
 
 // key is t's fileKey.
-func (t outputTarget) key() string { return fileKey(t.id, t.final) }
+func (t Target) key() string { return fileKey(t.id, t.final) }
 
 // shareable reports whether several outputs may be one target: the null
 // device, a terminal or a pipe, where writes append and destroy nothing.
-func (t outputTarget) shareable() bool {
+func (t Target) shareable() bool {
 	return t.id != nil && !t.id.Mode().IsRegular()
 }
 
 // writeDirect writes data through to a non-regular file (a device, a FIFO)
 // or to an inherited descriptor, which stays open.
-func (t outputTarget) writeDirect(data []byte) error {
+func (t Target) writeDirect(data []byte) error {
 	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err)) }
 	var f *os.File
 	switch t.fd {
@@ -397,13 +420,13 @@ func (t outputTarget) writeDirect(data []byte) error {
 
 // createTemp creates the temporary file a regular output is written to,
 // beside the file it replaces.
-func (t outputTarget) createTemp() (*os.File, error) {
+func (t Target) createTemp() (*os.File, error) {
 	return createTemp(t.final)
 }
 
 // fill writes data to f, a temporary file from createTemp, with the
 // replaced file's mode, syncs it when sync is set, and closes it.
-func (t outputTarget) fill(f *os.File, data []byte, sync bool) error {
+func (t Target) fill(f *os.File, data []byte, sync bool) error {
 	_, err := f.Write(data)
 	if err == nil && t.replaces {
 		err = f.Chmod(t.mode)
@@ -417,10 +440,10 @@ func (t outputTarget) fill(f *os.File, data []byte, sync bool) error {
 	return err
 }
 
-// writeTarget writes data to t: replaced atomically (synced before the
+// Write writes data to t: replaced atomically (synced before the
 // rename) or written through. A failure leaves the old file as it was and
 // no temporary file behind.
-func writeTarget(t outputTarget, data []byte) error {
+func Write(t Target, data []byte) error {
 	if t.direct {
 		return t.writeDirect(data)
 	}
@@ -440,40 +463,33 @@ func writeTarget(t outputTarget, data []byte) error {
 	return nil
 }
 
-// An outputCheck collects what a command reads and keeps (its inputs,
+// A Check collects what a command reads and keeps (its inputs,
 // key, database) and the outputs it will write, and refuses, before any
 // work, an output that is one of those files or another output's file, or
 // that is standard output while stdoutUse prints there.
-type outputCheck struct {
+type Check struct {
 	stdoutUse string
 	seen      map[string]string // fileKey -> what it is, for messages
 }
 
-// stdoutUse names what a command prints on standard output, for
-// newOutputCheck: its --output json document, else other ("" for nothing).
-func stdoutUse(asJSON bool, other string) string {
-	if asJSON {
-		return "--output json"
-	}
-	return other
+// NewCheck starts a Check for a command that prints stdoutUse on standard
+// output ("" for nothing): its description, for messages ("--output json").
+func NewCheck(stdoutUse string) *Check {
+	return &Check{stdoutUse: stdoutUse, seen: map[string]string{}}
 }
 
-func newOutputCheck(stdoutUse string) *outputCheck {
-	return &outputCheck{stdoutUse: stdoutUse, seen: map[string]string{}}
-}
-
-// input registers a file that no output may be; what says what it is
+// Input registers a file that no output may be; what says what it is
 // ("the input \"a.txt\"", "--key \"k.pem\"").
-func (oc *outputCheck) input(name, what string) {
+func (oc *Check) Input(name, what string) {
 	if name != "" {
 		oc.seen[inputKey(name)] = what
 	}
 }
 
-// output resolves an output and checks it against everything registered;
+// Output resolves an output and checks it against everything registered;
 // what names it in messages (`--bundle "x"`).
-func (oc *outputCheck) output(name, what string) (outputTarget, error) {
-	t, err := resolveOutput(name)
+func (oc *Check) Output(name, what string) (Target, error) {
+	t, err := Resolve(name)
 	if err != nil {
 		return t, err
 	}
@@ -489,4 +505,30 @@ func (oc *outputCheck) output(name, what string) (outputTarget, error) {
 	}
 	oc.seen[k] = what
 	return t, nil
+}
+
+// Name returns the output's name as given to Resolve.
+func (t Target) Name() string { return t.name }
+
+// Writable fails when the file name could not be written in place (a
+// database, which is updated rather than replaced): it exists and is not
+// readable and writable, or it does not exist (a dangling symlink counts
+// as where it leads) and the first existing directory above it is not
+// writable.
+func Writable(name string) error {
+	p := followDangling(name)
+	if _, err := os.Stat(p); err == nil {
+		if !canReadWrite(p) {
+			return errors.New("it is not writable")
+		}
+		return nil
+	}
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil {
+			return writableDir(dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
 }

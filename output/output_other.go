@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package output
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 
 // On systems without POSIX permissions and descriptors, the checks that
 // need them pass, and only standard output and error are descriptors
-// airlock writes to.
+// the process writes to.
 
 func canWrite(string, bool) bool           { return true }
 func canReadWrite(string) bool             { return true }
