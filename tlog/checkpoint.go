@@ -32,12 +32,16 @@ type Checkpoint struct {
 	TreeID int64
 	Size   int64
 	Hash   Hash
+	// Extra is the text after the root hash line, verbatim (each line
+	// ending in a newline): older Rekor v1 checkpoints carry
+	// "Timestamp: <ns>". The site log writes none.
+	Extra string
 }
 
 // Text returns the note text the log signs:
-// "<origin> - <tree id>\n<size>\n<base64 root hash>\n".
+// "<origin> - <tree id>\n<size>\n<base64 root hash>\n" and Extra.
 func (c Checkpoint) Text() []byte {
-	return fmt.Appendf(nil, "%s - %d\n%d\n%s\n", c.Origin, c.TreeID, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]))
+	return fmt.Appendf(nil, "%s - %d\n%d\n%s\n%s", c.Origin, c.TreeID, c.Size, base64.StdEncoding.EncodeToString(c.Hash[:]), c.Extra)
 }
 
 // CheckOrigin reports whether origin can name a log: non-empty printable
@@ -68,6 +72,9 @@ func SignCheckpoint(c Checkpoint, key *LogKey, signer crypto.Signer) ([]byte, er
 	}
 	if c.TreeID < 0 || c.Size < 0 {
 		return nil, errors.New("checkpoint tree id and size must not be negative")
+	}
+	if c.Extra != "" && (c.Extra[0] == '\n' || !strings.HasSuffix(c.Extra, "\n") || strings.Contains(c.Extra, "\n\n")) {
+		return nil, errors.New("checkpoint extra text must be non-empty lines, each ending in a newline")
 	}
 	text := c.Text()
 	d := sha256.Sum256(text)
@@ -101,11 +108,14 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 	if !ok {
 		return Checkpoint{}, nil, fmt.Errorf("%w: no blank line before the signatures", ErrMalformedCheckpoint)
 	}
-	lines := strings.Split(string(text), "\n")
-	if len(lines) != 3 {
+	lines := strings.SplitN(string(text), "\n", 4)
+	if len(lines) < 3 {
 		return Checkpoint{}, nil, fmt.Errorf("%w: want 3 lines of text (origin, size, root hash), have %d", ErrMalformedCheckpoint, len(lines))
 	}
 	var c Checkpoint
+	if len(lines) == 4 {
+		c.Extra = lines[3] + "\n"
+	}
 	origin, tree, ok := strings.Cut(lines[0], " - ")
 	if !ok {
 		return Checkpoint{}, nil, fmt.Errorf("%w: first line %q is not \"<origin> - <tree id>\"", ErrMalformedCheckpoint, lines[0])

@@ -581,4 +581,3 @@ func decodeRecord(rec []byte) (*Entry, error) {
 	}
 	return e, nil
 }
-

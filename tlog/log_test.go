@@ -8,11 +8,14 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	rekorutil "github.com/sigstore/rekor/pkg/util"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -313,6 +316,48 @@ func TestOpenCheckpointRejects(t *testing.T) {
 	} {
 		if _, _, err := tlog.ParseCheckpoint([]byte(text)); !errors.Is(err, tlog.ErrMalformedCheckpoint) {
 			t.Errorf("%s: %v, want ErrMalformedCheckpoint", name, err)
+		}
+	}
+}
+
+// TestOpenPublicGoodCheckpoints reads and verifies checkpoints that the
+// public-good Rekor v1 wrote, with and without a Timestamp line.
+func TestOpenPublicGoodCheckpoints(t *testing.T) {
+	tr, err := root.NewTrustedRootFromPath("../testdata/tuf/public-good-2026-08-21/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"happy-path-v0.1", "happy-path-v0.3"} {
+		data, err := os.ReadFile(filepath.Join("../testdata/conformance/bundle-verify", name, "bundle.sigstore.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &sgbundle.Bundle{}
+		if err := b.UnmarshalJSON(data); err != nil {
+			t.Fatal(err)
+		}
+		tle := b.GetVerificationMaterial().GetTlogEntries()[0]
+		note := []byte(tle.GetInclusionProof().GetCheckpoint().GetEnvelope())
+		c, sigs, err := tlog.ParseCheckpoint(note)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var key *tlog.LogKey
+		for _, l := range tr.RekorLogs() {
+			k, err := tlog.NewLogKey(l.PublicKey)
+			if err == nil && k.Hint == sigs[0].Hint {
+				key = k
+			}
+		}
+		if key == nil {
+			t.Fatalf("%s: no trusted log key with hint %x", name, sigs[0].Hint)
+		}
+		got, err := tlog.OpenCheckpoint(note, "rekor.sigstore.dev", key)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != c || got.Size != tle.GetInclusionProof().GetTreeSize() || !bytes.Equal(got.Hash[:], tle.GetInclusionProof().GetRootHash()) {
+			t.Errorf("%s: read %+v", name, got)
 		}
 	}
 }
