@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -111,6 +112,9 @@ type Log struct {
 	store Store
 	meta  Meta
 	key   *LogKey
+
+	mu   sync.Mutex
+	head *SignedCheckpoint // the last head verified, to skip re-verifying
 }
 
 // Create starts a new empty log signed by signer (an ECDSA P-256 key) and
@@ -195,6 +199,12 @@ func (l *Log) checkpoint(size int64, root Hash) Checkpoint {
 }
 
 func (l *Log) openHead(cp []byte) (*SignedCheckpoint, error) {
+	l.mu.Lock()
+	last := l.head
+	l.mu.Unlock()
+	if last != nil && bytes.Equal(last.Note, cp) {
+		return &SignedCheckpoint{Checkpoint: last.Checkpoint, Note: cp}, nil
+	}
 	c, err := OpenCheckpoint(cp, l.meta.Origin, l.key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: latest checkpoint: %v", ErrCorrupt, err)
@@ -202,6 +212,9 @@ func (l *Log) openHead(cp []byte) (*SignedCheckpoint, error) {
 	if c.TreeID != l.meta.TreeID {
 		return nil, fmt.Errorf("%w: latest checkpoint is of tree %d, the log's is %d", ErrCorrupt, c.TreeID, l.meta.TreeID)
 	}
+	l.mu.Lock()
+	l.head = &SignedCheckpoint{Checkpoint: c, Note: bytes.Clone(cp)}
+	l.mu.Unlock()
 	return &SignedCheckpoint{Checkpoint: c, Note: cp}, nil
 }
 
@@ -285,8 +298,15 @@ func (l *Log) Prepare(ctx context.Context, bodies [][]byte, integratedTime time.
 	if err := l.checkSigner(signer); err != nil {
 		return nil, err
 	}
-	return l.prepare(ctx, bodies, integratedTime.Unix(), func(body []byte, index int64) ([]byte, error) {
-		return SignSET(signer, body, integratedTime.Unix(), l.key.ID, index)
+	t := integratedTime.Unix()
+	return l.prepare(ctx, bodies, t, func(body []byte, index int64) ([]byte, error) {
+		set, err := SignSET(signer, body, t, l.key.ID, index)
+		if err != nil {
+			return nil, err
+		}
+		// A damaged SET would make verifiers skip the entry: check
+		// before anything is written.
+		return set, VerifySET(l.key, set, body, t, index)
 	}, signer)
 }
 
@@ -373,7 +393,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	return b, nil
 }
 
-// signSETs signs (and checks) the entries' timestamps on a few goroutines:
+// signSETs signs the entries' timestamps on a few goroutines:
 // a token with a session pool signs in parallel.
 func (l *Log) signSETs(ctx context.Context, entries []Entry, sign func([]byte, int64) ([]byte, error)) error {
 	workers := min(runtime.GOMAXPROCS(0), len(entries), 8)
@@ -398,9 +418,6 @@ func (l *Log) signSETs(ctx context.Context, entries []Entry, sign func([]byte, i
 				err := ctx.Err()
 				if err == nil {
 					e.SET, err = sign(e.Body, e.Index)
-				}
-				if err == nil {
-					err = VerifySET(l.key, e.SET, e.Body, e.IntegratedTime, e.Index)
 				}
 				if err != nil {
 					mu.Lock()
