@@ -486,9 +486,24 @@ func (l *Log) InclusionProof(ctx context.Context, index, size int64) (*Inclusion
 	if err != nil {
 		return nil, err
 	}
-	root, err := sumdb.TreeHash(size, r)
+	root := head.Hash
+	if size != head.Size {
+		if root, err = sumdb.TreeHash(size, r); err != nil {
+			return nil, err
+		}
+	}
+	// A damaged store must not hand out a proof that fails later, far
+	// from here: check it against the entry.
+	rec, err := l.store.ReadRecord(ctx, index)
 	if err != nil {
 		return nil, err
+	}
+	e, err := decodeRecord(rec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %v", ErrCorrupt, index, err)
+	}
+	if err := sumdb.CheckRecord(p, size, root, index, sumdb.RecordHash(e.Body)); err != nil {
+		return nil, fmt.Errorf("%w: proof of entry %d in tree %d: %v", ErrCorrupt, index, size, err)
 	}
 	return &InclusionProof{Index: index, TreeSize: size, RootHash: root, Hashes: p}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -19,6 +20,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	bolt "go.etcd.io/bbolt"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/tlog"
@@ -359,5 +362,32 @@ func TestOpenPublicGoodCheckpoints(t *testing.T) {
 		if got != c || got.Size != tle.GetInclusionProof().GetTreeSize() || !bytes.Equal(got.Hash[:], tle.GetInclusionProof().GetRootHash()) {
 			t.Errorf("%s: read %+v", name, got)
 		}
+	}
+}
+
+// TestDamagedStore: a hash changed in the file is found before a proof is
+// handed out or a batch extends the tree.
+func TestDamagedStore(t *testing.T) {
+	ctx := context.Background()
+	tl := newLog(t)
+	tl.append(t, bodies(0, 20))
+	damage := func(index int64) {
+		t.Helper()
+		err := tl.db.Update(func(tx *bolt.Tx) error {
+			hb := tx.Bucket(cache.BucketLog).Bucket([]byte("hashes"))
+			return hb.Put(binary.BigEndian.AppendUint64(nil, uint64(index)), bytes.Repeat([]byte{7}, 32))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	damage(sumdb.StoredHashIndex(0, 0)) // entry 0's leaf hash, in entry 1's proof
+	if _, err := tl.log.InclusionProof(ctx, 1, 0); !errors.Is(err, tlog.ErrCorrupt) {
+		t.Errorf("InclusionProof = %v, want ErrCorrupt", err)
+	}
+	// A batch extends the tree from its complete subtrees: damage one.
+	damage(sumdb.StoredHashIndex(4, 0)) // the hash of entries 0-15
+	if _, err := tl.log.Prepare(ctx, bodies(20, 1), t0, tl.key); !errors.Is(err, tlog.ErrCorrupt) {
+		t.Errorf("Prepare = %v, want ErrCorrupt", err)
 	}
 }
