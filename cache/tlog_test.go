@@ -32,9 +32,11 @@ func TestSiteLogAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, fn := range map[string]func() error{
-		"stale size":        func() error { return s.AppendLog(ctx, 0, [][]byte{[]byte("x")}, 0, [][]byte{h(9)}, []byte("bad")) },
-		"wrong first hash":  func() error { return s.AppendLog(ctx, 2, [][]byte{[]byte("x")}, 2, [][]byte{h(9)}, []byte("bad")) },
-		"failing InTx hook": func() error { return (&SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}).AppendLog(ctx, 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad")) },
+		"stale size":       func() error { return s.AppendLog(ctx, 0, [][]byte{[]byte("x")}, 0, [][]byte{h(9)}, []byte("bad")) },
+		"wrong first hash": func() error { return s.AppendLog(ctx, 2, [][]byte{[]byte("x")}, 2, [][]byte{h(9)}, []byte("bad")) },
+		"failing InTx hook": func() error {
+			return (&SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}).AppendLog(ctx, 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad"))
+		},
 	} {
 		if err := fn(); err == nil {
 			t.Errorf("%s: append succeeded", name)
