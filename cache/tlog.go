@@ -215,3 +215,98 @@ func subBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	}
 	return b.Bucket(name)
 }
+
+// SiteLogFile is a SiteLog that opens the database at Path for each
+// operation and closes it after: reads with a shared (read-only) lock,
+// CreateLog and AppendLog with the exclusive one. No lock is held in
+// between, so while a batch is prepared and signed (the token's time)
+// other airlock processes read and write the database; if one appends in
+// between, AppendLog fails on its size check and nothing is written.
+type SiteLogFile struct {
+	Path string
+	// Options are used for every open; ReadOnly is set for reads.
+	Options Options
+	// InTx and ConflictErr are as in SiteLog.
+	InTx        func(tx *bolt.Tx) error
+	ConflictErr error
+}
+
+func (f *SiteLogFile) open(readOnly bool) (*SiteLog, func() error, error) {
+	opts := f.Options
+	opts.ReadOnly = readOnly
+	db, err := Open(f.Path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SiteLog{DB: db, InTx: f.InTx, ConflictErr: f.ConflictErr}, db.Close, nil
+}
+
+// ReadLogHead is SiteLog.ReadLogHead; a database that does not exist yet
+// holds no log.
+func (f *SiteLogFile) ReadLogHead(ctx context.Context) (meta, checkpoint []byte, err error) {
+	s, done, err := f.open(true)
+	if errors.Is(err, ErrNotInitialized) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
+	return s.ReadLogHead(ctx)
+}
+
+// ReadHashes is SiteLog.ReadHashes.
+func (f *SiteLogFile) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadHashes(ctx, indexes)
+}
+
+// ReadRecord is SiteLog.ReadRecord.
+func (f *SiteLogFile) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadRecord(ctx, index)
+}
+
+// ReadCheckpointAt is SiteLog.ReadCheckpointAt.
+func (f *SiteLogFile) ReadCheckpointAt(ctx context.Context, size int64) ([]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadCheckpointAt(ctx, size)
+}
+
+// CreateLog is SiteLog.CreateLog, creating the database if needed.
+func (f *SiteLogFile) CreateLog(ctx context.Context, meta, checkpoint []byte) error {
+	s, done, err := f.open(false)
+	if err != nil {
+		return err
+	}
+	if err := s.CreateLog(ctx, meta, checkpoint); err != nil {
+		done()
+		return err
+	}
+	return done()
+}
+
+// AppendLog is SiteLog.AppendLog.
+func (f *SiteLogFile) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
+	s, done, err := f.open(false)
+	if err != nil {
+		return err
+	}
+	if err := s.AppendLog(ctx, size, records, firstHash, hashes, checkpoint); err != nil {
+		done()
+		return err
+	}
+	return done()
+}

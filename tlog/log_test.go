@@ -391,3 +391,54 @@ func TestDamagedStore(t *testing.T) {
 		t.Errorf("Prepare = %v, want ErrCorrupt", err)
 	}
 }
+
+var (
+	_ tlog.Store = (*cache.SiteLog)(nil)
+	_ tlog.Store = (*cache.SiteLogFile)(nil)
+)
+
+// TestTwoWritersOnOneFile: two writers that open the database only for
+// each read and write (as two processes do) both prepare on the same
+// size; the second to append gets ErrWriteConflict and the file keeps the
+// first one's batch.
+func TestTwoWritersOnOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "airlock.db")
+	key := ecKey(t, elliptic.P256())
+	if _, err := tlog.Create(ctx, &cache.SiteLogFile{Path: path}, tlog.Config{Origin: origin}, key, t0); err != nil {
+		t.Fatal(err)
+	}
+	a, err := tlog.Open(ctx, &cache.SiteLogFile{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tlog.Open(ctx, &cache.SiteLogFile{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba, err := a.Prepare(ctx, bodies(0, 3), t0, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := b.Prepare(ctx, bodies(10, 2), t0, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(ctx, bb); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(ctx, ba); !errors.Is(err, tlog.ErrWriteConflict) {
+		t.Fatalf("second writer's Append = %v, want ErrWriteConflict", err)
+	}
+	cp, err := a.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Size != 2 || !bytes.Equal(cp.Note, bb.Checkpoint.Note) {
+		t.Errorf("log after the conflict: size %d", cp.Size)
+	}
+	e, err := a.Entry(ctx, 1)
+	if err != nil || !bytes.Equal(e.Body, bodies(11, 1)[0]) {
+		t.Errorf("entry 1 = %v, %v", e, err)
+	}
+}
