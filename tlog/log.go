@@ -47,6 +47,10 @@ var ErrLogExists = errors.New("a site log already exists")
 // ErrKeyMismatch is returned when a signer's public key is not the log's.
 var ErrKeyMismatch = errors.New("key is not the site log's key")
 
+// ErrTimeRollback is returned by Prepare for an integrated time earlier
+// than the log's creation or its last entry's: the clock went back.
+var ErrTimeRollback = errors.New("integrated time is earlier than the site log's latest")
+
 // ErrCorrupt is returned when the stored log contradicts itself (a root
 // hash that is not the one its checkpoint signs, a missing hash or entry).
 var ErrCorrupt = errors.New("site log store is inconsistent")
@@ -335,6 +339,19 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 		return nil, err
 	}
 	size := head.Size
+	// Integrated times never go back: verifiers order entries by them,
+	// and a trusted root's validFor starts at the log's creation.
+	latest := l.meta.Created.Unix()
+	if size > 0 {
+		last, err := l.Entry(ctx, size-1)
+		if err != nil {
+			return nil, err
+		}
+		latest = max(latest, last.IntegratedTime)
+	}
+	if integrated < latest {
+		return nil, fmt.Errorf("%w: %s, the log has %s", ErrTimeRollback, time.Unix(integrated, 0).UTC().Format(time.RFC3339), time.Unix(latest, 0).UTC().Format(time.RFC3339))
+	}
 	r := &overlay{ctx: ctx, store: l.store, known: map[int64]Hash{}}
 	// The stored root must be the one the checkpoint signs, or the new
 	// tree would extend something no one has seen.

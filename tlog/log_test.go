@@ -442,3 +442,24 @@ func TestTwoWritersOnOneFile(t *testing.T) {
 		t.Errorf("entry 1 = %v, %v", e, err)
 	}
 }
+
+func TestIntegratedTimeNeverGoesBack(t *testing.T) {
+	ctx := context.Background()
+	tl := newLog(t)
+	if _, err := tl.log.Prepare(ctx, bodies(0, 1), t0.Add(-time.Second), tl.key); !errors.Is(err, tlog.ErrTimeRollback) {
+		t.Errorf("before creation: %v, want ErrTimeRollback", err)
+	}
+	b, err := tl.log.Prepare(ctx, bodies(0, 1), t0.Add(time.Hour), tl.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tl.log.Append(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.log.Prepare(ctx, bodies(1, 1), t0.Add(time.Minute), tl.key); !errors.Is(err, tlog.ErrTimeRollback) {
+		t.Errorf("before the last entry: %v, want ErrTimeRollback", err)
+	}
+	if _, err := tl.log.Prepare(ctx, bodies(1, 1), t0.Add(time.Hour), tl.key); err != nil {
+		t.Errorf("same second as the last entry: %v", err)
+	}
+}
