@@ -64,6 +64,8 @@ func hint(t *testing.T, pub crypto.PublicKey) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+func sgbundleNew(pb *protobundle.Bundle) (*sgbundle.Bundle, error) { return sgbundle.NewBundle(pb) }
+
 func verifyBundle(t *testing.T, pb *protobundle.Bundle, tm root.TrustedMaterial, artifact sgverify.ArtifactPolicyOption) error {
 	t.Helper()
 	b, err := sgbundle.NewBundle(pb)
