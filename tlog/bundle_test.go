@@ -136,11 +136,11 @@ func TestBundlesVerifyWithSigstoreGo(t *testing.T) {
 			}},
 		}
 	}
-	hrEntry, err := batch.TransparencyLogEntry(0, tl.log.Key().ID)
+	hrEntry, err := batch.TransparencyLogEntry(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsseEntry, err := batch.TransparencyLogEntry(1, tl.log.Key().ID)
+	dsseEntry, err := batch.TransparencyLogEntry(1)
 	if err != nil {
 		t.Fatal(err)
 	}

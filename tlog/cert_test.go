@@ -62,7 +62,7 @@ func TestCertificateBundleVerifiesWithSigstoreGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := tl.append(t, [][]byte{body})
-	tle, err := b.TransparencyLogEntry(0, tl.log.Key().ID)
+	tle, err := b.TransparencyLogEntry(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestCertificateBundleVerifiesWithSigstoreGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2 := tl.append(t, [][]byte{keyBody})
-	pb.VerificationMaterial.TlogEntries[0], err = b2.TransparencyLogEntry(0, key.ID)
+	pb.VerificationMaterial.TlogEntries[0], err = b2.TransparencyLogEntry(0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,8 @@ func TransparencyLogEntry(e *Entry, logID [32]byte, proof *InclusionProof, cp *S
 	}, nil
 }
 
-// TransparencyLogEntry returns entry i of the batch for its bundle.
-func (b *Batch) TransparencyLogEntry(i int, logID [32]byte) (*protorekor.TransparencyLogEntry, error) {
-	return TransparencyLogEntry(&b.Entries[i], logID, &b.Proofs[i], &b.Checkpoint)
+// TransparencyLogEntry returns entry i of the batch for its bundle, with
+// its proof against the batch's checkpoint.
+func (b *Batch) TransparencyLogEntry(i int) (*protorekor.TransparencyLogEntry, error) {
+	return TransparencyLogEntry(&b.Entries[i], b.logID, &b.Proofs[i], &b.Checkpoint)
 }

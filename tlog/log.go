@@ -287,6 +287,7 @@ type Batch struct {
 	Proofs     []InclusionProof
 	Checkpoint SignedCheckpoint
 
+	logID     [32]byte
 	firstHash int64
 	hashes    [][]byte
 	records   [][]byte
@@ -360,7 +361,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	} else if root != head.Hash {
 		return nil, fmt.Errorf("%w: stored hashes give root %x for size %d, the checkpoint signs %x", ErrCorrupt, root[:], size, head.Hash[:])
 	}
-	b := &Batch{Size: size, firstHash: sumdb.StoredHashCount(size)}
+	b := &Batch{Size: size, logID: l.key.ID, firstHash: sumdb.StoredHashCount(size)}
 	next := b.firstHash
 	for i, body := range bodies {
 		if len(body) == 0 {
