@@ -131,6 +131,11 @@ func Create(ctx context.Context, store Store, cfg Config, signer crypto.Signer, 
 	if err != nil {
 		return nil, err
 	}
+	if meta, _, err := store.ReadLogHead(ctx); err != nil {
+		return nil, err
+	} else if meta != nil {
+		return nil, ErrLogExists
+	}
 	tree := cfg.TreeID
 	if tree < 0 {
 		return nil, errors.New("log tree id must not be negative")
@@ -158,6 +163,9 @@ func Create(ctx context.Context, store Store, cfg Config, signer crypto.Signer, 
 		return nil, err
 	}
 	if err := store.CreateLog(ctx, metaJSON, cp); err != nil {
+		if meta, _, herr := store.ReadLogHead(ctx); herr == nil && meta != nil {
+			return nil, fmt.Errorf("%w (created by another process meanwhile)", ErrLogExists)
+		}
 		return nil, fmt.Errorf("creating site log: %w", err)
 	}
 	return l, nil

@@ -212,8 +212,8 @@ func TestPrepareRefuses(t *testing.T) {
 	if _, err := tl.log.Prepare(ctx, [][]byte{{}}, t0, tl.key); err == nil {
 		t.Error("empty body accepted")
 	}
-	if _, err := tlog.Create(ctx, tl.store, tlog.Config{Origin: origin}, tl.key, t0); err == nil {
-		t.Error("a second Create over an existing log succeeded")
+	if _, err := tlog.Create(ctx, tl.store, tlog.Config{Origin: origin}, tl.key, t0); !errors.Is(err, tlog.ErrLogExists) {
+		t.Errorf("a second Create over an existing log: %v, want ErrLogExists", err)
 	}
 	p384 := ecKey(t, elliptic.P384())
 	other := &cache.SiteLog{DB: tl.db}
