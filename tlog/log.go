@@ -623,13 +623,14 @@ func decodeRecord(rec []byte) (*Entry, error) {
 		return nil, errors.New("unknown record version")
 	}
 	rest := rec[1:]
+	// Varints must be minimal: one record, one encoding.
 	t, n := binary.Uvarint(rest)
-	if n <= 0 || t > 1<<62 {
+	if n <= 0 || t > 1<<62 || n != len(binary.AppendUvarint(nil, t)) {
 		return nil, errors.New("bad integrated time")
 	}
 	rest = rest[n:]
 	l, n := binary.Uvarint(rest)
-	if n <= 0 || l > uint64(len(rest)-n) {
+	if n <= 0 || l > uint64(len(rest)-n) || n != len(binary.AppendUvarint(nil, l)) {
 		return nil, errors.New("bad SET length")
 	}
 	rest = rest[n:]

@@ -463,3 +463,19 @@ func TestIntegratedTimeNeverGoesBack(t *testing.T) {
 		t.Errorf("same second as the last entry: %v", err)
 	}
 }
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	db, err := cache.Open(filepath.Join(t.TempDir(), "airlock.db"), cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := &cache.SiteLog{DB: db}
+	if err := s.CreateLog(ctx, []byte(`{"schema":2,"origin":"a","treeID":1}`), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tlog.Open(ctx, s); err == nil || errors.Is(err, tlog.ErrCorrupt) {
+		t.Errorf("Open(schema 2) = %v, want a schema error", err)
+	}
+}
