@@ -1,0 +1,312 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrLogConflict is returned by SiteLog.AppendLog when the log is not the
+// size the batch was prepared for, and by CreateLog when a log exists.
+var ErrLogConflict = errors.New("site log changed by another writer")
+
+// Keys and sub-buckets of the site log under BucketLog.
+var (
+	logKeyMeta        = []byte("meta")        // the log's metadata record
+	logKeyHead        = []byte("head")        // the latest signed checkpoint
+	logKeySize        = []byte("size")        // the number of entries, 8 bytes big-endian
+	logBucketEntries  = []byte("entries")     // entry index (8 bytes BE) -> entry record
+	logBucketHashes   = []byte("hashes")      // stored hash index (8 bytes BE) -> 32-byte hash
+	logBucketCheckpts = []byte("checkpoints") // tree size (8 bytes BE) -> signed checkpoint
+)
+
+// SiteLog keeps the site transparency log in the database, under
+// BucketLog. It satisfies tlog.Store; the records, hashes and checkpoints
+// are tlog's, stored as given.
+type SiteLog struct {
+	DB *DB
+	// InTx, if set, runs inside every AppendLog transaction after the
+	// writes and before the commit; its error aborts the append. It lets
+	// one transaction also carry what the batch signed (audit records).
+	InTx func(tx *bolt.Tx) error
+	// ConflictErr, if set, is returned (wrapped) instead of
+	// ErrLogConflict, so that callers can use their own sentinel.
+	ConflictErr error
+}
+
+func key64(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+
+// ReadLogHead returns the metadata and the latest checkpoint (nil, nil if
+// no log exists).
+func (s *SiteLog) ReadLogHead(ctx context.Context) (meta, checkpoint []byte, err error) {
+	err = s.DB.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(BucketLog)
+		if b == nil {
+			return nil
+		}
+		meta = bytes.Clone(b.Get(logKeyMeta))
+		checkpoint = bytes.Clone(b.Get(logKeyHead))
+		return nil
+	})
+	return meta, checkpoint, err
+}
+
+// ReadHashes returns the stored hashes at indexes.
+func (s *SiteLog) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	out := make([][]byte, len(indexes))
+	err := s.DB.view(func(tx *bolt.Tx) error {
+		b := subBucket(tx, logBucketHashes)
+		if b == nil {
+			return errors.New("site log has no hashes")
+		}
+		// One backing array: a proof reads tens of hashes.
+		buf := make([]byte, 0, 32*len(indexes))
+		for i, x := range indexes {
+			v := b.Get(key64(x))
+			if v == nil {
+				return fmt.Errorf("site log has no stored hash %d", x)
+			}
+			buf = append(buf, v...)
+			out[i] = buf[len(buf)-len(v):]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadRecord returns the entry record at index.
+func (s *SiteLog) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
+	var rec []byte
+	err := s.DB.view(func(tx *bolt.Tx) error {
+		if b := subBucket(tx, logBucketEntries); b != nil {
+			rec = bytes.Clone(b.Get(key64(index)))
+		}
+		if rec == nil {
+			return fmt.Errorf("site log has no entry %d", index)
+		}
+		return nil
+	})
+	return rec, err
+}
+
+// ReadCheckpointAt returns the checkpoint stored for tree size size, nil
+// if there is none.
+func (s *SiteLog) ReadCheckpointAt(ctx context.Context, size int64) ([]byte, error) {
+	var cp []byte
+	err := s.DB.view(func(tx *bolt.Tx) error {
+		if b := subBucket(tx, logBucketCheckpts); b != nil {
+			cp = bytes.Clone(b.Get(key64(size)))
+		}
+		return nil
+	})
+	return cp, err
+}
+
+// CreateLog stores a new log's metadata and first checkpoint (size 0).
+func (s *SiteLog) CreateLog(ctx context.Context, meta, checkpoint []byte) error {
+	return s.DB.update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(BucketLog)
+		if err != nil {
+			return err
+		}
+		if b.Get(logKeyMeta) != nil {
+			return fmt.Errorf("%w: a site log exists", s.conflict())
+		}
+		for _, name := range [][]byte{logBucketEntries, logBucketHashes, logBucketCheckpts} {
+			if _, err := b.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		if err := b.Put(logKeyMeta, meta); err != nil {
+			return err
+		}
+		if err := b.Put(logKeyHead, checkpoint); err != nil {
+			return err
+		}
+		if err := b.Put(logKeySize, key64(0)); err != nil {
+			return err
+		}
+		return b.Bucket(logBucketCheckpts).Put(key64(0), checkpoint)
+	})
+}
+
+// AppendLog commits a batch in one transaction if the log is still size
+// entries long and its next stored hash index is firstHash.
+func (s *SiteLog) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.DB.update(func(tx *bolt.Tx) error {
+		if err := AppendSiteLogTx(tx, size, records, firstHash, hashes, checkpoint, s.conflict()); err != nil {
+			return err
+		}
+		if s.InTx != nil {
+			return s.InTx(tx)
+		}
+		return nil
+	})
+}
+
+func (s *SiteLog) conflict() error {
+	if s.ConflictErr != nil {
+		return s.ConflictErr
+	}
+	return ErrLogConflict
+}
+
+// AppendSiteLogTx is AppendLog inside tx, for a caller that commits more
+// with it; conflict is the error wrapped when the log moved.
+func AppendSiteLogTx(tx *bolt.Tx, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte, conflict error) error {
+	b := tx.Bucket(BucketLog)
+	if b == nil || b.Get(logKeyMeta) == nil {
+		return errors.New("no site log in the database")
+	}
+	cur := b.Get(logKeySize)
+	if len(cur) != 8 {
+		return errors.New("site log size record is damaged")
+	}
+	if got := int64(binary.BigEndian.Uint64(cur)); got != size {
+		return fmt.Errorf("%w: size %d, the batch was prepared for %d", conflict, got, size)
+	}
+	entries, hb, cps := b.Bucket(logBucketEntries), b.Bucket(logBucketHashes), b.Bucket(logBucketCheckpts)
+	if entries == nil || hb == nil || cps == nil {
+		return errors.New("site log buckets are missing")
+	}
+	var next int64
+	if k, _ := hb.Cursor().Last(); k != nil {
+		next = int64(binary.BigEndian.Uint64(k)) + 1
+	}
+	if next != firstHash {
+		return fmt.Errorf("site log holds hashes up to %d, the batch starts at %d", next, firstHash)
+	}
+	// Keys only grow: full pages keep the file small.
+	entries.FillPercent, hb.FillPercent = 1, 1
+	for i, rec := range records {
+		if err := entries.Put(key64(size+int64(i)), rec); err != nil {
+			return err
+		}
+	}
+	for i, h := range hashes {
+		if err := hb.Put(key64(firstHash+int64(i)), h); err != nil {
+			return err
+		}
+	}
+	newSize := size + int64(len(records))
+	if err := cps.Put(key64(newSize), checkpoint); err != nil {
+		return err
+	}
+	if err := b.Put(logKeyHead, checkpoint); err != nil {
+		return err
+	}
+	return b.Put(logKeySize, key64(newSize))
+}
+
+func subBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(BucketLog)
+	if b == nil {
+		return nil
+	}
+	return b.Bucket(name)
+}
+
+// SiteLogFile is a SiteLog that opens the database at Path for each
+// operation and closes it after: reads with a shared (read-only) lock,
+// CreateLog and AppendLog with the exclusive one. No lock is held in
+// between, so while a batch is prepared and signed (the token's time)
+// other airlock processes read and write the database; if one appends in
+// between, AppendLog fails on its size check and nothing is written.
+type SiteLogFile struct {
+	Path string
+	// Options are used for every open; ReadOnly is set for reads.
+	Options Options
+	// InTx and ConflictErr are as in SiteLog.
+	InTx        func(tx *bolt.Tx) error
+	ConflictErr error
+}
+
+func (f *SiteLogFile) open(readOnly bool) (*SiteLog, func() error, error) {
+	opts := f.Options
+	opts.ReadOnly = readOnly
+	db, err := Open(f.Path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &SiteLog{DB: db, InTx: f.InTx, ConflictErr: f.ConflictErr}, db.Close, nil
+}
+
+// ReadLogHead is SiteLog.ReadLogHead; a database that does not exist yet
+// holds no log.
+func (f *SiteLogFile) ReadLogHead(ctx context.Context) (meta, checkpoint []byte, err error) {
+	s, done, err := f.open(true)
+	if errors.Is(err, ErrNotInitialized) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
+	return s.ReadLogHead(ctx)
+}
+
+// ReadHashes is SiteLog.ReadHashes.
+func (f *SiteLogFile) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadHashes(ctx, indexes)
+}
+
+// ReadRecord is SiteLog.ReadRecord.
+func (f *SiteLogFile) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadRecord(ctx, index)
+}
+
+// ReadCheckpointAt is SiteLog.ReadCheckpointAt.
+func (f *SiteLogFile) ReadCheckpointAt(ctx context.Context, size int64) ([]byte, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.ReadCheckpointAt(ctx, size)
+}
+
+// CreateLog is SiteLog.CreateLog, creating the database if needed.
+func (f *SiteLogFile) CreateLog(ctx context.Context, meta, checkpoint []byte) error {
+	s, done, err := f.open(false)
+	if err != nil {
+		return err
+	}
+	if err := s.CreateLog(ctx, meta, checkpoint); err != nil {
+		done()
+		return err
+	}
+	return done()
+}
+
+// AppendLog is SiteLog.AppendLog.
+func (f *SiteLogFile) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
+	s, done, err := f.open(false)
+	if err != nil {
+		return err
+	}
+	if err := s.AppendLog(ctx, size, records, firstHash, hashes, checkpoint); err != nil {
+		done()
+		return err
+	}
+	return done()
+}

@@ -1,0 +1,68 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestSiteLogAppend(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "a.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := &SiteLog{DB: db}
+	if meta, cp, err := s.ReadLogHead(ctx); meta != nil || cp != nil || err != nil {
+		t.Fatalf("empty head = %q, %q, %v", meta, cp, err)
+	}
+	if err := s.CreateLog(ctx, []byte("meta"), []byte("cp0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateLog(ctx, []byte("meta2"), []byte("cp0")); !errors.Is(err, ErrLogConflict) {
+		t.Errorf("second CreateLog = %v, want ErrLogConflict", err)
+	}
+	h := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	if err := s.AppendLog(ctx, 0, [][]byte{[]byte("r0"), []byte("r1")}, 0, [][]byte{h(0), h(1), h(2)}, []byte("cp2")); err != nil {
+		t.Fatal(err)
+	}
+	for name, fn := range map[string]func() error{
+		"stale size":       func() error { return s.AppendLog(ctx, 0, [][]byte{[]byte("x")}, 0, [][]byte{h(9)}, []byte("bad")) },
+		"wrong first hash": func() error { return s.AppendLog(ctx, 2, [][]byte{[]byte("x")}, 2, [][]byte{h(9)}, []byte("bad")) },
+		"failing InTx hook": func() error {
+			return (&SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}).AppendLog(ctx, 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad"))
+		},
+	} {
+		if err := fn(); err == nil {
+			t.Errorf("%s: append succeeded", name)
+		}
+	}
+	if err := s.AppendLog(ctx, 0, nil, 3, nil, []byte("bad")); !errors.Is(err, ErrLogConflict) {
+		t.Errorf("stale size: %v, want ErrLogConflict", err)
+	}
+	_, cp, _ := s.ReadLogHead(ctx)
+	if string(cp) != "cp2" {
+		t.Errorf("head %q after failed appends, want cp2", cp)
+	}
+	if _, err := s.ReadRecord(ctx, 2); err == nil {
+		t.Error("record 2 written by a failed append")
+	}
+	got, err := s.ReadHashes(ctx, []int64{2, 0})
+	if err != nil || !bytes.Equal(got[0], h(2)) || !bytes.Equal(got[1], h(0)) {
+		t.Errorf("ReadHashes = %x, %v", got, err)
+	}
+	if _, err := s.ReadHashes(ctx, []int64{3}); err == nil {
+		t.Error("hash 3 written by a failed append")
+	}
+	if cp, err := s.ReadCheckpointAt(ctx, 2); string(cp) != "cp2" || err != nil {
+		t.Errorf("ReadCheckpointAt(2) = %q, %v", cp, err)
+	}
+	if cp, err := s.ReadCheckpointAt(ctx, 1); cp != nil || err != nil {
+		t.Errorf("ReadCheckpointAt(1) = %q, %v", cp, err)
+	}
+}
