@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	sumdb "golang.org/x/mod/sumdb/tlog"
 )
 
 // ErrLogConflict is returned by SiteLog.AppendLog when the log is not the
@@ -22,6 +23,7 @@ var (
 	logBucketEntries  = []byte("entries")     // entry index (8 bytes BE) -> entry record
 	logBucketHashes   = []byte("hashes")      // stored hash index (8 bytes BE) -> 32-byte hash
 	logBucketCheckpts = []byte("checkpoints") // tree size (8 bytes BE) -> signed checkpoint
+	logBucketLeaves   = []byte("leaves")      // RFC 6962 leaf hash (32 bytes) -> entry index (8 bytes BE), the first entry with it
 )
 
 // SiteLog keeps the site transparency log in the database, under
@@ -53,6 +55,27 @@ func (s *SiteLog) ReadLogHead(ctx context.Context) (meta, checkpoint []byte, err
 		return nil
 	})
 	return meta, checkpoint, err
+}
+
+// FindLeaf returns the index of the first entry whose RFC 6962 leaf hash
+// is leafHash; ok is false if the log holds none.
+func (s *SiteLog) FindLeaf(ctx context.Context, leafHash []byte) (index int64, ok bool, err error) {
+	err = s.DB.view(func(tx *bolt.Tx) error {
+		b := subBucket(tx, logBucketLeaves)
+		if b == nil {
+			return nil
+		}
+		v := b.Get(leafHash)
+		if v == nil {
+			return nil
+		}
+		if len(v) != 8 {
+			return errors.New("site log leaf index record is damaged")
+		}
+		index, ok = int64(binary.BigEndian.Uint64(v)), true
+		return nil
+	})
+	return index, ok, err
 }
 
 // ReadHashes returns the stored hashes at indexes.
@@ -198,6 +221,25 @@ func AppendSiteLogTx(tx *bolt.Tx, size int64, records [][]byte, firstHash int64,
 			return err
 		}
 	}
+	// The leaf index finds an entry from its body alone (a detached
+	// signature's entry, rebuilt by the verifier). Each entry's leaf hash
+	// is its level-0 stored hash.
+	leaves, err := b.CreateBucketIfNotExists(logBucketLeaves)
+	if err != nil {
+		return err
+	}
+	for i := range records {
+		at := sumdb.StoredHashIndex(0, size+int64(i)) - firstHash
+		if at < 0 || at >= int64(len(hashes)) {
+			return fmt.Errorf("site log batch lacks the leaf hash of entry %d", size+int64(i))
+		}
+		if leaves.Get(hashes[at]) != nil {
+			continue // the same body logged again: the first entry answers
+		}
+		if err := leaves.Put(hashes[at], key64(size+int64(i))); err != nil {
+			return err
+		}
+	}
 	newSize := size + int64(len(records))
 	if err := cps.Put(key64(newSize), checkpoint); err != nil {
 		return err
@@ -273,6 +315,16 @@ func (f *SiteLogFile) ReadRecord(ctx context.Context, index int64) ([]byte, erro
 	}
 	defer done()
 	return s.ReadRecord(ctx, index)
+}
+
+// FindLeaf is SiteLog.FindLeaf.
+func (f *SiteLogFile) FindLeaf(ctx context.Context, leafHash []byte) (int64, bool, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return 0, false, err
+	}
+	defer done()
+	return s.FindLeaf(ctx, leafHash)
 }
 
 // ReadCheckpointAt is SiteLog.ReadCheckpointAt.

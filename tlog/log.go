@@ -480,6 +480,41 @@ func (l *Log) Append(ctx context.Context, b *Batch) error {
 	return err
 }
 
+// LeafFinder is a Store that also finds an entry by its leaf hash.
+type LeafFinder interface {
+	// FindLeaf returns the index of the first entry whose RFC 6962 leaf
+	// hash is leafHash; ok is false if there is none.
+	FindLeaf(ctx context.Context, leafHash []byte) (index int64, ok bool, err error)
+}
+
+// ErrNotFound is returned by Find when no entry has the body.
+var ErrNotFound = errors.New("no entry in the log")
+
+// Find returns the entry whose canonicalized body is body, checked
+// against the record stored at its index. The store must be a LeafFinder.
+func (l *Log) Find(ctx context.Context, body []byte) (*Entry, error) {
+	lf, ok := l.store.(LeafFinder)
+	if !ok {
+		return nil, errors.New("the log's store cannot find entries by leaf hash")
+	}
+	leaf := sumdb.RecordHash(body)
+	index, found, err := lf.FindLeaf(ctx, leaf[:])
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	e, err := l.Entry(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(e.Body, body) {
+		return nil, fmt.Errorf("%w: the leaf index names entry %d, which holds another body", ErrCorrupt, index)
+	}
+	return e, nil
+}
+
 // Entry returns the entry at index.
 func (l *Log) Entry(ctx context.Context, index int64) (*Entry, error) {
 	rec, err := l.store.ReadRecord(ctx, index)

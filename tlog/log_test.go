@@ -496,3 +496,25 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Errorf("Open(schema 2) = %v, want a schema error", err)
 	}
 }
+
+// TestFind: an entry is found from its body alone (as a verifier rebuilds
+// a detached signature's entry); a body never logged is ErrNotFound; the
+// same body logged twice answers with its first entry.
+func TestFind(t *testing.T) {
+	ctx := context.Background()
+	tl := newLog(t)
+	tl.append(t, bodies(0, 10))
+	tl.append(t, bodies(5, 1)) // entry 10 repeats entry 5's body
+	for _, i := range []int{0, 5, 9} {
+		e, err := tl.log.Find(ctx, bodies(i, 1)[0])
+		if err != nil {
+			t.Fatalf("Find(body %d): %v", i, err)
+		}
+		if got, want := e.Index, int64(i); got != want {
+			t.Errorf("Find(body %d) = entry %d, want %d", i, got, want)
+		}
+	}
+	if _, err := tl.log.Find(ctx, bodies(99, 1)[0]); !errors.Is(err, tlog.ErrNotFound) {
+		t.Errorf("Find(never logged) = %v, want ErrNotFound", err)
+	}
+}
