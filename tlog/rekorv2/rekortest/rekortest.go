@@ -53,7 +53,9 @@ type Options struct {
 	// Hostname is the checkpoint origin. Empty means "rekor.local".
 	Hostname string
 	// CheckpointInterval is how often the server publishes a checkpoint; a
-	// Submit waits for the next one. Zero means 100 ms.
+	// Submit waits for the next one. Zero means 100 ms, the least Tessera
+	// takes. The server looks for a new checkpoint once a second, so a
+	// Submit takes about a second however short this is.
 	CheckpointInterval time.Duration
 	// BatchMaxAge is how long the server gathers entries before sequencing
 	// them. Zero means the server's default (250 ms).
@@ -72,7 +74,6 @@ type Server struct {
 	StorageDir string           // checkpoint and tiles
 	TilesURL   string           // StorageDir served read-only over HTTP
 	Dir        string           // holds the key, the log file, the storage
-	cmd        *exec.Cmd
 }
 
 // Start builds (once) and starts a server, stopped at the end of the test.
@@ -85,7 +86,7 @@ func Start(t testing.TB, o Options) *Server {
 	var s *Server
 	// Free ports are picked by closing a listener: another process may take
 	// one before the server binds it, so try a few times.
-	for attempt := 0; attempt < 3; attempt++ {
+	for range 3 {
 		s, err = start(t, bin, o)
 		if err == nil {
 			break
@@ -157,18 +158,20 @@ func start(t testing.TB, bin string, o Options) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the server has exited; waitErr is then its
+	// status.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stop := func() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	if err := waitReady(s.URL, exited, 30*time.Second); err != nil {
+	if err := waitReady(s.URL, exited, &waitErr, 30*time.Second); err != nil {
 		stop()
 		out, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 		return nil, fmt.Errorf("%v; server log:\n%s", err, tail(out, 2000))
 	}
-	s.cmd = cmd
 	t.Cleanup(stop)
 	return s, nil
 }
@@ -209,7 +212,7 @@ func freePorts(n int) ([]int, error) {
 
 // waitReady polls GET /healthz until the server answers 200, it exits, or
 // the time is up.
-func waitReady(base string, exited <-chan error, limit time.Duration) error {
+func waitReady(base string, exited <-chan struct{}, waitErr *error, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	c := &http.Client{Timeout: time.Second}
@@ -222,8 +225,8 @@ func waitReady(base string, exited <-chan error, limit time.Duration) error {
 			}
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("server exited at start: %v", err)
+		case <-exited:
+			return fmt.Errorf("server exited at start: %v", *waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("server not ready at %s after %s", base, limit)
 		case <-time.After(50 * time.Millisecond):
