@@ -109,11 +109,9 @@ func (c *Client) Submit(ctx context.Context, baseURL string, req *Request, logKe
 	if _, err := LogID(origin, logKey); err != nil {
 		return nil, err
 	}
-	body, err := protojson.Marshal(&rekortilespb.CreateEntryRequest{
-		Spec: &rekortilespb.CreateEntryRequest_HashedRekordRequestV002{HashedRekordRequestV002: req.clone()},
-	})
+	body, err := requestJSON(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRequest, err)
+		return nil, err
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+EntriesPath, bytes.NewReader(body))
 	if err != nil {
@@ -145,6 +143,18 @@ func (c *Client) Submit(ctx context.Context, baseURL string, req *Request, logKe
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the answer: %w", ErrTransport, err)
 	}
+	tle, err := decodeEntry(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := Check(tle, req, logKey, origin); err != nil {
+		return nil, err
+	}
+	return tle, nil
+}
+
+// decodeEntry decodes the server's protobuf-JSON answer.
+func decodeEntry(raw []byte) (*protorekor.TransparencyLogEntry, error) {
 	if len(raw) > MaxResponseSize {
 		return nil, reject(FieldEntry, "answer is over %d bytes", MaxResponseSize)
 	}
@@ -152,9 +162,6 @@ func (c *Client) Submit(ctx context.Context, baseURL string, req *Request, logKe
 	// Fields a newer server adds are not evidence; what is checked is.
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &tle); err != nil {
 		return nil, reject(FieldEntry, "does not decode: %v", err)
-	}
-	if err := Check(&tle, req, logKey, origin); err != nil {
-		return nil, err
 	}
 	return &tle, nil
 }
@@ -172,4 +179,15 @@ func printable(b []byte) string {
 		return r
 	}, strings.ToValidUTF8(string(b), ""))
 	return strings.TrimSpace(s)
+}
+
+// requestJSON is the body of the POST that submits req.
+func requestJSON(req *Request) ([]byte, error) {
+	b, err := protojson.Marshal(&rekortilespb.CreateEntryRequest{
+		Spec: &rekortilespb.CreateEntryRequest_HashedRekordRequestV002{HashedRekordRequestV002: req.clone()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRequest, err)
+	}
+	return b, nil
 }
