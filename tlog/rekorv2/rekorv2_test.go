@@ -12,9 +12,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,11 +198,12 @@ func TestSubmitHashedRekordVerifiesOffline(t *testing.T) {
 	}
 }
 
-func TestSubmitDSSEVerifiesOffline(t *testing.T) {
-	srv := rekortest.Start(t, rekortest.Options{})
-	s := newSigner(t)
-	artifact := sha256.Sum256([]byte("hello.tgz"))
-	payload := fmt.Appendf(nil, `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"hello.tgz","digest":{"sha256":%q}}],"predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}`, hex.EncodeToString(artifact[:]))
+// dsseBundle signs an in-toto SPDX statement about artifact, logs it and
+// returns the bundle.
+func dsseBundle(t testing.TB, srv *rekortest.Server, s *signer, artifact []byte) *protobundle.Bundle {
+	t.Helper()
+	d := sha256.Sum256(artifact)
+	payload := fmt.Appendf(nil, `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"hello.tgz","digest":{"sha256":%q}}],"predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}`, hex.EncodeToString(d[:]))
 	const payloadType = "application/vnd.in-toto+json"
 	pae := sha256.Sum256(rekorv2.PAE(payloadType, payload))
 	sig, err := ecdsa.SignASN1(rand.Reader, s.key, pae[:])
@@ -210,7 +215,7 @@ func TestSubmitDSSEVerifiesOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	tle := submit(t, srv, req)
-	pb := &protobundle.Bundle{
+	return &protobundle.Bundle{
 		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
 		VerificationMaterial: &protobundle.VerificationMaterial{
 			Content:     &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: s.hint}},
@@ -221,8 +226,74 @@ func TestSubmitDSSEVerifiesOffline(t *testing.T) {
 			Signatures: []*protodsse.Signature{{Sig: sig}},
 		}},
 	}
-	if err := verifyOffline(t, srv, s, pb, artifact[:], sgverify.WithCurrentTime()); err != nil {
+}
+
+func TestSubmitDSSEVerifiesOffline(t *testing.T) {
+	srv := rekortest.Start(t, rekortest.Options{})
+	s := newSigner(t)
+	pb := dsseBundle(t, srv, s, []byte("hello.tgz"))
+	d := sha256.Sum256([]byte("hello.tgz"))
+	if err := verifyOffline(t, srv, s, pb, d[:], sgverify.WithCurrentTime()); err != nil {
 		t.Fatalf("sigstore-go rejects the DSSE bundle: %v", err)
+	}
+}
+
+// TestCosignVerifiesBundles runs stock cosign (the binary named by COSIGN,
+// as scripts/interop.sh builds it; skipped when unset) on key-signed
+// bundles carrying a Rekor v2 entry, with only --key, --bundle and
+// --trusted-root.
+func TestCosignVerifiesBundles(t *testing.T) {
+	cosign := os.Getenv("COSIGN")
+	if cosign == "" {
+		t.Skip("COSIGN is not set (scripts/interop.sh builds cosign v3.1.3)")
+	}
+	srv := rekortest.Start(t, rekortest.Options{})
+	s := newSigner(t)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	artifact := []byte("hello.tgz contents")
+	art := write("hello.tgz", artifact)
+	tampered := write("tampered.tgz", append(artifact, '!'))
+	der, err := x509.MarshalPKIXPublicKey(s.key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := write("release.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	root := write("trusted_root.json", trustedRoot(t, srv))
+	req, digest := s.hashedRekord(t, artifact)
+	marshal := func(pb *protobundle.Bundle) []byte {
+		j, err := protojson.Marshal(pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	blob := write("hello.tgz.sigstore.json", marshal(messageBundle(s, digest, req, submit(t, srv, req))))
+	att := write("hello.tgz.att.sigstore.json", marshal(dsseBundle(t, srv, s, artifact)))
+	run := func(args ...string) error {
+		cmd := exec.Command(cosign, args...)
+		cmd.Env = append(os.Environ(), "TUF_ROOT="+filepath.Join(dir, "tuf"), "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		t.Logf("cosign %s:\n%s", strings.Join(args, " "), out)
+		return err
+	}
+	if err := run("verify-blob", "--key", pub, "--bundle", blob, "--trusted-root", root, art); err != nil {
+		t.Errorf("cosign verify-blob rejects the Rekor v2 bundle: %v", err)
+	}
+	if err := run("verify-blob", "--key", pub, "--bundle", blob, "--trusted-root", root, tampered); err == nil {
+		t.Errorf("cosign verify-blob accepts the bundle for another artifact")
+	}
+	if err := run("verify-blob-attestation", "--key", pub, "--bundle", att, "--trusted-root", root, "--type", "spdxjson", art); err != nil {
+		t.Errorf("cosign verify-blob-attestation rejects the Rekor v2 bundle: %v", err)
+	}
+	if err := run("verify-blob-attestation", "--key", pub, "--bundle", att, "--trusted-root", root, "--type", "spdxjson", tampered); err == nil {
+		t.Errorf("cosign verify-blob-attestation accepts the bundle for another artifact")
 	}
 }
 
