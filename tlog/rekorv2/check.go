@@ -147,6 +147,9 @@ func (v *noteVerifier) Verify(msg, sig []byte) bool { return v.verify(msg, sig) 
 // each check). It returns the first failure as a *CheckError, or an error
 // matching ErrLogKey for a key it cannot use.
 func Check(tle *protorekor.TransparencyLogEntry, req *Request, logKey crypto.PublicKey, origin string) error {
+	if req == nil {
+		return fmt.Errorf("%w: nil request", ErrRequest)
+	}
 	nv, err := NoteVerifier(origin, logKey)
 	if err != nil {
 		return err

@@ -297,15 +297,35 @@ func TestCosignVerifiesBundles(t *testing.T) {
 	}
 }
 
-func TestSubmitCertificate(t *testing.T) {
+// A signing key with a certificate from a site CA: the entry records the
+// certificate, and sigstore-go accepts the bundle against a trusted root
+// listing the CA and the log, the time taken as now (a Rekor v2 entry has
+// no signed time; cosign would need an RFC 3161 timestamp, see
+// docs/tlog-rekorv2.md).
+func TestSubmitCertificateVerifiesOffline(t *testing.T) {
 	srv := rekortest.Start(t, rekortest.Options{})
+	ca := newSigner(t)
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "site CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, ca.key.Public(), ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := newSigner(t)
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "release"},
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "release"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		EmailAddresses: []string{"release@site.example"},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, s.key.Public(), s.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, s.key.Public(), ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,6 +345,58 @@ func TestSubmitCertificate(t *testing.T) {
 	tle := submit(t, srv, req)
 	if !strings.Contains(string(tle.GetCanonicalizedBody()), base64.StdEncoding.EncodeToString(der)) {
 		t.Errorf("the logged entry does not name the certificate")
+	}
+
+	pb := &protobundle.Bundle{
+		MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+		VerificationMaterial: &protobundle.VerificationMaterial{
+			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: der}},
+			TlogEntries: []*protorekor.TransparencyLogEntry{tle},
+		},
+		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: d[:]},
+			Signature:     sig,
+		}},
+	}
+	j, err := protojson.Marshal(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b sgbundle.Bundle
+	if err := b.UnmarshalJSON(j); err != nil {
+		t.Fatalf("bundle does not load: %v", err)
+	}
+	var tr map[string]any
+	if err := json.Unmarshal(trustedRoot(t, srv), &tr); err != nil {
+		t.Fatal(err)
+	}
+	tr["certificateAuthorities"] = []any{map[string]any{
+		"subject":   map[string]any{"commonName": "site CA"},
+		"certChain": map[string]any{"certificates": []any{map[string]any{"rawBytes": base64.StdEncoding.EncodeToString(caDER)}}},
+		"validFor":  map[string]any{"start": "2020-01-01T00:00:00Z"},
+	}}
+	trJSON, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trm, err := root.NewTrustedRootFromJSON(trJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", d[:]), sgverify.WithoutIdentitiesUnsafe())
+	sv, err := sgverify.NewVerifier(trm, sgverify.WithTransparencyLog(1), sgverify.WithCurrentTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sv.Verify(&b, policy); err != nil {
+		t.Fatalf("sigstore-go (WithCurrentTime) rejects the certificate bundle: %v", err)
+	}
+	sv, err = sgverify.NewVerifier(trm, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sv.Verify(&b, policy); err == nil {
+		t.Errorf("sigstore-go found an integrated timestamp for a certificate in a Rekor v2 entry")
 	}
 }
 
