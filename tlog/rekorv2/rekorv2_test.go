@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -551,5 +553,38 @@ func TestCheckRefusesTamperedResponse(t *testing.T) {
 	var ce *rekorv2.CheckError
 	if !errors.As(err, &ce) || ce.Field != rekorv2.FieldBody {
 		t.Fatalf("another signature over the same artifact: got %v, want a CheckError on %s", err, rekorv2.FieldBody)
+	}
+}
+
+// An Ed25519 key logs DSSE envelopes signed Ed25519ph over SHA-512 of the
+// PAE; the server refuses a pure Ed25519 envelope signature.
+func TestSubmitDSSEEd25519(t *testing.T) {
+	srv := rekortest.Start(t, rekortest.Options{})
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const payloadType = "application/vnd.in-toto+json"
+	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1"}`)
+	pae := rekorv2.PAE(payloadType, payload)
+	h := sha512.Sum512(pae)
+	ph, err := priv.Sign(rand.Reader, h[:], &ed25519.Options{Hash: crypto.SHA512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := rekorv2.NewDSSE(payloadType, payload, ph, rekorv2.Verifier{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	submit(t, srv, req)
+
+	pure, err := rekorv2.NewDSSE(payloadType, payload, ed25519.Sign(priv, pae), rekorv2.Verifier{PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rekorv2.Submit(context.Background(), srv.URL, pure, srv.LogKey, srv.Origin)
+	var se *rekorv2.ServerError
+	if !errors.As(err, &se) || se.StatusCode != 400 {
+		t.Fatalf("pure Ed25519 envelope signature: got %v, want a 400 ServerError", err)
 	}
 }
