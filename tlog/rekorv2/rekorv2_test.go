@@ -291,6 +291,14 @@ func TestCosignVerifiesBundles(t *testing.T) {
 	if err := run("verify-blob", "--key", pub, "--bundle", blob, "--trusted-root", root, tampered); err == nil {
 		t.Errorf("cosign verify-blob accepts the bundle for another artifact")
 	}
+	// The log entry is what cosign checks: a trusted root listing another
+	// key for the log rejects the same bundle.
+	otherLog := *srv
+	otherLog.LogKey = newSigner(t).key.Public()
+	otherRoot := write("trusted_root_other.json", trustedRoot(t, &otherLog))
+	if err := run("verify-blob", "--key", pub, "--bundle", blob, "--trusted-root", otherRoot, art); err == nil {
+		t.Errorf("cosign verify-blob accepts the bundle against a trusted root with another log key")
+	}
 	if err := run("verify-blob-attestation", "--key", pub, "--bundle", att, "--trusted-root", root, "--type", "spdxjson", art); err != nil {
 		t.Errorf("cosign verify-blob-attestation rejects the Rekor v2 bundle: %v", err)
 	}
