@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 
@@ -89,6 +90,15 @@ func (v *Verifier) VerifyFiles(ctx context.Context, items []Item) []ItemResult {
 // which digest the artifact needs; then the artifact is streamed (or its
 // ALG:HEX argument parsed) and the evidence verified.
 func (v *Verifier) VerifyFile(it Item) (*Result, error) {
+	// A missing artifact is said first: a mistyped FILE is the mistake,
+	// not its FILE.sigstore.json that is missing as a consequence.
+	if it.ArtifactReader == nil {
+		if _, isDigest, _ := ParseDigestArg(it.Artifact); !isDigest {
+			if _, err := os.Stat(it.Artifact); errors.Is(err, fs.ErrNotExist) {
+				return nil, fileErr("artifact", it.Artifact, err)
+			}
+		}
+	}
 	switch it.Kind {
 	case EvidenceSignature, EvidenceAttestation:
 		data := it.EvidenceData

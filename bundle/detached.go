@@ -16,9 +16,9 @@ import (
 	"slices"
 )
 
-// NoTlogWarning is carried by every Result for a detached .sig or .att:
-// such a file holds a signature and nothing else, so there is no log
-// entry to check.
+// NoTlogWarning is carried by every verified Result for a detached .sig
+// or .att: such a file holds a signature and nothing else, so there is no
+// log entry to check.
 const NoTlogWarning = "no transparency-log evidence was checked: a detached signature carries none"
 
 // SignatureDigestAlgorithms returns the digest a cosign detached signature
@@ -45,34 +45,37 @@ func SignatureDigestAlgorithms(key crypto.PublicKey) []string {
 // policy's key. a needs the digest of SignatureDigestAlgorithms.
 func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) (*Result, error) {
 	r := v.newResult("signature", evidence, a)
-	r.Warnings = append(r.Warnings, NoTlogWarning)
 	if v.policy.Key == nil {
-		return r.reject(errors.New("a detached signature can only be verified with a key"))
+		return r.reject(ReasonKeyRequired, errors.New("a detached signature can only be verified with a key"))
 	}
 	if v.policy.PredicateType != "" {
-		return r.reject(errors.New("not an attestation: a detached signature holds no in-toto statement"))
+		return r.reject(ReasonNotAttestation, errors.New("not an attestation: a detached signature holds no in-toto statement"))
 	}
 	sig = bytes.TrimSpace(sig)
 	if len(sig) == 0 {
-		return r.reject(fmt.Errorf("signature file %q is empty", evidence))
+		return r.reject(ReasonEvidenceEmpty, fmt.Errorf("signature file %q is empty", evidence))
 	}
 	raw, err := base64.StdEncoding.DecodeString(string(sig))
 	if err != nil {
-		return r.reject(fmt.Errorf("signature %q is not base64: %v", evidence, err))
+		return r.reject(ReasonMalformedSignature, fmt.Errorf("signature %q is not base64: %v", evidence, err))
 	}
 	alg := SignatureDigestAlgorithms(v.policy.Key)[0]
 	d, ok := a.digest(alg)
 	if !ok {
-		return r.reject(fmt.Errorf("the signature is over a %s digest, but the artifact was given as %q", alg, a.Name))
+		return r.reject(ReasonArtifactFormMismatch, &ArtifactFormError{"the signature is over", alg, a.Name})
 	}
 	if err := verifyDigestSignature(v.policy.Key, alg, d, raw); err != nil {
-		return r.reject(err)
+		return r.reject(ReasonSignatureInvalid, err)
 	}
 	v.keyVerified(r)
 	return r, nil
 }
 
+// keyVerified marks a detached signature or attestation verified: on the
+// key alone, with no log evidence (said only now: before a rejection it
+// concerns nothing).
 func (v *Verifier) keyVerified(r *Result) {
+	r.Warnings = append(r.Warnings, NoTlogWarning)
 	r.Verified = true
 	r.Status = "verified"
 	r.Signer = &SignedBy{KeyFingerprint: v.keyFP}
@@ -81,7 +84,7 @@ func (v *Verifier) keyVerified(r *Result) {
 
 // verifyDigestSignature checks sig over a precomputed digest.
 func verifyDigestSignature(key crypto.PublicKey, alg string, digest, sig []byte) error {
-	bad := errors.New("signature does not verify with the given key")
+	bad := errors.New("the signature does not match this artifact under the given key")
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:
 		if !ecdsa.VerifyASN1(k, digest, sig) {
@@ -90,7 +93,7 @@ func verifyDigestSignature(key crypto.PublicKey, alg string, digest, sig []byte)
 	case *rsa.PublicKey:
 		h := crypto.SHA256
 		if alg != "sha256" {
-			return fmt.Errorf("unsupported digest %s for RSA", alg)
+			return Rejectf(ReasonUnsupportedAlgorithm, "unsupported digest %s for RSA", alg)
 		}
 		if rsa.VerifyPKCS1v15(k, h, digest, sig) != nil &&
 			rsa.VerifyPSS(k, h, digest, sig, nil) != nil {
@@ -98,13 +101,13 @@ func verifyDigestSignature(key crypto.PublicKey, alg string, digest, sig []byte)
 		}
 	case ed25519.PublicKey:
 		if alg != "sha512" {
-			return fmt.Errorf("unsupported digest %s for Ed25519", alg)
+			return Rejectf(ReasonUnsupportedAlgorithm, "unsupported digest %s for Ed25519", alg)
 		}
 		if ed25519.VerifyWithOptions(k, digest, sig, &ed25519.Options{Hash: crypto.SHA512}) != nil {
 			return bad
 		}
 	default:
-		return fmt.Errorf("unsupported key type %T", key)
+		return Rejectf(ReasonUnsupportedAlgorithm, "unsupported key type %T", key)
 	}
 	return nil
 }
@@ -148,9 +151,9 @@ func verifyMessageSignature(key crypto.PublicKey, msg, sig []byte) error {
 			return nil
 		}
 	default:
-		return fmt.Errorf("unsupported key type %T", key)
+		return Rejectf(ReasonUnsupportedAlgorithm, "unsupported key type %T", key)
 	}
-	return errors.New("signature does not verify with the given key")
+	return errors.New("the signature does not match this envelope under the given key")
 }
 
 // Envelope is a DSSE envelope as cosign writes it.
@@ -181,29 +184,29 @@ func ParseAttestation(data []byte) (*Envelope, []byte, *attStatement, error) {
 	if len(data) > 0 && data[0] != '{' {
 		dec, err := base64.StdEncoding.DecodeString(string(data))
 		if err != nil {
-			return nil, nil, nil, Rejectf("not a DSSE envelope: neither JSON nor base64")
+			return nil, nil, nil, Rejectf(ReasonMalformedSignature, "not a DSSE envelope: neither JSON nor base64")
 		}
 		data = bytes.TrimSpace(dec)
 	}
 	var env Envelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, nil, nil, Rejectf("not a DSSE envelope: %s", cleanErr(err))
+		return nil, nil, nil, Rejectf(ReasonMalformedSignature, "not a DSSE envelope: %s", cleanErr(err))
 	}
 	if env.PayloadType == "" || env.Payload == "" || len(env.Signatures) == 0 {
-		return nil, nil, nil, Rejectf("not a DSSE envelope: payloadType, payload and signatures are required")
+		return nil, nil, nil, Rejectf(ReasonMalformedSignature, "not a DSSE envelope: payloadType, payload and signatures are required")
 	}
 	payload, err := base64.StdEncoding.DecodeString(env.Payload)
 	if err != nil {
 		if payload, err = base64.URLEncoding.DecodeString(env.Payload); err != nil {
-			return nil, nil, nil, Rejectf("DSSE payload is not base64")
+			return nil, nil, nil, Rejectf(ReasonMalformedSignature, "DSSE payload is not base64")
 		}
 	}
 	if env.PayloadType != InTotoPayloadType {
-		return &env, payload, nil, Rejectf("DSSE payload type is %q, want %q", env.PayloadType, InTotoPayloadType)
+		return &env, payload, nil, Rejectf(ReasonMalformedSignature, "DSSE payload type is %q, want %q", env.PayloadType, InTotoPayloadType)
 	}
 	var st attStatement
 	if err := json.Unmarshal(payload, &st); err != nil {
-		return &env, payload, nil, Rejectf("DSSE payload is not an in-toto statement: %s", cleanErr(err))
+		return &env, payload, nil, Rejectf(ReasonMalformedSignature, "DSSE payload is not an in-toto statement: %s", cleanErr(err))
 	}
 	return &env, payload, &st, nil
 }
@@ -224,16 +227,15 @@ func AttestationDigestAlgorithms(st *attStatement) []string {
 // names one, the predicate type.
 func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifact) (*Result, error) {
 	r := v.newResult("attestation", evidence, a)
-	r.Warnings = append(r.Warnings, NoTlogWarning)
 	if v.policy.Key == nil {
-		return r.reject(errors.New("a detached attestation can only be verified with a key"))
+		return r.reject(ReasonKeyRequired, errors.New("a detached attestation can only be verified with a key"))
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return r.reject(fmt.Errorf("signature file %q is empty", evidence))
+		return r.reject(ReasonEvidenceEmpty, fmt.Errorf("signature file %q is empty", evidence))
 	}
 	env, payload, st, err := ParseAttestation(data)
 	if err != nil {
-		return r.reject(err)
+		return r.reject(ReasonMalformedSignature, err)
 	}
 	msg := PAE(env.PayloadType, payload)
 	var sigErr error
@@ -241,7 +243,7 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	for _, s := range env.Signatures {
 		sig, err := base64.StdEncoding.DecodeString(s.Sig)
 		if err != nil {
-			sigErr = errors.New("DSSE signature is not base64")
+			sigErr = Rejectf(ReasonMalformedSignature, "DSSE signature is not base64")
 			continue
 		}
 		if sigErr = verifyMessageSignature(v.policy.Key, msg, sig); sigErr == nil {
@@ -250,21 +252,21 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 		}
 	}
 	if !verified {
-		return r.reject(fmt.Errorf("DSSE envelope: %v", sigErr))
+		return r.reject(ReasonSignatureInvalid, fmt.Errorf("DSSE envelope: %w", sigErr))
 	}
 	if algs := subjectAlgorithms(st); len(algs) == 0 {
-		return r.reject(errors.New("no subject of the statement has a sha256, sha384 or sha512 digest"))
+		return r.reject(ReasonDigestMismatch, errors.New("no subject of the statement has a sha256, sha384 or sha512 digest"))
 	} else if !slices.ContainsFunc(algs, func(alg string) bool { _, ok := a.digest(alg); return ok }) {
 		// Only an ALG:HEX argument can get here: a file is hashed with
 		// the subjects' algorithm. Said as for bundles and .sig, not as a
 		// digest mismatch: the artifact may well be the subject.
-		return r.reject(fmt.Errorf("the attestation's subjects are over a %s digest, but the artifact was given as %q", algs[0], a.Name))
+		return r.reject(ReasonArtifactFormMismatch, &ArtifactFormError{"the attestation's subjects are over", algs[0], a.Name})
 	}
 	if !subjectMatches(st, a) {
-		return r.reject(fmt.Errorf("no subject of the statement has the artifact's digest"))
+		return r.reject(ReasonDigestMismatch, fmt.Errorf("no subject of the statement has the artifact's digest"))
 	}
 	if v.policy.PredicateType != "" && st.PredicateType != v.policy.PredicateType {
-		return r.reject(fmt.Errorf("predicate type is %q, want %q", st.PredicateType, v.policy.PredicateType))
+		return r.reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Got: st.PredicateType, Want: v.policy.PredicateType})
 	}
 	r.PredicateType = st.PredicateType
 	v.keyVerified(r)

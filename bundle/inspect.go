@@ -59,6 +59,10 @@ type SignerInfo struct {
 	// ChainLength counts the certificates the bundle carries.
 	ChainLength int    `json:"chainLength,omitempty"`
 	KeyHint     string `json:"keyHint,omitempty"`
+	// KeyFingerprint is the key hint as "sha256:HEX", the form results
+	// name keys in, when the hint is a base64 SHA-256 (what airlock and
+	// cosign write: the digest of the key's PKIX DER).
+	KeyFingerprint string `json:"keyFingerprint,omitempty"`
 }
 
 // CertificateInfo summarises the signing certificate.
@@ -137,6 +141,7 @@ func Inspect(b *sgbundle.Bundle) *Inspection {
 	case vm.GetPublicKey() != nil:
 		in.Signer.Kind = "publicKey"
 		in.Signer.KeyHint = vm.GetPublicKey().GetHint()
+		in.Signer.KeyFingerprint = HintFingerprint(in.Signer.KeyHint)
 	}
 	if certDER != nil {
 		if c, err := x509.ParseCertificate(certDER); err == nil {
@@ -223,4 +228,14 @@ func protoHashName(h protocommon.HashAlgorithm) string {
 		return "sha512"
 	}
 	return strings.ToLower(h.String())
+}
+
+// HintFingerprint returns a public-key hint that is a base64 SHA-256 as
+// "sha256:HEX", or "" for any other hint.
+func HintFingerprint(hint string) string {
+	d, err := base64.StdEncoding.DecodeString(hint)
+	if err != nil || len(d) != sha256.Size {
+		return ""
+	}
+	return "sha256:" + hex.EncodeToString(d)
 }

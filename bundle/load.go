@@ -25,26 +25,39 @@ const (
 	MaxSignatureSize = 32 << 20
 )
 
-// ReadLimited reads all of r, failing if it is longer than limit. The
-// error for an over-long input wraps ErrRejected.
-// fileErr says that the file named name (a "bundle", an "artifact") could
-// not be read, quoting the name once: "reading bundle "b.json": no such file
-// or directory", not Go's "open b.json: no such file or directory".
+// FileError says that a file of the verification could not be read: the
+// artifact, or the evidence ("bundle", "signature"). Unwrap gives the
+// cause (fs.ErrNotExist, say).
+type FileError struct {
+	// What is "artifact", "bundle" or "signature".
+	What string
+	Name string
+	Err  error
+}
+
+// Error quotes the name once: "reading bundle "b.json": no such file or
+// directory", not Go's "open b.json: no such file or directory".
+func (e *FileError) Error() string { return fmt.Sprintf("reading %s %q: %v", e.What, e.Name, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// fileErr is a *FileError for the file named name.
 func fileErr(what, name string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return fmt.Errorf("reading %s %q: %w", what, name, err)
+	return &FileError{What: what, Name: name, Err: err}
 }
 
+// ReadLimited reads all of r, failing if it is longer than limit. The
+// error for an over-long input wraps ErrRejected.
 func ReadLimited(r io.Reader, limit int64, what string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, Rejectf("%s is larger than %d bytes", what, limit)
+		return nil, Rejectf(ReasonTooLarge, "%s is larger than %d bytes", what, limit)
 	}
 	return data, nil
 }
@@ -54,12 +67,25 @@ func ReadLimited(r io.Reader, limit int64, what string) ([]byte, error) {
 func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
 	var b sgbundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, Rejectf("not a valid Sigstore bundle: %v", cleanErr(err))
+		return nil, Rejectf(ReasonMalformedBundle, "not a valid Sigstore bundle: %s", notBundleReason(data, err))
 	}
 	if _, err := b.Version(); err != nil {
-		return nil, Rejectf("not a valid Sigstore bundle: %v", err)
+		return nil, Rejectf(ReasonMalformedBundle, "not a valid Sigstore bundle: %v", err)
 	}
 	return &b, nil
+}
+
+// notBundleReason says why data did not parse as a bundle: what it looks
+// like when it is not JSON at all (an artifact given as the bundle, a
+// detached signature), else the parser's error.
+func notBundleReason(data []byte, err error) string {
+	switch SniffEvidence(data) {
+	case FormNotText:
+		return fmt.Sprintf("the file is %s data, not JSON", ContentKind(data))
+	case FormSignature:
+		return "the file is base64 text (a detached signature?), not JSON"
+	}
+	return cleanErr(err)
 }
 
 // ParseBundleUnchecked parses the JSON form of a bundle without
@@ -70,7 +96,7 @@ func ParseBundle(data []byte) (*sgbundle.Bundle, error) {
 func ParseBundleUnchecked(data []byte) (*sgbundle.Bundle, error) {
 	pb := new(protobundle.Bundle)
 	if err := protojson.Unmarshal(data, pb); err != nil {
-		return nil, Rejectf("not a valid Sigstore bundle: %v", cleanErr(err))
+		return nil, Rejectf(ReasonMalformedBundle, "not a valid Sigstore bundle: %s", notBundleReason(data, err))
 	}
 	return &sgbundle.Bundle{Bundle: pb}, nil
 }

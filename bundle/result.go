@@ -35,8 +35,11 @@ type Result struct {
 	Trust TrustResult `json:"trust"`
 	// Warnings are conditions that did not reject but weaken the result.
 	Warnings []string `json:"warnings"`
-	// Reason is the one-line reason for a rejection, empty when verified.
-	Reason string `json:"reason,omitempty"`
+	// Reason is the rejection's code (JSON reasonCode; see Reason), empty when verified;
+	// for status "error", empty.
+	Reason Reason `json:"reasonCode,omitempty"`
+	// Message says in one line why, when not verified (JSON reason, as before reason codes).
+	Message string `json:"reason,omitempty"`
 }
 
 // ArtifactResult identifies the artifact.
@@ -109,6 +112,7 @@ func NewRejectedResult(kind, evidence, artifact string, err error) *Result {
 		LogEntries: []LogEntry{},
 		Times:      []TimeUsed{},
 		Warnings:   []string{},
-		Reason:     err.Error(),
+		Reason:     ReasonOf(err),
+		Message:    oneLineReason(err.Error()),
 	}
 }

@@ -47,6 +47,17 @@ func PredicateTypeURI(t string) (string, error) {
 	return t, nil
 }
 
+// PredicateTypeName returns cosign's --type name for a predicate type URI
+// ("spdxjson" for https://spdx.dev/Document), or "" when it has none.
+func PredicateTypeName(uri string) string {
+	for _, n := range []string{"spdxjson", "cyclonedx", "slsaprovenance", "slsaprovenance1", "link", "vuln", "openvex", "custom"} {
+		if cosignPredicateTypes[n] == uri {
+			return n
+		}
+	}
+	return ""
+}
+
 // isURI reports whether s is an absolute URI ("*" and paths are not).
 func isURI(s string) bool {
 	u, err := url.ParseRequestURI(s)

@@ -8,7 +8,9 @@
 // carry no log evidence, and the Result says so in a warning.
 //
 // The result is a typed Result that the command line renders as text or
-// JSON; any defect of the evidence is an error wrapping ErrRejected. A
+// JSON; any defect of the evidence is a *RejectionError wrapping
+// ErrRejected, with a Reason code (also in Result.Reason) decided where the
+// rejection is made, never from an error's text (see classify). A
 // Verifier is safe for concurrent use and is meant to be built once for a
 // batch: it builds each sigstore-go verifier once and caches certificate
 // chain results.
@@ -44,16 +46,6 @@ import (
 // hold: a malformed or unknown bundle, a bad signature, proof, identity or
 // timestamp.
 var ErrRejected = errors.New("rejected")
-
-// Rejectf returns an error wrapping ErrRejected.
-func Rejectf(format string, args ...any) error {
-	return &rejection{fmt.Errorf(format, args...)}
-}
-
-type rejection struct{ err error }
-
-func (r *rejection) Error() string   { return r.err.Error() }
-func (r *rejection) Unwrap() []error { return []error{ErrRejected, r.err} }
 
 // Policy says what evidence must show to be accepted. The zero value
 // accepts nothing: either Key or an identity must be set.
@@ -101,6 +93,11 @@ type Trust struct {
 	From string
 	// Time is the reference time trust was evaluated at; copied to the Result.
 	Time time.Time
+	// Warnings weaken what this trust vouches for (stale repositories, say).
+	// A Result carries them only when the trust played a part: a bundle
+	// verified on the key alone, or rejected before any trust was
+	// consulted, does not.
+	Warnings []string
 }
 
 // Options tune a Verifier. The zero value is a plain verifier.
@@ -150,14 +147,14 @@ func NewVerifier(t Trust, p Policy, o Options) (*Verifier, error) {
 	if p.Key != nil {
 		kv, err := loadKeyVerifier(p.Key)
 		if err != nil {
-			return nil, Rejectf("unusable public key: %v", err)
+			return nil, Rejectf(ReasonKeyInvalid, "unusable public key: %v", err)
 		}
 		keyMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return root.NewExpiringKey(kv, time.Time{}, time.Time{}), nil
 		})
 		der, err := x509.MarshalPKIXPublicKey(p.Key)
 		if err != nil {
-			return nil, Rejectf("unusable public key: %v", err)
+			return nil, Rejectf(ReasonKeyInvalid, "unusable public key: %v", err)
 		}
 		sum := sha256.Sum256(der)
 		v.keyFP = "sha256:" + hex.EncodeToString(sum[:])
@@ -307,19 +304,20 @@ func (v *Verifier) newResult(kind, evidence string, a Artifact) *Result {
 	return r
 }
 
-// reject records err as the Result's reason and returns it wrapped as a
-// rejection.
-func (r *Result) reject(err error) (*Result, error) {
+// reject records err as the Result's reason and returns it as a
+// rejection. An err without a reason is reason.
+func (r *Result) reject(reason Reason, err error) (*Result, error) {
 	r.Verified = false
 	r.Status = "rejected"
 	r.Signer = nil
+	if ReasonOf(err) == "" {
+		err = &RejectionError{Reason: reason, Err: err}
+	}
 	if msg := oneLineReason(err.Error()); msg != err.Error() {
 		err = &reworded{msg, err}
 	}
-	if !errors.Is(err, ErrRejected) {
-		err = &rejection{err}
-	}
-	r.Reason = err.Error()
+	r.Reason = ReasonOf(err)
+	r.Message = err.Error()
 	return r, err
 }
 
@@ -363,11 +361,11 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !slices.Contains(r.Warnings, insecureTlogWarning) {
 			r.Warnings = append(r.Warnings, insecureTlogWarning)
 		}
-		return r.reject(err)
+		return r.reject(ReasonVerificationFailed, err)
 	}
 	r := v.newResult("bundle", evidence, a)
 	if b == nil || b.Bundle == nil {
-		return rej(r, errors.New("empty bundle"))
+		return rej(r, Rejectf(ReasonMalformedBundle, "empty bundle"))
 	}
 	r.MediaType = b.GetMediaType()
 	r.LogEntries = logEntries(b)
@@ -389,7 +387,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	certNotChecked := false // verified with --key; said only when it verifies
 	switch {
 	case v.policy.Key == nil && keySigned:
-		return rej(r, fmt.Errorf("the bundle is signed with a public key (hint %q), not a certificate: it has no identity to check", vm.GetPublicKey().GetHint()))
+		return rej(r, Rejectf(ReasonSignedWithKey, "the bundle is signed with a public key (hint %q), not a certificate: it has no identity to check", vm.GetPublicKey().GetHint()))
 	case v.policy.Key != nil && !keySigned && (vm.GetCertificate() != nil || vm.GetX509CertificateChain() != nil):
 		kb, err := v.asKeySigned(b)
 		if err != nil {
@@ -408,17 +406,17 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		}
 	}
 	if alg == "" {
-		return rej(r, fmt.Errorf("the bundle signs a %s digest, but the artifact was given as %q", DigestAlgorithms(b)[0], a.Name))
+		return rej(r, Reject(ReasonArtifactFormMismatch, &ArtifactFormError{"the bundle signs", DigestAlgorithms(b)[0], a.Name}))
 	}
 
 	if _, ed := v.policy.Key.(ed25519.PublicKey); ed && b.GetMessageSignature() != nil && alg != "sha512" {
 		// Ed25519 verifies a digest only as Ed25519ph, over SHA-512.
-		return rej(r, fmt.Errorf("the bundle signs a %s digest, but an Ed25519 key verifies message signatures only over sha512 (Ed25519ph)", alg))
+		return rej(r, Rejectf(ReasonUnsupportedAlgorithm, "the bundle signs a %s digest, but an Ed25519 key verifies message signatures only over sha512 (Ed25519ph)", alg))
 	}
 
 	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if b.GetDsseEnvelope() == nil {
-			return rej(r, fmt.Errorf("not an attestation: the bundle holds a message signature, not an in-toto statement"))
+			return rej(r, Rejectf(ReasonNotAttestation, "not an attestation: the bundle holds a message signature, not an in-toto statement"))
 		}
 	}
 
@@ -432,12 +430,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 
 	ts, err := b.Timestamps()
 	if err != nil {
-		return rej(r, err)
+		return rej(r, Reject(ReasonMalformedBundle, err))
 	}
 	k := verifierKey{}
 	hasTlog := b.HasInclusionProof() || b.HasInclusionPromise()
 	if !hasTlog && !(v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil) {
-		return rej(r, errors.New("the bundle has no transparency-log entry"))
+		return rej(r, Rejectf(ReasonNoTlogEntry, "the bundle has no transparency-log entry"))
 	}
 
 	var firstErr error
@@ -457,9 +455,9 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			if firstErr == nil {
 				const noTime = "the bundle has no verifiable signing time: its log entries carry no signed integration time (Rekor v2 entries never do)"
 				if len(ts) == 0 {
-					firstErr = errors.New(noTime + ", and it has no RFC 3161 timestamp")
+					firstErr = Rejectf(ReasonNoSigningTime, noTime+", and it has no RFC 3161 timestamp")
 				} else {
-					firstErr = fmt.Errorf(noTime+", and trust source %q has no timestamping authority to check its RFC 3161 timestamp", v.trust.Sources[i].Name)
+					firstErr = Rejectf(ReasonNoSigningTime, noTime+", and trust source %q has no timestamping authority to check its RFC 3161 timestamp", v.trust.Sources[i].Name)
 				}
 			}
 			continue
@@ -471,19 +469,24 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			// it (found in review: a made-up entry passed the "has a log
 			// entry" test and the bundle verified on a timestamp alone).
 			if firstErr == nil {
-				firstErr = fmt.Errorf("trust source %q has no transparency log to check the bundle's log entry against", v.trust.Sources[i].Name)
+				firstErr = Rejectf(ReasonNoLogInTrustedRoot, "trust source %q has no transparency log to check the bundle's log entry against", v.trust.Sources[i].Name)
 			}
 			continue
 		}
 		res, err := v.verifyWith(k, b, pb)
 		if err != nil {
 			if firstErr == nil {
-				firstErr = err
+				firstErr = Reject(v.classify(k, b, alg, digest), err)
 			}
 			continue
 		}
 		if err := v.fill(r, res, b, i); err != nil {
 			return rej(r, err)
+		}
+		if !(k.now && !k.tlog && !k.tsa) {
+			// Trust material vouched: what weakens it concerns this
+			// result. (On the key alone, it does not.)
+			r.Warnings = append(append([]string{}, v.trust.Warnings...), r.Warnings...)
 		}
 		if certNotChecked {
 			r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
@@ -507,6 +510,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		}
 		return r, nil
 	}
+	r.Warnings = append(append([]string{}, v.trust.Warnings...), r.Warnings...)
 	return rej(r, firstErr)
 }
 
@@ -525,7 +529,7 @@ const certificateNotCheckedWarning = "the bundle carries a certificate for the -
 func (v *Verifier) asKeySigned(b *sgbundle.Bundle) (*sgbundle.Bundle, error) {
 	vm := b.GetVerificationMaterial()
 	if len(vm.GetTlogEntries()) > 0 {
-		return nil, errors.New("the bundle is signed with a certificate, not a key")
+		return nil, Rejectf(ReasonSignedWithCertificate, "the bundle is signed with a certificate, not a key")
 	}
 	der := vm.GetCertificate().GetRawBytes()
 	if certs := vm.GetX509CertificateChain().GetCertificates(); der == nil && len(certs) > 0 {
@@ -533,15 +537,15 @@ func (v *Verifier) asKeySigned(b *sgbundle.Bundle) (*sgbundle.Bundle, error) {
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("the bundle's certificate does not parse: %v", err)
+		return nil, Rejectf(ReasonMalformedBundle, "the bundle's certificate does not parse: %v", err)
 	}
 	want, err := x509.MarshalPKIXPublicKey(v.policy.Key)
 	if err != nil {
-		return nil, err
+		return nil, Reject(ReasonKeyInvalid, err)
 	}
 	got, err := x509.MarshalPKIXPublicKey(leaf.PublicKey)
 	if err != nil || !bytes.Equal(got, want) {
-		return nil, errors.New("the bundle is signed with a certificate whose public key is not --key")
+		return nil, Rejectf(ReasonKeyMismatch, "the bundle is signed with a certificate whose public key is not the given key")
 	}
 	pb := &protobundle.Bundle{
 		MediaType: b.GetMediaType(),
@@ -553,7 +557,7 @@ func (v *Verifier) asKeySigned(b *sgbundle.Bundle) (*sgbundle.Bundle, error) {
 	}
 	kb, err := sgbundle.NewBundle(pb)
 	if err != nil {
-		return nil, fmt.Errorf("the bundle is signed with a certificate, not a key, and cannot be read as key-signed: %v", err)
+		return nil, Rejectf(ReasonSignedWithCertificate, "the bundle is signed with a certificate, not a key, and cannot be read as key-signed: %v", err)
 	}
 	return kb, nil
 }
@@ -586,12 +590,12 @@ func (v *Verifier) verifyWith(k verifierKey, b *sgbundle.Bundle, pb sgverify.Pol
 func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle.Bundle, source int) error {
 	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if res.Statement == nil {
-			return errors.New("not an attestation: no in-toto statement")
+			return Rejectf(ReasonNotAttestation, "not an attestation: no in-toto statement")
 		}
 	}
 	if v.policy.PredicateType != "" {
 		if got := res.Statement.GetPredicateType(); got != v.policy.PredicateType {
-			return fmt.Errorf("predicate type is %q, want %q", got, v.policy.PredicateType)
+			return Reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Got: got, Want: v.policy.PredicateType})
 		}
 	}
 	if res.Statement != nil {
@@ -600,6 +604,7 @@ func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle
 	r.Verified = true
 	r.Status = "verified"
 	r.Reason = ""
+	r.Message = ""
 	r.Trust.Source = v.trust.Sources[source].Name
 	s := &SignedBy{}
 	if res.Signature != nil && res.Signature.Certificate != nil {

@@ -64,6 +64,9 @@ func exitCode(err error) int {
 	case errors.As(err, &se):
 		return se.code
 	case isRejection(err):
+		if row, ok := reasonTable[bundle.ReasonOf(err)]; ok {
+			return row.exit
+		}
 		return exitRejected
 	default:
 		return exitFailed
@@ -133,4 +136,169 @@ func report(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "airlock: hint: run 'airlock --help' or 'airlock COMMAND --help'\n")
 	}
 	return code
+}
+
+// hintContext is what a rejection's hint may name: the evidence file, the
+// kind of policy, the rejection.
+type hintContext struct {
+	evidence string
+	kind     bundle.EvidenceKind
+	withKey  bool // the policy was --key (else an identity)
+	err      error
+}
+
+// reasonRow is one row of the reason table: the exit code of a rejection
+// for that reason, and the hint to show (nil or "" for none).
+type reasonRow struct {
+	exit int
+	hint func(h hintContext) string
+}
+
+// reasonTable maps each bundle.Reason to its exit code and hint. It is the
+// one place that turns a rejection's reason into what the user sees
+// besides the message; flags are named here, never in the library's
+// messages. Every rejection exits 1 (the conformance suite requires it).
+var reasonTable = map[bundle.Reason]reasonRow{
+	bundle.ReasonMalformedBundle:    {exitRejected, nil},
+	bundle.ReasonMalformedSignature: {exitRejected, nil},
+	bundle.ReasonTooLarge:           {exitRejected, nil},
+	bundle.ReasonEvidenceEmpty:      {exitRejected, nil},
+	bundle.ReasonSignedWithKey: {exitRejected, func(hintContext) string {
+		return "verify it with --key and the signer's PEM public key"
+	}},
+	bundle.ReasonSignedWithCertificate: {exitRejected, func(h hintContext) string {
+		return "verify it with --certificate-identity and --certificate-oidc-issuer: " + inspectCmd(h) + " shows the certificate's"
+	}},
+	bundle.ReasonKeyRequired: {exitRejected, func(hintContext) string {
+		return "a detached signature carries no certificate: verify it with --key, or verify a bundle for keyless signatures"
+	}},
+	bundle.ReasonNotAttestation: {exitRejected, func(h hintContext) string {
+		return "verify a signature of a file with verify-blob; verify-attestation checks in-toto statements"
+	}},
+	bundle.ReasonPredicateTypeMismatch: {exitRejected, predicateTypeHint},
+	bundle.ReasonUnsupportedAlgorithm:  {exitRejected, nil},
+	bundle.ReasonArtifactFormMismatch: {exitRejected, func(h hintContext) string {
+		alg := "sha256"
+		var fe *bundle.ArtifactFormError
+		if errors.As(h.err, &fe) {
+			alg = fe.Want
+		}
+		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (" + alg + ":HEX)"
+	}},
+	bundle.ReasonDigestMismatch: {exitRejected, func(hintContext) string {
+		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
+	}},
+	bundle.ReasonSignatureInvalid: {exitRejected, func(h hintContext) string {
+		switch {
+		case h.kind == bundle.EvidenceSignature:
+			// A .sig signs the artifact's digest itself: nothing tells a
+			// changed file from another key.
+			return "either the file changed since it was signed, or --key is not the signer's public key"
+		case h.withKey:
+			return "check that --key is the signer's public key"
+		}
+		return ""
+	}},
+	bundle.ReasonKeyMismatch: {exitRejected, func(h hintContext) string {
+		return "check that --key is the signer's public key: " + inspectCmd(h) + " shows the certificate's"
+	}},
+	bundle.ReasonKeyInvalid: {exitRejected, func(hintContext) string {
+		return "--key takes a PEM public key (ECDSA, RSA or Ed25519), e.g. cosign.pub"
+	}},
+	bundle.ReasonIdentityMismatch: {exitRejected, func(h hintContext) string {
+		return "check --certificate-identity and --certificate-oidc-issuer against " + inspectCmd(h)
+	}},
+	bundle.ReasonCertificateChainInvalid: {exitRejected, trustedRootMissing},
+	bundle.ReasonSCTInvalid:              {exitRejected, trustedRootMissing},
+	bundle.ReasonNoTlogEntry: {exitRejected, func(h hintContext) string {
+		if h.withKey {
+			return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
+		}
+		return ""
+	}},
+	bundle.ReasonNoLogInTrustedRoot: {exitRejected, func(h hintContext) string {
+		if h.withKey {
+			return "--insecure-ignore-tlog accepts it on the key alone (and says so); or give a trusted root that holds the bundle's log"
+		}
+		return trustedRootMissingHint
+	}},
+	bundle.ReasonSETInvalid:            {exitRejected, nil},
+	bundle.ReasonInclusionProofInvalid: {exitRejected, nil},
+	bundle.ReasonCheckpointInvalid:     {exitRejected, nil},
+	bundle.ReasonTlogEntryMismatch: {exitRejected, func(h hintContext) string {
+		if h.withKey {
+			return "check that --key is the signer's public key"
+		}
+		return ""
+	}},
+	bundle.ReasonOutsideValidity:     {exitRejected, nil},
+	bundle.ReasonTlogUnverified:      {exitRejected, trustedRootMissing},
+	bundle.ReasonNoSigningTime:       {exitRejected, nil},
+	bundle.ReasonTimestampUnverified: {exitRejected, trustedRootMissing},
+	bundle.ReasonTrustedRootInvalid:  {exitRejected, nil},
+	bundle.ReasonTrustTooOld:         {exitRejected, nil},
+	bundle.ReasonVerificationFailed:  {exitRejected, nil},
+}
+
+const trustedRootMissingHint = "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
+
+func trustedRootMissing(hintContext) string { return trustedRootMissingHint }
+
+func inspectCmd(h hintContext) string { return "`airlock bundle inspect " + h.evidence + "`" }
+
+// predicateTypeHint names the likely cause of a predicate type mismatch:
+// an attestation made without --type has cosign's default type.
+func predicateTypeHint(h hintContext) string {
+	var pe *bundle.PredicateTypeError
+	if !errors.As(h.err, &pe) {
+		return ""
+	}
+	if pe.Got == bundle.PredicateCustom {
+		want := "TYPE"
+		if n := bundle.PredicateTypeName(pe.Want); n != "" {
+			want = n
+		}
+		return fmt.Sprintf("it was attested as cosign's default type (attest-blob without --type): re-attest with --type %s, or wrap the predicate as docs/sign.md shows", want)
+	}
+	return fmt.Sprintf("the attestation is of type %q: check --type, or that this is the attestation you meant", pe.Got)
+}
+
+// reasonHint is the hint the reason table gives for err ("" for none).
+func reasonHint(err error, h hintContext) string {
+	row, ok := reasonTable[bundle.ReasonOf(err)]
+	if !ok || row.hint == nil {
+		return ""
+	}
+	h.err = err
+	return row.hint(h)
+}
+
+// formHint names evidence given with the wrong flag or to the wrong
+// command, from what the file looks like (bundle.SniffEvidenceFile); ""
+// when its form fits the kind it was given as.
+func formHint(kind bundle.EvidenceKind, evidence string) string {
+	if evidence == "" {
+		return ""
+	}
+	form := bundle.SniffEvidenceFile(evidence)
+	if kind.Fits(form) {
+		return ""
+	}
+	switch {
+	case form == bundle.FormBundle:
+		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle, not --signature", evidence)
+	case form == bundle.FormSignature && kind == bundle.EvidenceBundle:
+		return fmt.Sprintf("%q looks like a detached signature: pass it with --signature (and --key), not --bundle", evidence)
+	case form == bundle.FormEnvelope && kind == bundle.EvidenceBundle:
+		return fmt.Sprintf("%q is a DSSE envelope: pass it to verify-attestation with --signature (and --key), not --bundle", evidence)
+	case form == bundle.FormEnvelope:
+		return fmt.Sprintf("%q is a DSSE envelope (an attestation): use verify-attestation", evidence)
+	case form == bundle.FormSignature:
+		return fmt.Sprintf("%q looks like a detached signature of a file, not an attestation: use verify-blob", evidence)
+	case form == bundle.FormNotText && kind == bundle.EvidenceBundle:
+		return fmt.Sprintf("%q is not a bundle (is it the artifact?): --bundle takes the Sigstore bundle, e.g. FILE.sigstore.json; the artifact is the FILE argument", evidence)
+	case form == bundle.FormNotText:
+		return fmt.Sprintf("%q is not a signature (is it the artifact?): --signature takes cosign's base64 .sig or .att; the artifact is the FILE argument", evidence)
+	}
+	return ""
 }

@@ -59,7 +59,7 @@ func inspectAction(c *cli.Context) error {
 		if ub := readBundleUnchecked(path); ub != nil {
 			b, invalid = ub, err
 		} else {
-			return err
+			return withHint(err, inspectFormHint(path))
 		}
 	} else if err != nil {
 		return err
@@ -74,6 +74,20 @@ func inspectAction(c *cli.Context) error {
 		renderInspection(c.App.Writer, path, in)
 	}
 	return invalid
+}
+
+// inspectFormHint says what a file that is not a bundle looks like, when
+// it is other evidence (bundle.SniffEvidenceFile).
+func inspectFormHint(path string) string {
+	switch bundle.SniffEvidenceFile(path) {
+	case bundle.FormSignature:
+		return fmt.Sprintf("%q looks like a detached signature: it holds nothing to inspect; verify it with verify-blob --signature (and --key)", path)
+	case bundle.FormEnvelope:
+		return fmt.Sprintf("%q is a DSSE envelope (an attestation): verify it with verify-attestation --signature (and --key)", path)
+	case bundle.FormNotText:
+		return fmt.Sprintf("%q is not a bundle (is it the artifact?): bundle inspect takes a Sigstore bundle, e.g. FILE.sigstore.json", path)
+	}
+	return ""
 }
 
 // readBundleUnchecked parses path without validation (see
@@ -152,11 +166,14 @@ func renderInspection(w io.Writer, path string, in *bundle.Inspection) {
 				p("Signer:     certificate (chain of %d), not parsable", in.Signer.ChainLength)
 			}
 		case "publicKey":
-			hint := in.Signer.KeyHint
-			if hint == "" {
-				hint = "(none)"
+			switch {
+			case in.Signer.KeyFingerprint != "":
+				p("Signer:     public key %s (hint %s)", in.Signer.KeyFingerprint, in.Signer.KeyHint)
+			case in.Signer.KeyHint != "":
+				p("Signer:     public key, hint %s", in.Signer.KeyHint)
+			default:
+				p("Signer:     public key, hint (none)")
 			}
-			p("Signer:     public key, hint %s", hint)
 		default:
 			p("Signer:     none (the bundle has no verification material)")
 		}

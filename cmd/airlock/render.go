@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -20,7 +17,10 @@ import (
 // line, with --output json. It returns the error that sets the exit code:
 // nil when all verified, a rejection (1) if any was rejected, otherwise a
 // could-not-run error (2) if any item could not be checked.
-func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bundle.Item, results []bundle.ItemResult) error {
+//
+// verify-attestation without --type (anyType) says on stderr which
+// predicate type it accepted.
+func renderResults(c *cli.Context, jsonOut, anyType bool, v *bundle.Verifier, items []bundle.Item, results []bundle.ItemResult) error {
 	batch := len(items) > 1
 	stdout, stderr := c.App.Writer, c.App.ErrWriter
 	var warned []string
@@ -55,7 +55,7 @@ func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bun
 		if ir.Err != nil {
 			// The caller's hint (repositories left out of database trust)
 			// beats a generic one, not one that names the defect.
-			h := rejectionHint(ir, v.Key() != nil)
+			h := rejectionHint(items[0], ir, v.Key() != nil)
 			if errors.As(ir.Err, new(*hintError)) && (h == "" || h == trustedRootMissingHint) {
 				return ir.Err
 			}
@@ -63,6 +63,9 @@ func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bun
 		}
 		if !jsonOut {
 			fmt.Fprintln(stdout, "Verified OK")
+		}
+		if anyType && ir.Result != nil && ir.Result.PredicateType != "" {
+			fmt.Fprintf(stderr, "airlock: note: accepted predicate type %q (any type: no --type given)\n", ir.Result.PredicateType)
 		}
 		return nil
 	}
@@ -102,6 +105,15 @@ func renderResults(c *cli.Context, jsonOut bool, v *bundle.Verifier, items []bun
 	if !jsonOut {
 		fmt.Fprintf(stdout, "Verified OK: %d of %d\n", len(results), len(results))
 	}
+	if anyType {
+		var types []string
+		for _, ir := range results {
+			if t := ir.Result.PredicateType; t != "" && !slices.Contains(types, t) {
+				types = append(types, t)
+				fmt.Fprintf(stderr, "airlock: note: accepted predicate type %q (any type: no --type given)\n", t)
+			}
+		}
+	}
 	return nil
 }
 
@@ -126,105 +138,15 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// rejectionHint suggests what to check for common rejections. It matches
-// the reason with quoted parts (file names, values from the evidence) left
-// out, so that a path like "managed-key/b.json" cannot choose the hint.
-// withKey says whether the policy was --key (else an identity).
-func rejectionHint(ir bundle.ItemResult, withKey bool) string {
+// rejectionHint is the hint for a rejected item: evidence given with the
+// wrong flag or to the wrong command first (the mistake to fix first),
+// else the reason table's.
+func rejectionHint(it bundle.Item, ir bundle.ItemResult, withKey bool) string {
 	if ir.Result == nil || !errors.Is(ir.Err, bundle.ErrRejected) {
 		return ""
 	}
-	if h := evidenceFormHint(ir.Result); h != "" {
+	if h := formHint(it.Kind, ir.Result.Evidence); h != "" {
 		return h
 	}
-	msg := quoted.ReplaceAllString(ir.Err.Error(), `""`)
-	inspect := "`airlock bundle inspect " + ir.Result.Evidence + "`"
-	switch {
-	case msg == `signature file "" is empty`:
-		// Not a key problem: there is no signature to check.
-		return ""
-	case strings.Contains(msg, "but the artifact was given as"):
-		alg := "sha256"
-		if m := evidenceAlg.FindStringSubmatch(msg); m != nil {
-			alg = m[1]
-		}
-		return "give the artifact as the FILE itself, or as its digest with the algorithm the evidence names (" + alg + ":HEX)"
-	case strings.Contains(msg, "signed with a public key"):
-		return "verify it with --key and the signer's PEM public key"
-	case strings.Contains(msg, "signed with a certificate, not a key"):
-		return "verify it with --certificate-identity and --certificate-oidc-issuer: " + inspect + " shows the certificate's"
-	case strings.Contains(msg, "certificate identity") || strings.Contains(msg, "CertificateIdentity"):
-		return "check --certificate-identity and --certificate-oidc-issuer against " + inspect
-	case strings.Contains(msg, "has no transparency log to check the bundle's log entry"):
-		if withKey {
-			return "--insecure-ignore-tlog accepts it on the key alone (and says so); or give a trusted root that holds the bundle's log"
-		}
-		return trustedRootMissingHint
-	case strings.Contains(msg, "no transparency-log entry") && withKey:
-		return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"
-	case strings.Contains(msg, "not enough verified log entries") || strings.Contains(msg, "certificate signed by unknown authority") ||
-		strings.Contains(msg, "no matching") || strings.Contains(msg, "unable to verify") && strings.Contains(msg, "timestamp"):
-		return trustedRootMissingHint
-	case strings.Contains(msg, "checkpoint"):
-		return ""
-	case strings.Contains(msg, "artifact") || strings.Contains(msg, "digest"):
-		return "the evidence does not match this artifact: check that FILE and its bundle or signature belong together"
-	case withKey && (strings.Contains(msg, "signature") || strings.Contains(msg, "key") || strings.Contains(msg, "log certificate does not match")):
-		return "check that --key is the signer's public key"
-	}
-	return ""
+	return reasonHint(ir.Err, hintContext{evidence: ir.Result.Evidence, kind: it.Kind, withKey: withKey})
 }
-
-const trustedRootMissingHint = "the trusted root may not hold the log, CA or timestamping authority that made this bundle: check --trusted-root, or `airlock trust status` for the database"
-
-// evidenceAlg finds the digest algorithm a "... but the artifact was given
-// as" reason names.
-var evidenceAlg = regexp.MustCompile(`(sha256|sha384|sha512) digest, but the artifact was given as`)
-
-var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-
-// evidenceFormHint spots evidence given with the wrong flag or to the
-// wrong command: a Sigstore bundle passed as --signature; a detached
-// signature passed as --bundle (or found as FILE.sigstore.json); cosign's
-// bare DSSE envelope (.att) passed as --bundle, or to verify-blob; a .sig
-// passed to verify-attestation.
-func evidenceFormHint(r *bundle.Result) string {
-	if r.Verified || r.Evidence == "" {
-		return ""
-	}
-	f, err := os.Open(r.Evidence)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, 4096)
-	n, _ := io.ReadFull(f, head)
-	head = bytes.TrimSpace(head[:n])
-	looksBundle := bytes.HasPrefix(head, []byte("{")) && bytes.Contains(head, []byte("verificationMaterial"))
-	// A .att is the envelope's JSON or its base64; only the head is
-	// decoded, whole 4-character groups of it.
-	decoded := head
-	if base64Text.Match(head) {
-		decoded = decodeBase64Head(head)
-	}
-	// "payload" or "payloadType", whichever comes first: a long payload
-	// can push the other out of the head.
-	looksDSSE := !looksBundle && bytes.HasPrefix(decoded, []byte("{")) && bytes.Contains(decoded, []byte(`"payload`)) &&
-		!bytes.Contains(decoded, []byte(`"mediaType"`)) && !bytes.Contains(decoded, []byte(`"dsseEnvelope"`))
-	looksSig := len(head) > 0 && len(head) < 1024 && base64Text.Match(head) && !bytes.HasPrefix(decoded, []byte("{"))
-	switch {
-	case r.Kind != "bundle" && looksBundle:
-		return fmt.Sprintf("%q is a Sigstore bundle: pass it with --bundle, not --signature", r.Evidence)
-	case r.Kind == "bundle" && looksSig:
-		return fmt.Sprintf("%q looks like a detached signature: pass it with --signature (and --key), not --bundle", r.Evidence)
-	case r.Kind == "bundle" && looksDSSE:
-		return fmt.Sprintf("%q is a DSSE envelope: pass it to verify-attestation with --signature (and --key), not --bundle", r.Evidence)
-	case r.Kind == "signature" && looksDSSE:
-		return fmt.Sprintf("%q is a DSSE envelope (an attestation): use verify-attestation", r.Evidence)
-	case r.Kind == "attestation" && looksSig:
-		return fmt.Sprintf("%q looks like a detached signature of a file, not an attestation: use verify-blob", r.Evidence)
-	}
-	return ""
-}
-
-var base64Text = regexp.MustCompile(`^[A-Za-z0-9+/=\s]+$`)

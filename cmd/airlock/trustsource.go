@@ -96,7 +96,7 @@ func loadTrust(c *cli.Context, now time.Time) (*trust.Selection, error) {
 		var te *trust.TrustedRootError
 		switch {
 		case errors.As(err, &te):
-			return nil, withHint(bundle.Rejectf("trusted root %q is not valid: %v", p, te), trustedRootHint(p, te.Looks))
+			return nil, withHint(bundle.Rejectf(bundle.ReasonTrustedRootInvalid, "trusted root %q is not valid: %v", p, te), trustedRootHint(p, te.Looks))
 		case err != nil:
 			return nil, fmt.Errorf("reading trusted root %q: %w", p, err)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto"
 	"encoding/base64"
 	"errors"
@@ -207,8 +206,10 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		sel, err := loadTrust(c, now)
 		switch {
 		case err == nil:
+			// Stale repositories concern a result only where trust
+			// material vouched: the library attaches them then.
 			trust = bundleTrust(sel, trustFrom(c))
-			trustWarnings = sel.Warnings
+			trust.Warnings = sel.Warnings
 			setAside = setAsideHint(sel)
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
@@ -224,7 +225,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			// Evidence given with the wrong flag is the mistake to fix
 			// first: with --signature no trust would have been needed.
 			if len(items) == 1 {
-				if h := evidenceFormHint(&bundle.Result{Kind: items[0].Kind.String(), Evidence: items[0].Evidence}); h != "" {
+				if h := formHint(items[0].Kind, items[0].Evidence); h != "" {
 					return withHint(err, h)
 				}
 			}
@@ -249,7 +250,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			results[i].Err = withHint(results[i].Err, setAside)
 		}
 	}
-	return renderResults(c, jsonOut, v, items, results)
+	return renderResults(c, jsonOut, attestation && c.String("type") == "", v, items, results)
 }
 
 // rejectAll reports a rejection that holds for every item before any
@@ -261,8 +262,12 @@ func verifyAction(c *cli.Context, attestation bool) error {
 func rejectAll(c *cli.Context, jsonOut bool, items []bundle.Item, from string, now time.Time, err error) error {
 	if jsonOut {
 		t := now.UTC()
+		rej := err
+		if staleTrust(err) {
+			rej = bundle.Reject(bundle.ReasonTrustTooOld, err)
+		}
 		for _, it := range items {
-			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, err)
+			r := bundle.NewRejectedResult(it.Kind.String(), it.Evidence, it.Artifact, rej)
 			r.Trust = bundle.TrustResult{From: from, Time: &t}
 			if !isRejection(err) {
 				r.Status = "error"
@@ -334,30 +339,22 @@ func looksLikeSignature(raw []byte) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
-// decodeBase64Head decodes the start of a base64 text, in whole
-// 4-character groups, as far as it decodes; for a hint that looks at the
-// head of a file (evidenceFormHint), never for verification.
-func decodeBase64Head(head []byte) []byte {
-	b64 := bytes.Join(bytes.Fields(head), nil)
-	b64 = b64[:len(b64)/4*4]
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
-	n, _ := base64.StdEncoding.Decode(out, b64)
-	return bytes.TrimSpace(out[:n])
-}
-
 // explainItemError turns library errors into the command line's: a bad
 // digest argument is a usage error; a missing FILE.sigstore.json gets a
 // hint saying where it was looked for, a missing --signature file what
 // --signature takes.
 func explainItemError(it bundle.Item, err error) error {
+	var fe *bundle.FileError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, bundle.ErrBadDigestArg):
 		return usageErr(err)
-	case errors.Is(err, fs.ErrNotExist) && it.Kind == bundle.EvidenceBundle && it.Evidence == it.Artifact+".sigstore.json":
+	case !errors.As(err, &fe) || !errors.Is(fe.Err, fs.ErrNotExist):
+		return err
+	case fe.What == "bundle" && it.Evidence == it.Artifact+".sigstore.json":
 		return withHint(err, fmt.Sprintf("without --bundle, %q is expected beside %q", it.Evidence, it.Artifact))
-	case errors.Is(err, fs.ErrNotExist) && it.Kind != bundle.EvidenceBundle && it.EvidenceData == nil:
+	case fe.What == "signature" && it.EvidenceData == nil:
 		return withHint(err, "--signature takes a file (.sig, .att), or the base64 signature itself")
 	}
 	return err
@@ -373,7 +370,7 @@ func readPublicKey(path string) (crypto.PublicKey, error) {
 	}
 	k, err := cryptoutils.UnmarshalPEMToPublicKey(data)
 	if err != nil {
-		return nil, withHint(bundle.Rejectf("key %q is not a valid PEM public key: %v", path, err),
+		return nil, withHint(bundle.Rejectf(bundle.ReasonKeyInvalid, "key %q is not a valid PEM public key: %v", path, err),
 			"--key takes a PEM public key (ECDSA, RSA or Ed25519), e.g. cosign.pub")
 	}
 	return k, nil
