@@ -71,7 +71,8 @@ type Policy struct {
 	// Attestation requires the evidence to be an in-toto statement signed
 	// in a DSSE envelope, of any predicate type unless PredicateType is
 	// set: a bundle holding a message signature is rejected. It is what
-	// verify-attestation asks for.
+	// verify-attestation asks for. A statement with an empty predicate
+	// type is rejected whenever Attestation or PredicateType is set.
 	Attestation bool
 
 	// InsecureIgnoreTlogUnsafe accepts a key-signed bundle without any
@@ -592,6 +593,11 @@ func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle
 		if res.Statement == nil {
 			return Rejectf(ReasonNotAttestation, "not an attestation: no in-toto statement")
 		}
+	}
+	if (v.policy.PredicateType != "" || v.policy.Attestation) && res.Statement.GetPredicateType() == "" {
+		// An empty predicate type names nothing: it is no type's match,
+		// not even when any type is accepted.
+		return Reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Want: v.policy.PredicateType})
 	}
 	if v.policy.PredicateType != "" {
 		if got := res.Statement.GetPredicateType(); got != v.policy.PredicateType {

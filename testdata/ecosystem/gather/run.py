@@ -4,7 +4,7 @@ import json, os, subprocess, sys
 eco, airlock = sys.argv[1], sys.argv[2]
 res = {}
 for peer in sorted(os.listdir(eco)):
-    if peer == "roots" or not os.path.isdir(os.path.join(eco, peer)): continue
+    if peer in ("roots", "gather") or not os.path.isdir(os.path.join(eco, peer)): continue
     for name in sorted(os.listdir(os.path.join(eco, peer))):
         d = os.path.join(eco, peer, name)
         c = json.load(open(os.path.join(d, "case.json")))
