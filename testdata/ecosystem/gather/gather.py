@@ -55,7 +55,11 @@ root_from("github", "sigstore/sigstore-java", "sigstore-java/src/test/resources/
 root_from("sigstore-go-scaffolding", "sigstore/sigstore-go", "pkg/testing/data/trusted-roots/scaffolding.json")
 root_from("sigstore-go-public-key-validity", "sigstore/sigstore-go", "pkg/testing/data/trusted-roots/public-key-validity.json")
 root_from("cosign-pgi", "sigstore/cosign", "pkg/cosign/testdata/trusted_root_pgi.json")
-add_root("sigstore-python-tsa", json.loads(show("sigstore/sigstore-python", "test/assets/tsa/trust_config.json"))["trustedRoot"], {"repo": "sigstore/sigstore-python", "path": "test/assets/tsa/trust_config.json (its trustedRoot)", "commit": commit("sigstore/sigstore-python")})
+_st = json.loads(show("sigstore/sigstore-python", "sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstage.dev/trusted_root.json"))
+_st["timestampAuthorities"] = [json.loads(show("sigstore/sigstore-python", "test/assets/tsa/ca.json"))]
+add_root("sigstore-python-tsa", _st, {"repo": "sigstore/sigstore-python", "path": "the staging trusted root (sigstore/_store/...sigstage.dev/trusted_root.json) with its timestampAuthorities replaced by test/assets/tsa/ca.json, as test/unit/verify/test_verifier.py TestVerifierWithTimestamp does", "commit": commit("sigstore/sigstore-python")})
+_jsr = json.loads(subprocess.check_output(["node", "-e", "console.log(JSON.stringify(require('/tmp/h10/js/verify_trust.js').trustedRoot))"]))
+add_root("sigstore-js", _jsr, {"repo": "sigstore/sigstore-js", "path": "packages/verify/src/__tests__/__fixtures__/trust.ts (trustedRootJSON)", "commit": commit("sigstore/sigstore-js")})
 root_from("sigstore-java-staging", "sigstore/sigstore-java", "sigstore-java/src/test/resources/dev/sigstore/trustroot/staging_trusted_root.json")
 
 def root_cas(data):

@@ -13,7 +13,7 @@ java_bad = {"bundle-with-mismatched-set": "rejected", "bundle-with-wrong-tlog-en
             "bundle.dsse.rekor-v2.bad-entry-type": "rejected", "bundle-with-expired-cert": "rejected",
             "bundle-with-timestamp": "ok", "bundle-no-digest": "ok"}
 for p in ls(J, JB):
-    if not p or not re.search(r"\.sigstore(\.json)?$", p):
+    if not p or not re.search(r"\.sigstore(\.json)?$", p) or "/" in p[len(JB):]:
         continue
     base = slug(os.path.basename(p))
     prod = java_bad.get(base, "ok")
@@ -55,7 +55,12 @@ for keys, b in walk({k: vb[k] for k in ("V1", "V3")}, []):
     nm = ".".join(keys)
     key = jskey if "PUBLIC_KEY" in nm else None
     case("sigstore-js", nm, S, "packages/verify/src/__tests__/__fixtures__/bundles.ts " + nm, b, jsart,
-         prefer=["public-good"], key=key, producer="ok")
+         prefer=["public-good"], key=key, producer="ok",
+         note="verified against the public-good trusted root: sigstore-js's tests use their own (trust.ts), which lists a test TSA and a Rekor v2 test log")
+    if nm == "V1.MESSAGE_SIGNATURE.WITH_SIGNING_CERT":
+        case("sigstore-js", nm + "@sigstore-js-root", S, "packages/verify/src/__tests__/__fixtures__/bundles.ts " + nm, b, jsart,
+             prefer=["sigstore-js"], key=key, producer="ok",
+             note="with sigstore-js's own test trusted root (packages/verify/src/__tests__/__fixtures__/trust.ts), as its tests do")
 cv = js("/tmp/h10/js/client_bundles_valid.js")
 cart = [("bytes", "hello-world", base64.b64decode(cv["artifact"]["__buffer"]), "sigstore-js client fixture artifact")]
 for keys, b in walk({k: cv[k] for k in ("v1", "v2", "v3")}, []):
@@ -135,8 +140,10 @@ for p in ls(V, "cli/slsa-verifier/testdata/gha_container-based/v1.7.0"):
 
 # sigstore-python
 P = "sigstore/sigstore-python"
-prod = {"bundle_cve_2022_36056": "rejected", "bundle_invalid_version": "rejected", "bundle_no_cert_v1": "rejected",
-        "bundle_no_log_entry": "rejected", "bundle_v3_no_signed_time": "rejected"}
+prod = {"bundle_cve_2022_36056.txt": "rejected", "bundle_invalid_version.txt": "rejected", "bundle_no_cert_v1.txt": "rejected",
+        "bundle_no_log_entry.txt": "rejected", "bundle_v3_no_signed_time.txt": "rejected", "bundle_no_checkpoint.txt": "rejected",
+        "integration-Python-3.12.5.tgz": "rejected", "tsa-bundle.duplicate": "rejected", "tsa-bundle.many_timestamp": "rejected",
+        "tsa-bundle.txt.late_timestamp": "rejected"}
 for p in ls(P, "test/assets"):
     if not re.search(r"\.sigstore(\.json)?$", p):
         continue
@@ -148,4 +155,4 @@ for p in ls(P, "test/assets"):
     if p.startswith("test/assets/tsa/"):
         nm = "tsa-" + nm
     b = slug(nm)
-    from_file("sigstore-python", P, p, arts, prefer=(["sigstore-python-tsa"] if "/tsa/" in p else []) + ["staging", "public-good"], producer=prod.get(slug(os.path.basename(p)), "ok"), name=b)
+    from_file("sigstore-python", P, p, arts, prefer=(["sigstore-python-tsa"] if "/tsa/" in p else []) + ["staging", "public-good"], producer=prod.get(b, "ok"), name=b)
