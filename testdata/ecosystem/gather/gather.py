@@ -14,7 +14,7 @@ LICENCES = {
     "sigstore/sigstore-js": "Apache-2.0", "sigstore/sigstore-rs": "Apache-2.0",
     "sigstore/cosign": "Apache-2.0", "cli/cli": "MIT", "sigstore/model-transparency": "Apache-2.0",
     "npm/cli": "Artistic-2.0", "slsa-framework/slsa-verifier": "Apache-2.0",
-    "sigstore/sigstore-python": "Apache-2.0", "airlock": "(this repository)",
+    "sigstore/sigstore-python": "Apache-2.0", "trailofbits/pypi-attestations": "Apache-2.0", "airlock": "(this repository)",
 }
 
 def gitdir(repo):
@@ -193,6 +193,14 @@ def case(peer, name, repo, path, bundle, artifacts=(), prefer=(), key=None, prod
     """artifacts: list of (repo, path) or ('bytes', name, data) candidates."""
     CASES.append(dict(peer=peer, name=name, repo=repo, path=path, bundle=bundle, artifacts=list(artifacts),
                       prefer=list(prefer), key=key, producer=producer, note=note, flags=list(flags), identity=identity))
+
+def pypi_to_bundle(a):
+    """A PyPI attestation (PEP 740) as the Sigstore bundle v0.3 it stands for, as pypi_attestations' to_bundle builds it."""
+    vm = a["verification_material"]
+    return {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"certificate": {"rawBytes": vm["certificate"]}, "tlogEntries": vm["transparency_entries"]},
+            "dsseEnvelope": {"payload": a["envelope"]["statement"], "payloadType": "application/vnd.in-toto+json",
+                             "signatures": [{"sig": a["envelope"]["signature"]}]}}
 
 def from_file(peer, repo, path, artifacts=(), prefer=(), key=None, producer=None, note=None, name=None, flags=(), identity=None):
     raw = show(repo, path)

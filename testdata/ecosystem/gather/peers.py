@@ -100,7 +100,26 @@ for p in ["custom-issuer.sigstore.json", "github_provenance_demo-0.0.12-py3-none
         ident = ("https://github.com/actions/attest-demo/.github/workflows/build-python.yml@refs/heads/main", "https://token.actions.githubusercontent.com")
     from_file("gh", GH, GD + p, ghart, prefer=["public-good", "github"], producer="rejected" if bad else "ok", identity=ident)
 
-# pypi-attestations: no snapshot of pypi/pypi-attestations here (see README)
+# pypi-attestations (the repository trailofbits/pypi-attestations, since moved to pypi/pypi-attestations)
+PA = "trailofbits/pypi-attestations"
+paart = [(PA, x) for x in ls(PA, "test/assets") if x.endswith((".whl", ".tar.gz"))]
+for p in ls(PA, "test/assets"):
+    nm = os.path.basename(p)
+    if p.endswith(".sigstore"):
+        from_file("pypi-attestations", PA, p, paart, prefer=["staging", "public-good"], producer="ok", name=nm.replace(".sigstore", ".bundle"))
+    elif p.endswith(".attestation"):
+        b = pypi_to_bundle(json.loads(show(PA, p)))
+        case("pypi-attestations", slug(nm), PA, p + " (PEP 740 attestation, as a bundle)", b, paart, prefer=["staging", "public-good"], producer="ok",
+             note="a PyPI attestation (PEP 740) rewritten as the Sigstore bundle v0.3 it stands for, as pypi_attestations' Attestation.to_bundle does")
+    elif p.endswith(".provenance"):
+        prov = json.loads(show(PA, p))
+        i = 0
+        for ab in prov.get("attestation_bundles", []):
+            for a in ab.get("attestations", []):
+                i += 1
+                case("pypi-attestations", slug(nm) + "-provenance-%d" % i, PA, p + " (attestation %d, as a bundle)" % i, pypi_to_bundle(a), paart,
+                     prefer=["staging", "public-good"], producer="ok",
+                     note="an attestation of a PyPI provenance object rewritten as a Sigstore bundle v0.3, as pypi_attestations does")
 
 # model-transparency
 M = "sigstore/model-transparency"
