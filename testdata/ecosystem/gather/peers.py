@@ -1,3 +1,4 @@
+GH_FLAGS = ["--insecure-ignore-tlog", "--use-signed-timestamps", "--insecure-ignore-sct"]
 npmkey = ("bytes", "test/lib/commands/audit.js (npm registry key SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA)",
           b"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Olb3zMAFFxXKHiIkQO5cJ3Yhl5i6UPp+\nIhuteBJbuHcA5UogKo0EWtlWwW6KSaKoTNEYL7JlCQiVnkhBktUgg==\n-----END PUBLIC KEY-----\n")
 KEYS_BY_HINT["SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA"] = npmkey
@@ -23,6 +24,9 @@ for p in ls(J, JB):
 from_file("sigstore-java", J, JB + "github-private-no-tlog/attestation.sigstore.json", prefer=["github"],
           producer="ok", name="github-private-no-tlog",
           note="GitHub private-instance attestation: RFC 3161 timestamps only, no log entry, no CT log")
+from_file("sigstore-java", J, JB + "github-private-no-tlog/attestation.sigstore.json", prefer=["github"],
+          producer="ok", name="github-private-no-tlog@signed-timestamps", flags=GH_FLAGS,
+          note="GitHub private-instance attestation under cosign's flags for it (GitHub's Fulcio has no CT log)")
 
 # sigstore-go
 G = "sigstore/sigstore-go"
@@ -99,6 +103,10 @@ for p in ["custom-issuer.sigstore.json", "github_provenance_demo-0.0.12-py3-none
     if "github_provenance_demo" in p:
         ident = ("https://github.com/actions/attest-demo/.github/workflows/build-python.yml@refs/heads/main", "https://token.actions.githubusercontent.com")
     from_file("gh", GH, GD + p, ghart, prefer=["public-good", "github"], producer="rejected" if bad else "ok", identity=ident)
+    if p == "github_provenance_demo-0.0.12-py3-none-any-bundle.jsonl":
+        from_file("gh", GH, GD + p, ghart, prefer=["public-good", "github"], producer="ok", identity=ident,
+                  name="github_provenance_demo-0.0.12-py3-none-any-bundle@signed-timestamps", flags=GH_FLAGS,
+                  note="GitHub private-instance attestation under cosign's flags for it (gh attestation verify accepts it with GitHub's trusted root)")
 
 # pypi-attestations (the repository trailofbits/pypi-attestations, since moved to pypi/pypi-attestations)
 PA = "trailofbits/pypi-attestations"

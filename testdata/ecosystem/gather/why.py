@@ -3,8 +3,9 @@
 import json, os, sys
 eco = sys.argv[1]
 GH_PRIVATE = ("GitHub private-instance attestation: certificate-signed, RFC 3161 timestamps from GitHub's TSA, no transparency-log "
-              "entry (and GitHub's Fulcio has no CT log). The producer verifies it with log checks off; airlock refuses a certificate-"
-              "signed bundle without a log entry (--insecure-ignore-tlog covers keys only). Issue 13, first decision: not yet supported.")
+              "entry, no SCT (GitHub's Fulcio has no CT log). The producer verifies it with log and CT checks off; airlock refuses it "
+              "by default and verifies it under cosign's --insecure-ignore-tlog --use-signed-timestamps --insecure-ignore-sct "
+              "(the @signed-timestamps case), with a warning for each waiver.")
 UNLISTED_TSA = ("RFC 3161 timestamps from sigstore-js's test TSA, which the public-good root does not list, next to a valid SET: "
                 "airlock refuses (a timestamp that does not verify is an error, not ignored); cosign accepts on the SET's time. "
                 "sigstore-js's own test root (see the @sigstore-js-root case) is refused by sigstore-go's parser. Issue 13, second decision.")
