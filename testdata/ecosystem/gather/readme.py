@@ -15,10 +15,10 @@ for peer, cs in by.items():
 L += ["| **total** | | | | **%d** |" % len(cases), "", "Trusted roots (`roots/`):", ""]
 for n, o in roots.items():
     L.append("- `%s.json`: %s `%s`%s" % (n, o.get("repo", ""), o.get("path", ""), (" @ `%s`" % o["commit"][:12]) if o.get("commit") else ""))
-L += ["", "## Cases", "", "| case | source file | producer | airlock |", "|---|---|---|---|"]
+L += ["", "## Cases", "", "| case | source file | producer | airlock | cosign v3.1.3 |", "|---|---|---|---|---|"]
 for peer, cs in by.items():
     for dirn, d in cs:
         v = d["verdict"] + ("" if d["verdict"] == "ok" else ": " + "; ".join(d.get("reason", [])))
         fl = (" (" + " ".join(d["flags"]) + ")") if d.get("flags") else ""
-        L.append("| `%s`%s | %s `%s` | %s | %s |" % (dirn, fl, d["origin"]["repo"], d["origin"]["path"], d.get("producer", ""), v.replace("|", "\\|")))
+        L.append("| `%s`%s | %s `%s` | %s | %s | %s |" % (dirn, fl, d["origin"]["repo"], d["origin"]["path"], d.get("producer", ""), v.replace("|", "\\|"), d.get("cosign", "")))
 open("README.md", "w").write("\n".join(L).rstrip() + "\n")
