@@ -74,7 +74,7 @@ func (v *Verifier) classify(k verifierKey, b *sgbundle.Bundle, alg string, diges
 				return ReasonCertificateChainInvalid
 			}
 		}
-		if v.policy.Key == nil && sgverify.VerifySignedCertificateTimestamp(chains, 1, tm) != nil {
+		if v.policy.Key == nil && !v.policy.InsecureIgnoreSCTUnsafe && sgverify.VerifySignedCertificateTimestamp(chains, 1, tm) != nil {
 			return ReasonSCTInvalid
 		}
 	}

@@ -265,6 +265,10 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	if !subjectMatches(st, a) {
 		return r.reject(ReasonDigestMismatch, fmt.Errorf("no subject of the statement has the artifact's digest"))
 	}
+	if st.PredicateType == "" {
+		// As for bundles: an empty predicate type matches no type.
+		return r.reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Want: v.policy.PredicateType})
+	}
 	if v.policy.PredicateType != "" && st.PredicateType != v.policy.PredicateType {
 		return r.reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Got: st.PredicateType, Want: v.policy.PredicateType})
 	}

@@ -10,6 +10,7 @@ type optionInputs struct {
 	promise    bool // the bundle has an inclusion promise (a signed entry timestamp)
 	key        bool // the policy is a public key, not a certificate identity
 	ignoreTlog bool // Policy.InsecureIgnoreTlogUnsafe
+	signedTS   bool // Policy.UseSignedTimestamps
 }
 
 // checks are the sigstore-go verifier options VerifyBundle uses: RFC 3161
@@ -30,6 +31,11 @@ type checks struct {
 //   - A key does not expire: with log entries checked but no signed time
 //     (no SET, no checked timestamp), the signature is checked at the
 //     current time.
+//   - A certificate with no log entries, under --insecure-ignore-tlog and
+//     --use-signed-timestamps (cosign's flags; GitHub's private instance
+//     logs nothing), is checked on its RFC 3161 timestamps alone: no log
+//     check. Without a timestamp the source can check, nothing dates the
+//     signature, and VerifyBundle refuses it.
 //
 // What remains without a time to check the signature at (log entries
 // checked, no SET, no timestamp, a certificate) or with log entries that
@@ -38,9 +44,12 @@ func verifierOptions(in optionInputs) checks {
 	var c checks
 	c.tsa = in.sourceTSA && in.timestamps
 	keyWaiver := in.ignoreTlog && in.key
+	certWaiver := in.ignoreTlog && in.signedTS && !in.key
 	switch {
 	case keyWaiver && !in.tlog:
 		c.now = true
+	case certWaiver && !in.tlog:
+		// Only the RFC 3161 timestamps (c.tsa) date the signature.
 	case in.sourceLogs:
 		c.tlog = true
 		c.set = in.promise

@@ -185,6 +185,12 @@ type PredicateTypeError struct {
 }
 
 func (e *PredicateTypeError) Error() string {
+	switch {
+	case e.Got == "" && e.Want == "":
+		return "the statement's predicate type is empty: it matches no type"
+	case e.Got == "":
+		return fmt.Sprintf("the statement's predicate type is empty, want %q", e.Want)
+	}
 	return fmt.Sprintf("predicate type is %q, want %q", e.Got, e.Want)
 }
 

@@ -71,12 +71,27 @@ type Policy struct {
 	// Attestation requires the evidence to be an in-toto statement signed
 	// in a DSSE envelope, of any predicate type unless PredicateType is
 	// set: a bundle holding a message signature is rejected. It is what
-	// verify-attestation asks for.
+	// verify-attestation asks for. A statement with an empty predicate
+	// type is rejected whenever Attestation or PredicateType is set.
 	Attestation bool
 
 	// InsecureIgnoreTlogUnsafe accepts a key-signed bundle without any
-	// transparency-log entry. Results carry a warning.
+	// transparency-log entry. Results carry a warning. With
+	// UseSignedTimestamps it also accepts a certificate-signed bundle
+	// without any log entry when an RFC 3161 timestamp of a timestamping
+	// authority of the trust source verifies (GitHub's private instance
+	// makes such bundles); cosign's --insecure-ignore-tlog
+	// --use-signed-timestamps.
 	InsecureIgnoreTlogUnsafe bool
+
+	// UseSignedTimestamps: see InsecureIgnoreTlogUnsafe. Alone it changes
+	// nothing: RFC 3161 timestamps are always checked when present.
+	UseSignedTimestamps bool
+
+	// InsecureIgnoreSCTUnsafe does not require the certificate's signed
+	// certificate timestamp (a private Fulcio without a CT log). Results
+	// carry a warning.
+	InsecureIgnoreSCTUnsafe bool
 }
 
 // TrustSource is one named set of trusted material.
@@ -259,7 +274,7 @@ func (v *Verifier) sgVerifier(k verifierKey) (*sgverify.Verifier, error) {
 		return sv, nil
 	}
 	var opts []sgverify.VerifierOption
-	if v.policy.Key == nil {
+	if v.policy.Key == nil && !v.policy.InsecureIgnoreSCTUnsafe {
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	if k.tsa {
@@ -373,6 +388,9 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	case v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil:
 		// Said once the outcome is known (see below): whether the log
 		// evidence was set aside or verified after all.
+	case v.policy.InsecureIgnoreTlogUnsafe && v.policy.UseSignedTimestamps && !(b.HasInclusionProof() || b.HasInclusionPromise()):
+		// A certificate on RFC 3161 timestamps alone: said once the
+		// outcome is known.
 	case v.policy.InsecureIgnoreTlogUnsafe:
 		// Not a weakening here: say so rather than claim one.
 		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog applies to key-signed evidence only: this bundle is checked against its certificate identity with its transparency-log evidence")
@@ -434,8 +452,14 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	}
 	k := verifierKey{}
 	hasTlog := b.HasInclusionProof() || b.HasInclusionPromise()
-	if !hasTlog && !(v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil) {
+	// certWaived: a certificate-signed bundle without log entries, to be
+	// verified on its RFC 3161 timestamps alone.
+	certWaived := !hasTlog && v.policy.Key == nil && v.policy.InsecureIgnoreTlogUnsafe && v.policy.UseSignedTimestamps
+	if !hasTlog && !(v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil) && !certWaived {
 		return rej(r, Rejectf(ReasonNoTlogEntry, "the bundle has no transparency-log entry"))
+	}
+	if certWaived && len(ts) == 0 {
+		return rej(r, Rejectf(ReasonNoSigningTime, "the bundle has no transparency-log entry and no RFC 3161 timestamp: nothing dates its certificate's signature"))
 	}
 
 	var firstErr error
@@ -445,8 +469,14 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		o := verifierOptions(optionInputs{
 			sourceTSA: len(tm.TimestampingAuthorities()) > 0, sourceLogs: len(tm.RekorLogs()) > 0,
 			timestamps: len(ts) > 0, tlog: hasTlog, promise: b.HasInclusionPromise(),
-			key: v.policy.Key != nil, ignoreTlog: v.policy.InsecureIgnoreTlogUnsafe,
+			key: v.policy.Key != nil, ignoreTlog: v.policy.InsecureIgnoreTlogUnsafe, signedTS: v.policy.UseSignedTimestamps,
 		})
+		if certWaived && !o.tsa {
+			if firstErr == nil {
+				firstErr = Rejectf(ReasonNoSigningTime, "the bundle has no transparency-log entry, and trust source %q has no timestamping authority to check its RFC 3161 timestamps", v.trust.Sources[i].Name)
+			}
+			continue
+		}
 		k.tsa, k.tlog, k.set, k.now = o.tsa, o.tlog, o.set, o.now
 		if k.tlog && !k.set && !k.tsa && !k.now {
 			// Nothing to date the signature by: sigstore-go needs a
@@ -490,6 +520,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		}
 		if certNotChecked {
 			r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
+		}
+		if certWaived {
+			r.Warnings = append(r.Warnings, insecureTlogCertWarning)
+		}
+		if v.policy.InsecureIgnoreSCTUnsafe && v.policy.Key == nil {
+			r.Warnings = append(r.Warnings, insecureSCTWarning)
 		}
 		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil {
 			if k.tlog {
@@ -566,6 +602,14 @@ func (v *Verifier) asKeySigned(b *sgbundle.Bundle) (*sgbundle.Bundle, error) {
 // key-signed evidence is (or would be) accepted without log evidence.
 const insecureTlogWarning = "--insecure-ignore-tlog: a key-signed bundle is accepted without transparency-log evidence"
 
+// insecureTlogCertWarning is carried by a certificate-signed bundle
+// verified without log entries, on its RFC 3161 timestamps.
+const insecureTlogCertWarning = "--insecure-ignore-tlog --use-signed-timestamps: a certificate-signed bundle is accepted on its RFC 3161 timestamps without transparency-log evidence"
+
+// insecureSCTWarning is carried by every certificate result under
+// Policy.InsecureIgnoreSCTUnsafe.
+const insecureSCTWarning = "--insecure-ignore-sct: the certificate's signed certificate timestamp (certificate transparency) was not required"
+
 // verifyWith runs sigstore-go. With certificate caching, a rejection is
 // retried without the caches, so the caches can only ever save work,
 // never change a verdict to "rejected".
@@ -592,6 +636,11 @@ func (v *Verifier) fill(r *Result, res *sgverify.VerificationResult, b *sgbundle
 		if res.Statement == nil {
 			return Rejectf(ReasonNotAttestation, "not an attestation: no in-toto statement")
 		}
+	}
+	if (v.policy.PredicateType != "" || v.policy.Attestation) && res.Statement.GetPredicateType() == "" {
+		// An empty predicate type names nothing: it is no type's match,
+		// not even when any type is accepted.
+		return Reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Want: v.policy.PredicateType})
 	}
 	if v.policy.PredicateType != "" {
 		if got := res.Statement.GetPredicateType(); got != v.policy.PredicateType {

@@ -556,3 +556,29 @@ func TestCachingCAIntermediateNotCA(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyPredicateTypeMatchesNothing: a statement whose predicate type is
+// empty is refused by verify-attestation with or without a type asked for
+// (the bundle path is covered by testdata/ecosystem's slsa-verifier/valid).
+func TestEmptyPredicateTypeMatchesNothing(t *testing.T) {
+	file := []byte("hello")
+	sum := sha256.Sum256(file)
+	st, _ := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "hello.tgz", "digest": map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
+		"predicateType": "",
+		"predicate":     map[string]any{},
+	})
+	pk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ps := sha256.Sum256(PAE(InTotoPayloadType, st))
+	env, _ := json.Marshal(map[string]any{"payloadType": InTotoPayloadType, "payload": base64.StdEncoding.EncodeToString(st),
+		"signatures": []any{map[string]string{"keyid": "", "sig": base64.StdEncoding.EncodeToString(ecdsaSig(t, pk, ps[:]))}}})
+	a := Artifact{Name: "hello.tgz", Digests: map[string][]byte{"sha256": sum[:]}}
+	for _, pt := range []string{"", "https://cyclonedx.org/bom"} {
+		v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: pk.Public(), PredicateType: pt, Attestation: true}, Options{})
+		_, err := v.VerifyAttestationFile(env, "x.att", a)
+		if ReasonOf(err) != ReasonPredicateTypeMismatch {
+			t.Errorf("type %q: %v (reason %q), want %s", pt, err, ReasonOf(err), ReasonPredicateTypeMismatch)
+		}
+	}
+}

@@ -30,7 +30,9 @@ func verifyCommands() []*cli.Command {
 			&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the certificate's OIDC issuer must be `URL`"},
 			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "the certificate's OIDC issuer must match `REGEXP`"},
 			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: trust from the database)"},
-			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (prints a warning)"},
+			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry; with --use-signed-timestamps, certificate-signed bundles verified by an RFC 3161 timestamp (prints a warning)"},
+			&cli.BoolFlag{Name: "use-signed-timestamps", Usage: "with --insecure-ignore-tlog: accept a certificate-signed bundle with no log entry on its RFC 3161 timestamps from a TSA of the trusted root (GitHub private-instance attestations)"},
+			&cli.BoolFlag{Name: "insecure-ignore-sct", Usage: "do not require the certificate's signed certificate timestamp (a private CA without a CT log; prints a warning)"},
 		}, trustFlags()...)
 	}
 	return []*cli.Command{
@@ -142,6 +144,8 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		CertificateOIDCIssuer:       c.String("certificate-oidc-issuer"),
 		CertificateOIDCIssuerRegexp: c.String("certificate-oidc-issuer-regexp"),
 		InsecureIgnoreTlogUnsafe:    c.Bool("insecure-ignore-tlog"),
+		UseSignedTimestamps:         c.Bool("use-signed-timestamps"),
+		InsecureIgnoreSCTUnsafe:     c.Bool("insecure-ignore-sct"),
 		Attestation:                 attestation,
 	}
 	if attestation && c.String("type") != "" {
