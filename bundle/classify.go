@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -231,4 +232,27 @@ func entryMatches(e *sgtlog.Entry, sc sgverify.SignatureContent, vc sgverify.Ver
 		return err == nil && ok && bytes.Equal(d, sum[:])
 	}
 	return false
+}
+
+// explainRejection puts airlock's words before sigstore-go's error where
+// its own would point at the wrong cause: "not enough verified log
+// entries" for a bad SET reads like a missing log; "calculated root does
+// not match" for a Rekor v2 entry that logged another verifier reads like
+// a damaged proof. The reason, not these words, is the contract.
+func explainRejection(reason Reason, b *sgbundle.Bundle, err error) error {
+	switch reason {
+	case ReasonSETInvalid:
+		return fmt.Errorf("the signed entry timestamp (SET) of the bundle's log entry does not verify under its log's key in the trusted root (the log is there: the SET does not belong to this entry): %w", err)
+	case ReasonTlogEntryMismatch:
+		entries, terr := b.TlogEntries()
+		if terr != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsRekorV2() {
+				return fmt.Errorf("the Rekor v2 log entry records another signature, digest or verifier than the bundle carries (for example a public key logged where the bundle has a certificate): %w", err)
+			}
+		}
+	}
+	return err
 }

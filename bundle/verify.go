@@ -506,7 +506,8 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		res, err := v.verifyWith(k, b, pb)
 		if err != nil {
 			if firstErr == nil {
-				firstErr = Reject(v.classify(k, b, alg, digest), err)
+				reason := v.classify(k, b, alg, digest)
+				firstErr = Reject(reason, explainRejection(reason, b, err))
 			}
 			continue
 		}
