@@ -840,6 +840,9 @@ func appendSignAudit(c *cli.Context, key *signingKey, signer *bundle.Builder, ki
 		return err
 	}
 	db, err := cache.Open(path, cache.Options{})
+	if errors.Is(err, cache.ErrCorrupt) {
+		return trustErr(fmt.Errorf("recording the signatures in the audit trail: %w", err))
+	}
 	if err != nil {
 		return withHint(fmt.Errorf("recording the signatures in the audit trail: %w", err),
 			"nothing was written; retry when the database is free")
