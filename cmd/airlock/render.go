@@ -137,6 +137,12 @@ func rejectionHint(ir bundle.ItemResult, withKey bool) string {
 	if h := evidenceFormHint(ir.Result); h != "" {
 		return h
 	}
+	if ns := new(bundle.NotSignatureError); errors.As(ir.Err, &ns) {
+		if ns.PredicateType != "" {
+			return "check what it says with 'airlock verify-attestation --type " + ns.PredicateType + "' (same flags); a signature of the file is made with 'airlock sign-blob'"
+		}
+		return "check it with 'airlock verify-attestation' (same flags)"
+	}
 	msg := quoted.ReplaceAllString(ir.Err.Error(), `""`)
 	inspect := "`airlock bundle inspect " + ir.Result.Evidence + "`"
 	switch {

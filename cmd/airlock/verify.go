@@ -144,6 +144,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		CertificateOIDCIssuerRegexp: c.String("certificate-oidc-issuer-regexp"),
 		InsecureIgnoreTlogUnsafe:    c.Bool("insecure-ignore-tlog"),
 		Attestation:                 attestation,
+		Signature:                   !attestation,
 	}
 	if attestation && c.String("type") != "" {
 		if p.PredicateType, err = bundle.PredicateTypeURI(c.String("type")); err != nil {
