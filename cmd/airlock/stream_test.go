@@ -45,21 +45,7 @@ func TestStreamingUnderMemoryLimit(t *testing.T) {
 		os.Exit(0)
 	}
 	bin, dir := keyFileDir(t)
-	keyPEM, err := os.ReadFile(filepath.Join(dir, "k.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := cryptoutils.UnmarshalPEMToPrivateKey(keyPEM, cryptoutils.SkipPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := cryptoutils.MarshalPublicKeyToPEM(key.(crypto.Signer).Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "k.pub"), pub, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writePublicKey(t, filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub"))
 	big := filepath.Join(dir, "big.bin")
 	f, err := os.Create(big)
 	if err != nil {
@@ -127,5 +113,25 @@ func TestStreamingUnderMemoryLimit(t *testing.T) {
 	code, out = limited(nil, bin, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "--bundle", "big.sigstore.json", "big.bin")
 	if code != 1 {
 		t.Fatalf("verify-blob of the changed file: exit %d, want 1\n%.2000s", code, out)
+	}
+}
+
+// writePublicKey writes the PEM public key of the PEM private key file.
+func writePublicKey(t *testing.T, keyFile, pubFile string) {
+	t.Helper()
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := cryptoutils.UnmarshalPEMToPrivateKey(keyPEM, cryptoutils.SkipPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := cryptoutils.MarshalPublicKeyToPEM(key.(crypto.Signer).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
