@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 )
 
 // conformanceBundles returns the bundles of the conformance suite, the
@@ -59,8 +60,15 @@ func FuzzParseBundle(f *testing.F) {
 }
 
 // FuzzVerifyBundle: verifying any parsable bundle under the public-good
-// root, with an identity and with a key, never panics and never accepts
-// what sigstore-go would not; everything it refuses is a rejection.
+// root, with an identity and with a key, never panics, and everything it
+// refuses is a rejection. Under the identity policy (any SAN, any issuer,
+// certificate caching on) its verdict is the verdict of plain sigstore-go
+// on the same bytes: a verifier over the same trusted root requiring an
+// SCT, a transparency-log entry and a signed time from the log or a
+// timestamping authority (WithObserverTimestamps), and a policy of the
+// artifact's bytes and the same identity. Neither accepts what the other
+// refuses. Under a freshly generated key nothing verifies (only the key's
+// own signatures could).
 func FuzzVerifyBundle(f *testing.F) {
 	for _, b := range conformanceBundles(f) {
 		f.Add(b)
@@ -79,12 +87,49 @@ func FuzzVerifyBundle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a, _ := HashReader(bytes.NewReader([]byte("Hello, World!\n")), supportedDigests)
+	// The conformance suite's artifact, which most seeds sign (the earlier
+	// "Hello, World!" matched none, so every seed was rejected).
+	content, err := os.ReadFile("../testdata/conformance/bundle-verify/a.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	a, _ := HashReader(bytes.NewReader(content), supportedDigests)
 	art := Artifact{Name: "a.txt", Digests: a}
+	plain, err := sgverify.NewVerifier(tr, sgverify.WithSignedCertificateTimestamps(1),
+		sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1))
+	if err != nil {
+		f.Fatal(err)
+	}
+	anyID, err := sgverify.NewShortCertificateIdentity("", ".*", "", ".*")
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The comparison means something only if both accept the good cases.
+	for _, good := range []string{"happy-path-v0.1", "happy-path-v0.3", "happy-path-intoto-in-dsse-v3"} {
+		data, err := os.ReadFile(filepath.Join("../testdata/conformance/bundle-verify", good, "bundle.sigstore.json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := ParseBundle(data)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, err := idv.VerifyBundle(b, good, art); err != nil {
+			f.Fatalf("%s: airlock: %v", good, err)
+		}
+		if _, err := plain.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(content)), sgverify.WithCertificateIdentity(anyID))); err != nil {
+			f.Fatalf("%s: sigstore-go: %v", good, err)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ParseBundle(data)
 		if err != nil {
 			return
+		}
+		r, err := idv.VerifyBundle(b, "fuzz", art)
+		_, perr := plain.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(bytes.NewReader(content)), sgverify.WithCertificateIdentity(anyID)))
+		if (err == nil) != (perr == nil) {
+			t.Fatalf("airlock and plain sigstore-go disagree:\nairlock: verified=%v err=%v\nsigstore-go: %v", r.Verified, err, perr)
 		}
 		for _, v := range []*Verifier{idv, keyv} {
 			r, err := v.VerifyBundle(b, "fuzz", art)

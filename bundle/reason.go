@@ -43,6 +43,10 @@ const (
 	// ReasonNotAttestation: an attestation is required, the evidence is a
 	// message signature.
 	ReasonNotAttestation Reason = "not-attestation"
+	// ReasonNotSignature: a signature of the artifact is required
+	// (verify-blob), the evidence is an attestation about it (a
+	// *NotSignatureError says of which predicate type).
+	ReasonNotSignature Reason = "not-signature"
 	// ReasonPredicateTypeMismatch: the statement's predicate type is not
 	// the one required (a *PredicateTypeError says which).
 	ReasonPredicateTypeMismatch Reason = "predicate-type-mismatch"
@@ -133,7 +137,7 @@ const (
 // Reasons lists every Reason, in the order docs/json.md documents them.
 var Reasons = []Reason{
 	ReasonMalformedBundle, ReasonMalformedSignature, ReasonTooLarge, ReasonEvidenceEmpty,
-	ReasonSignedWithKey, ReasonSignedWithCertificate, ReasonKeyRequired, ReasonNotAttestation,
+	ReasonSignedWithKey, ReasonSignedWithCertificate, ReasonKeyRequired, ReasonNotAttestation, ReasonNotSignature,
 	ReasonPredicateTypeMismatch, ReasonUnsupportedAlgorithm,
 	ReasonArtifactFormMismatch, ReasonDigestMismatch,
 	ReasonSignatureInvalid, ReasonKeyMismatch, ReasonKeyInvalid, ReasonIdentityMismatch,

@@ -75,6 +75,13 @@ type Policy struct {
 	// type is rejected whenever Attestation or PredicateType is set.
 	Attestation bool
 
+	// Signature requires the evidence to be a signature of the artifact
+	// (a message signature): a bundle holding a DSSE envelope, an
+	// attestation about the artifact, is rejected (*NotSignatureError). It
+	// is what verify-blob asks for. The zero value accepts both, as cosign
+	// and sigstore-go do.
+	Signature bool
+
 	// InsecureIgnoreTlogUnsafe accepts a key-signed bundle without any
 	// transparency-log entry. Results carry a warning. With
 	// UseSignedTimestamps it also accepts a certificate-signed bundle
@@ -432,6 +439,11 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		return rej(r, Rejectf(ReasonUnsupportedAlgorithm, "the bundle signs a %s digest, but an Ed25519 key verifies message signatures only over sha512 (Ed25519ph)", alg))
 	}
 
+	if v.policy.Signature {
+		if err := notSignature(b); err != nil {
+			return rej(r, err)
+		}
+	}
 	if v.policy.PredicateType != "" || v.policy.Attestation {
 		if b.GetDsseEnvelope() == nil {
 			return rej(r, Rejectf(ReasonNotAttestation, "not an attestation: the bundle holds a message signature, not an in-toto statement"))

@@ -87,7 +87,11 @@ type DB struct {
 	path string
 }
 
-// Open opens (and, unless read-only, creates) the database at path.
+// Open opens (and, unless read-only, creates) the database at path. A
+// damaged file (see ErrCorrupt) is refused before anything is written: its
+// meta pages, length and freelist are checked before bbolt maps it, and
+// every page reachable from the root is read and bbolt's consistency check
+// run before Open returns.
 func Open(path string, opts Options) (*DB, error) {
 	timeout := opts.Timeout
 	if timeout == 0 {
@@ -106,7 +110,14 @@ func Open(path string, opts Options) (*DB, error) {
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating database directory: %w", err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	var b *bolt.DB
+	err := guard(path, func() (err error) {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w (%s)", ErrLocked, path)
 	}
@@ -117,6 +128,10 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, &OpenError{Path: path, Err: err}
 	}
 	db := &DB{bolt: b, path: path}
+	if err := db.checkAll(); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if err := db.checkSchema(opts.ReadOnly); err != nil {
 		b.Close()
 		return nil, err
@@ -156,9 +171,14 @@ func (db *DB) Path() string { return db.path }
 // Close releases the database and its lock.
 func (db *DB) Close() error { return db.bolt.Close() }
 
-// view runs fn in a read-only transaction.
-func (db *DB) view(fn func(*bolt.Tx) error) error { return db.bolt.View(fn) }
+// view runs fn in a read-only transaction. A panic in bbolt (a damaged
+// page checkAll did not reach) is a *CorruptError; see guard.
+func (db *DB) view(fn func(*bolt.Tx) error) error { return db.guardedView(fn) }
 
 // update runs fn in one read-write transaction: all of it is committed, or
-// none of it.
-func (db *DB) update(fn func(*bolt.Tx) error) error { return db.bolt.Update(fn) }
+// none of it. Open checked the whole file first (checkAll), so a panic in
+// fn is not expected; should one come, Update's deferred rollback runs
+// before guard turns it into a *CorruptError, and nothing was written.
+func (db *DB) update(fn func(*bolt.Tx) error) error {
+	return guard(db.path, func() error { return db.bolt.Update(fn) })
+}

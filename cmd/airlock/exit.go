@@ -175,6 +175,12 @@ var reasonTable = map[bundle.Reason]reasonRow{
 	bundle.ReasonNotAttestation: {exitRejected, func(h hintContext) string {
 		return "verify a signature of a file with verify-blob; verify-attestation checks in-toto statements"
 	}},
+	bundle.ReasonNotSignature: {exitRejected, func(h hintContext) string {
+		if ns := new(bundle.NotSignatureError); errors.As(h.err, &ns) && ns.PredicateType != "" {
+			return "check what it says with 'airlock verify-attestation --type " + ns.PredicateType + "' (same flags); a signature of the file is made with 'airlock sign-blob'"
+		}
+		return "check it with 'airlock verify-attestation' (same flags)"
+	}},
 	bundle.ReasonPredicateTypeMismatch: {exitRejected, predicateTypeHint},
 	bundle.ReasonUnsupportedAlgorithm:  {exitRejected, nil},
 	bundle.ReasonArtifactFormMismatch: {exitRejected, func(h hintContext) string {

@@ -387,6 +387,9 @@ func (a auditRecorder) RecordSignatures(sc *bundle.SignCommit) error {
 		return err
 	}
 	db, err := cache.Open(path, cache.Options{})
+	if errors.Is(err, cache.ErrCorrupt) {
+		return trustErr(fmt.Errorf("recording the signatures in the audit trail: %w", err))
+	}
 	if err != nil {
 		return withHint(fmt.Errorf("recording the signatures in the audit trail: %w", err),
 			"nothing was written; retry when the database is free")

@@ -191,6 +191,8 @@ func trustErr(err error) error {
 		return withHint(err, "check the permissions of the database FILE and its directory, or choose another with --db (or AIRLOCK_DB)")
 	case errors.Is(err, cache.ErrNotDatabase):
 		return withHint(err, "--db (or AIRLOCK_DB) names the airlock database FILE; 'airlock trust init' creates one")
+	case errors.Is(err, cache.ErrCorrupt):
+		return withHint(err, "the file is damaged (a disk or copy error, or an edit outside airlock); airlock wrote nothing to it: keep it for investigation, and restore the database from a backup or start a new one (--db NEW or AIRLOCK_DB) with 'airlock trust init' and 'airlock trust update'")
 	case errors.Is(err, cache.ErrLocked):
 		return withHint(err, "the database is busy: another airlock process is using it; retry when it has finished")
 	case errors.Is(err, trust.ErrConflict):

@@ -53,8 +53,9 @@ Examples:
    airlock verify-blob --bundle hello.tgz.sigstore.json \
        --certificate-identity me@example.com --certificate-oidc-issuer https://accounts.google.com \
        --trusted-root trusted_root.json hello.tgz
-   airlock verify-blob --bundle hello.tgz.sigstore.json --key release.pub sha256:<64 hex>
-   airlock verify-blob --key release.pub --trusted-root trusted_root.json dist/*.tgz
+   airlock verify-blob --bundle hello.tgz.sigstore.json --key release.pub --insecure-ignore-tlog \
+       sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf
+   airlock verify-blob --key release.pub --insecure-ignore-tlog hello.tgz dist/a.tgz
    airlock verify-blob --key release.pub --signature hello.tgz.sig hello.tgz`,
 			Action: func(c *cli.Context) error { return verifyAction(c, false) },
 		},
@@ -73,8 +74,8 @@ https://cyclonedx.org/bom, slsaprovenance -> https://slsa.dev/provenance/v0.2,
 slsaprovenance1 -> https://slsa.dev/provenance/v1).
 
 Examples:
-   airlock verify-attestation --bundle hello.tgz.sigstore.json --type spdxjson \
-       --key release.pub --trusted-root trusted_root.json hello.tgz
+   airlock verify-attestation --bundle hello.tgz.att.sigstore.json --type spdxjson \
+       --key release.pub --insecure-ignore-tlog hello.tgz
    airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
        --signature hello.tgz.att hello.tgz`,
 			Action: func(c *cli.Context) error { return verifyAction(c, true) },
@@ -147,6 +148,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		UseSignedTimestamps:         c.Bool("use-signed-timestamps"),
 		InsecureIgnoreSCTUnsafe:     c.Bool("insecure-ignore-sct"),
 		Attestation:                 attestation,
+		Signature:                   !attestation,
 	}
 	if attestation && c.String("type") != "" {
 		if p.PredicateType, err = bundle.PredicateTypeURI(c.String("type")); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -56,7 +57,15 @@ const (
 func conformanceArgs(t *testing.T, dir string, digest bool) []string {
 	t.Helper()
 	assets := filepath.Dir(dir)
-	args := []string{"airlock", "verify-blob", "--bundle", filepath.Join(dir, "bundle.sigstore.json")}
+	// The protocol's verify-bundle takes any bundle; verify-blob takes only
+	// a signature of the file, so an attestation goes to verify-attestation
+	// (as scripts/conformance-client does).
+	cmd := "verify-blob"
+	var top map[string]json.RawMessage
+	if data, err := os.ReadFile(filepath.Join(dir, "bundle.sigstore.json")); err == nil && json.Unmarshal(data, &top) == nil && top["dsseEnvelope"] != nil {
+		cmd = "verify-attestation"
+	}
+	args := []string{"airlock", cmd, "--bundle", filepath.Join(dir, "bundle.sigstore.json")}
 	if _, err := os.Stat(filepath.Join(dir, "key.pub")); err == nil {
 		args = append(args, "--key", filepath.Join(dir, "key.pub"))
 	} else {
