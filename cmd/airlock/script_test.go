@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airlock-project/airlock/hsm"
+	"github.com/airlock-project/airlock/hsm/softhsmtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -80,6 +81,9 @@ func TestScripts(t *testing.T) {
 				t.Errorf("%s is not installed and %s is set: run 'make deps'", p, requireAllEnv)
 			}
 		}
+		if !softhsmtest.Available() {
+			t.Errorf("SoftHSM2 is not installed and %s is set: run 'make deps'", requireAllEnv)
+		}
 		if !hsm.Available() {
 			t.Errorf("this test binary was built without cgo and %s is set: PKCS#11 scripts need CGO_ENABLED=1", requireAllEnv)
 		}
@@ -115,7 +119,8 @@ func TestScripts(t *testing.T) {
 // airlock` and `? exec airlock` (any non-zero exit, or any exit, passes:
 // a panic or a usage error would too), and an `exits N airlock` with N
 // non-zero not followed, among the assertions right after it, by a
-// `stderr` assertion of its reason.
+// `stderr` assertion of its reason (or a `stdout` one: -o json puts the
+// reason there).
 func lintScript(script string) []string {
 	var problems []string
 	lines := strings.Split(script, "\n")
@@ -129,7 +134,7 @@ func lintScript(script string) []string {
 			problems = append(problems, fmt.Sprintf("%d: %q accepts any failure: use 'exits CODE airlock ...' and a stderr assertion of the reason", i+1, strings.TrimSpace(lines[i])))
 		case cmd == "exits" && len(args) > 1 && args[0] != "0" && args[1] == "airlock":
 			if !reasonChecked(lines[i+1:]) {
-				problems = append(problems, fmt.Sprintf("%d: %q: no stderr assertion of the reason follows", i+1, strings.TrimSpace(lines[i])))
+				problems = append(problems, fmt.Sprintf("%d: %q: no stderr (or, for -o json, stdout) assertion of the reason follows", i+1, strings.TrimSpace(lines[i])))
 			}
 		}
 	}
@@ -137,7 +142,7 @@ func lintScript(script string) []string {
 }
 
 // reasonChecked reports whether the assertions that follow a run (up to the
-// first line that is not one) include a positive stderr assertion.
+// first line that is not one) include a positive stderr or stdout one.
 func reasonChecked(lines []string) bool {
 	for _, l := range lines {
 		neg, cmd, _ := scriptLine(l)
