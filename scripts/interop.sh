@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # interop.sh: airlock <-> stock cosign v3 interoperability, offline. Run by `make interop`
-# (not part of `make test`; CI may skip it). Builds cosign from the Go module proxy once into
+# and `make test` (so CI runs it). Builds cosign from the Go module proxy once into
 # a cache directory, then signs and attests with airlock and verifies with cosign, and the
 # reverse. Every check prints PASS or FAIL (with the command and its output); the script exits
 # 1 if any check failed. See docs/interop.md.

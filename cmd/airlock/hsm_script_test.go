@@ -140,7 +140,7 @@ func runAirlock(t *testing.T, args ...string) (int, string, string) {
 // produced (stdout, stderr, every file written, the database) for it.
 func TestPINHygiene(t *testing.T) {
 	if !hsm.Available() {
-		t.Skip("needs the cgo build")
+		missingPart(t, "needs the cgo build")
 	}
 	tok := softhsmtest.New(t)
 	dir := t.TempDir()
@@ -217,7 +217,7 @@ func TestNoCgoBuild(t *testing.T) {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command in PATH")
+		missingPart(t, "no go command in PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "airlock-nocgo")
 	cmd := exec.Command(gobin, "build", "-o", bin, ".")

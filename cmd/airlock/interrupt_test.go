@@ -82,7 +82,7 @@ func TestInterruptAtPromptRestoresEcho(t *testing.T) {
 	})
 	t.Run("pin", func(t *testing.T) {
 		if !softhsmtest.Available() && os.Getenv("AIRLOCK_REQUIRE_SOFTHSM") == "" {
-			t.Skip("SoftHSM2 is not installed")
+			missingPart(t, "SoftHSM2 is not installed")
 		}
 		tok, err := softhsmtest.Create(t.TempDir(), "prompted")
 		if err != nil {
@@ -161,7 +161,7 @@ func openPTY(t *testing.T) (ptmx, pts *os.File) {
 	t.Helper()
 	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
+		missingPart(t, "no pseudo-terminals here: %v", err)
 	}
 	t.Cleanup(func() { ptmx.Close() })
 	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {

@@ -182,7 +182,7 @@ func TestJSONKeysLowerCamel(t *testing.T) {
 // TestJSONKeysLowerCamelHSM runs the hsm commands' JSON on SoftHSM2.
 func TestJSONKeysLowerCamelHSM(t *testing.T) {
 	if !hsm.Available() {
-		t.Skip("needs the cgo build")
+		missingPart(t, "needs the cgo build")
 	}
 	tok := softhsmtest.New(t)
 	dir := t.TempDir()
