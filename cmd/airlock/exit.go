@@ -8,7 +8,6 @@ import (
 
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/trust"
-	"github.com/urfave/cli/v2"
 )
 
 // Exit codes. They are part of the command-line contract.
@@ -98,25 +97,16 @@ var rejectionErrors = []error{
 	// trust from a bad artifact.
 }
 
-// unknownCommand recognises urfave/cli's error for a command name it does
-// not know ("No help topic for 'x'"), which follows none of our rules.
-func unknownCommand(err error) (string, bool) {
-	var ec cli.ExitCoder
-	if !errors.As(err, &ec) {
-		return "", false
-	}
-	name, ok := strings.CutPrefix(ec.Error(), "No help topic for '")
-	if !ok {
-		return "", false
-	}
-	name, _, _ = strings.Cut(name, "'")
-	return name, true
-}
+// unknownCommandError is a command name airlock does not know: urfave/cli
+// tells it through App.CommandNotFound (see newApp), not by an error.
+type unknownCommandError struct{ name string }
+
+func (e *unknownCommandError) Error() string { return fmt.Sprintf("unknown command %q", e.name) }
 
 // report prints err (if any) on stderr and returns the exit code.
 func report(stderr io.Writer, err error) int {
-	if name, ok := unknownCommand(err); ok {
-		err = withHint(usageErrorf("unknown command %q", name), "run 'airlock --help' for the commands, 'airlock COMMAND --help' for one")
+	if uc := new(unknownCommandError); errors.As(err, &uc) {
+		err = withHint(usageErr(uc), "run 'airlock --help' for the commands, 'airlock COMMAND --help' for one")
 	}
 	code := exitCode(err)
 	var se *silentError

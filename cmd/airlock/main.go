@@ -31,7 +31,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if f := repeatedFlag(app, args); f != "" {
 		return report(stderr, usageErrorf("%s is given twice", f))
 	}
+	var unknown string
+	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
 	err := app.Run(args)
+	if unknown != "" && err == nil {
+		err = &unknownCommandError{unknown}
+	}
 	return report(stderr, err)
 }
 
