@@ -154,9 +154,13 @@ func openLogKey(c *cli.Context, ref string, want *tlog.LogKey) (*signingKey, *tl
 		return nil, nil, err
 	}
 	lk, err := tlog.NewLogKey(key.signer.Public())
+	if errors.Is(err, tlog.ErrKeyType) {
+		key.Close()
+		return nil, nil, withHint(fmt.Errorf("%w: %q", tlog.ErrKeyType, ref), "make one with: airlock hsm keygen --type ecdsa-p256")
+	}
 	if err != nil {
 		key.Close()
-		return nil, nil, withHint(fmt.Errorf("log key %q: %w", ref, err), "make one with: airlock hsm keygen --type ecdsa-p256")
+		return nil, nil, fmt.Errorf("log key %q: %w", ref, err)
 	}
 	if want != nil && lk.ID != want.ID {
 		key.Close()

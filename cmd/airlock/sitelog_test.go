@@ -5,7 +5,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"strconv"
+	"sync"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -15,6 +19,46 @@ import (
 
 func init() {
 	scriptCmds["sitelog-root"] = cmdSiteLogRoot
+	scriptCmds["db-schema"] = cmdDBSchema
+	scriptCmds["db-lock"] = cmdDBLock
+	scriptCmds["db-unlock"] = cmdDBUnlock
+}
+
+// db-schema N sets $AIRLOCK_DB's schema number to N (bbolt directly, as a
+// newer airlock would have written it).
+func cmdDBSchema(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: db-schema N")
+	}
+	n, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	db, err := bolt.Open(ts.Getenv("AIRLOCK_DB"), 0o600, &bolt.Options{Timeout: time.Second})
+	ts.Check(err)
+	defer db.Close()
+	ts.Check(db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{byte(n)})
+	}))
+}
+
+// heldDBs are the databases db-lock holds open, by script.
+var heldDBs sync.Map // *testscript.TestScript -> *bolt.DB
+
+// db-lock holds $AIRLOCK_DB's exclusive lock (this test process, not
+// airlock's) until db-unlock.
+func cmdDBLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: db-lock")
+	}
+	db, err := bolt.Open(ts.Getenv("AIRLOCK_DB"), 0o600, &bolt.Options{Timeout: time.Second})
+	ts.Check(err)
+	heldDBs.Store(ts, db)
+	ts.Defer(func() { db.Close() })
+}
+
+func cmdDBUnlock(ts *testscript.TestScript, neg bool, args []string) {
+	if v, ok := heldDBs.LoadAndDelete(ts); ok {
+		ts.Check(v.(*bolt.DB).Close())
+	}
 }
 
 // siteLogTrustedRoot is the trusted_root.json that lists the site log of
