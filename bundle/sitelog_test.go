@@ -1,0 +1,156 @@
+package bundle
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/output"
+	"github.com/airlock-project/airlock/tlog"
+)
+
+// siteRecorder commits a SiteLogAppend with the audit records in one
+// transaction, as the command's recorder does.
+type siteRecorder struct{ store *cache.SiteLogFile }
+
+func (r siteRecorder) RecordSignatures(c *SignCommit) error {
+	recs := make([]cache.AuditRecord, len(c.Records))
+	for i, a := range c.Records {
+		recs[i] = cache.AuditRecord{Time: a.Time, Kind: a.Kind, Fields: a.Fields}
+	}
+	r.store.InTx = cache.AuditTx(recs...)
+	p := c.Log.(*SiteLogAppend)
+	return p.Log.Append(context.Background(), p.Batch)
+}
+
+// TestSiteLoggerBundlesVerifyWithSigstoreGo signs a batch and an
+// attestation with the site log and has sigstore-go verify every bundle
+// against a trusted root that lists the log, requiring a log entry and
+// its integrated time.
+func TestSiteLoggerBundlesVerifyWithSigstoreGo(t *testing.T) {
+	ctx := context.Background()
+	b, dir, req := signFilesSetup(t, 4)
+	logKey := newP256(t)
+	store := &cache.SiteLogFile{Path: filepath.Join(t.TempDir(), "airlock.db")}
+	created := time.Now().Add(-time.Minute).Truncate(time.Second)
+	l, err := tlog.Create(ctx, store, tlog.Config{Origin: "log.test.example"}, logKey, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Log = &SiteLogger{Log: l, Signer: logKey}
+	res, err := SignFiles(ctx, b, req, &output.Batch{}, siteRecorder{store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Tlog != "site" || res.LogOrigin != "log.test.example" {
+		t.Errorf("result names log %q %q", res.Tlog, res.LogOrigin)
+	}
+	pred := []byte(`{"a":1}`)
+	attTo, err := output.Resolve(filepath.Join(dir, "att.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ares, err := AttestFile(ctx, b, AttestRequest{KeyRef: "file:/k.pem", File: req.Files[0].Path, Predicate: pred, Bundle: &attTo,
+		Log: &SiteLogger{Log: l, Signer: logKey}}, &output.Batch{}, siteRecorder{store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Size != 5 || ares.Files[0].LogIndex != 4 || !ares.Files[0].Logged {
+		t.Fatalf("log size %d, attestation at %d", head.Size, ares.Files[0].LogIndex)
+	}
+
+	trJSON := fmt.Sprintf(`{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+  "tlogs": [{"baseUrl": "https://log.test.example", "hashAlgorithm": "SHA2_256",
+    "publicKey": {"rawBytes": %q, "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": %q}},
+    "logId": {"keyId": %q}}]}`, base64.StdEncoding.EncodeToString(l.Key().DER), created.UTC().Format(time.RFC3339),
+		base64.StdEncoding.EncodeToString(l.Key().ID[:]))
+	tr, err := root.NewTrustedRootFromJSON([]byte(trJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadVerifier(b.PublicKey(), crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyTM := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(sv, created.Add(-time.Hour), time.Now().Add(time.Hour)), nil
+	})
+	v, err := sgverify.NewVerifier(root.TrustedMaterialCollection{tr, keyTM}, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(bundlePath, artifact string) {
+		t.Helper()
+		sb, err := sgbundle.LoadJSONFromPath(bundlePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(artifact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := v.Verify(sb, sgverify.NewPolicy(sgverify.WithArtifact(f), sgverify.WithKey())); err != nil {
+			t.Errorf("%s: %v", bundlePath, err)
+		}
+	}
+	for i, r := range res.Files {
+		if !r.Logged || r.LogIndex != int64(i) {
+			t.Errorf("%s logged %v at %d", r.File, r.Logged, r.LogIndex)
+		}
+		check(r.Bundle, r.File)
+	}
+	check(ares.Files[0].Bundle, req.Files[0].Path)
+
+	// A verifier whose root lists another log key refuses them.
+	other, err := tlog.NewLogKey(newP256(t).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trOther, err := root.NewTrustedRootFromJSON([]byte(fmt.Sprintf(`{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+  "tlogs": [{"baseUrl": "https://log.test.example", "hashAlgorithm": "SHA2_256",
+    "publicKey": {"rawBytes": %q, "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": %q}},
+    "logId": {"keyId": %q}}]}`, base64.StdEncoding.EncodeToString(other.DER), created.UTC().Format(time.RFC3339),
+		base64.StdEncoding.EncodeToString(other.ID[:]))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = sgverify.NewVerifier(root.TrustedMaterialCollection{trOther, keyTM}, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sgbundle.LoadJSONFromPath(res.Files[0].Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(sb, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha256", make([]byte, 32)), sgverify.WithKey())); err == nil {
+		t.Error("a root listing another log key accepted the bundle")
+	}
+}
+
+func newP256(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
