@@ -60,8 +60,10 @@ FILEs, writes FILE.sigstore.json beside each FILE; they share one login and sign
 in parallel. Nothing is written unless every FILE was signed. Every signature is
 recorded in the database's audit trail (airlock audit list).
 
---tlog none is required until a transparency log is configured; verify with
---insecure-ignore-tlog (bundles) or --signature (.sig).
+Once the database has a site transparency log (airlock log init), every
+signature is logged in it (--tlog site, the default) and each bundle carries its
+entry and inclusion proof. Without one, --tlog none is required; verify such
+bundles with --insecure-ignore-tlog.
 
 Examples:
    airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none ./hello.tgz > hello.tgz.sig
