@@ -189,6 +189,12 @@ type Signed struct {
 // SignDigest signs an artifact digest computed with Digest (Hash) and
 // returns a bundle with a message signature.
 func (s *Builder) SignDigest(digest []byte) (*Signed, error) {
+	return s.signDigest(digest, true)
+}
+
+// signDigest is SignDigest; without encode the bundle is left to encode
+// (Signed.encode), for a Logger that adds its entry first.
+func (s *Builder) signDigest(digest []byte, encode bool) (*Signed, error) {
 	if s.hash == 0 {
 		return nil, fmt.Errorf("%w: Ed25519 keys sign attestations (DSSE) only", ErrMessageSignatureUnsupported)
 	}
@@ -208,11 +214,23 @@ func (s *Builder) SignDigest(digest []byte) (*Signed, error) {
 		MessageDigest: &protocommon.HashOutput{Algorithm: protoHash(s.hash), Digest: digest},
 		Signature:     sig,
 	}}
-	out, err := marshalBundle(b)
-	if err != nil {
-		return nil, err
+	signed := &Signed{Signature: sig, pb: b, digest: digest, hash: s.hash, verifier: s.verifier()}
+	if encode {
+		if err := signed.encode(); err != nil {
+			return nil, err
+		}
 	}
-	return &Signed{Bundle: out, Signature: sig, pb: b, digest: digest, hash: s.hash, verifier: s.verifier()}, nil
+	return signed, nil
+}
+
+// encode sets Bundle from the protobuf bundle.
+func (s *Signed) encode() error {
+	out, err := marshalBundle(s.pb)
+	if err != nil {
+		return err
+	}
+	s.Bundle = out
+	return nil
 }
 
 // SignDSSE signs payload in a DSSE envelope of payloadType and returns a

@@ -171,7 +171,7 @@ func SignFiles(ctx context.Context, signer *Builder, req SignRequest, out Output
 		f := req.Files[i]
 		r := &res.Files[i]
 		r.File = f.Path
-		s, d, err := signFile(signer, f.Path)
+		s, d, err := signFile(signer, f.Path, signed == nil)
 		if err != nil {
 			return err
 		}
@@ -195,6 +195,11 @@ func SignFiles(ctx context.Context, signer *Builder, req SignRequest, out Output
 			return nil, err
 		}
 		for i, s := range signed {
+			if s.Bundle == nil { // a Logger that left it as signed
+				if err := s.encode(); err != nil {
+					return nil, err
+				}
+			}
 			res.Files[i].LogIndex, res.Files[i].Logged = s.LogIndex, s.Logged
 		}
 		err = forEach(ctx, len(req.Files), req.Workers, func(i int) error {
@@ -210,8 +215,9 @@ func SignFiles(ctx context.Context, signer *Builder, req SignRequest, out Output
 	return res, nil
 }
 
-// signFile hashes and signs one file.
-func signFile(signer *Builder, path string) (*Signed, []byte, error) {
+// signFile hashes and signs one file; without encode the bundle is
+// encoded after the Logger added its entry.
+func signFile(signer *Builder, path string, encode bool) (*Signed, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %q: %w", path, unwrapPath(err))
@@ -221,7 +227,7 @@ func signFile(signer *Builder, path string) (*Signed, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %q: %w", path, unwrapPath(err))
 	}
-	s, err := signer.SignDigest(d)
+	s, err := signer.signDigest(d, encode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing %q: %w", path, err)
 	}

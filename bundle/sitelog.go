@@ -92,10 +92,9 @@ func entryBody(s *Signed) ([]byte, error) {
 // addLogEntry puts tle into s's bundle (the only entry) and re-encodes it.
 func (s *Signed) addLogEntry(tle *protorekor.TransparencyLogEntry) error {
 	s.pb.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{tle}
-	out, err := marshalBundle(s.pb)
-	if err != nil {
+	if err := s.encode(); err != nil {
 		return err
 	}
-	s.Bundle, s.LogIndex, s.Logged = out, tle.LogIndex, true
+	s.LogIndex, s.Logged = tle.LogIndex, true
 	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/airlock-project/airlock/hsm"
 	"github.com/airlock-project/airlock/hsm/softhsmtest"
@@ -112,12 +114,26 @@ func BenchmarkSignBlobBatch1000Tlog(b *testing.B) {
 	for _, tl := range []string{"none", "site"} {
 		b.Run("tlog="+tl, func(b *testing.B) {
 			args := append([]string{"airlock", "sign-blob", "--key", uri, "--tlog", tl}, files...)
+			cpu0 := processCPU(b)
 			for range b.N {
 				if code := run(args, nil, io.Discard, io.Discard); code != 0 {
 					b.Fatalf("sign-blob exited %d", code)
 				}
 			}
+			// The process's CPU time (SoftHSM signs in process) is what
+			// to compare on a shared machine: wall time follows the load.
+			cpu := processCPU(b) - cpu0
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "sig/s")
+			b.ReportMetric(float64(n*b.N)/cpu.Seconds(), "sig/cpu-s")
 		})
 	}
+}
+
+// processCPU is the user and system CPU time of the process so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
