@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -153,4 +154,67 @@ func newP256(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// racingRecorder appends another batch to the log just before the commit,
+// as a second airlock process would.
+type racingRecorder struct {
+	siteRecorder
+	l   *tlog.Log
+	key crypto.Signer
+}
+
+func (r racingRecorder) RecordSignatures(c *SignCommit) error {
+	body, err := tlog.HashedRekordBody([]byte{1}, crypto.SHA256, make([]byte, 32), tlog.Verifier{PublicKey: r.key.Public()})
+	if err != nil {
+		return err
+	}
+	b, err := r.l.Prepare(context.Background(), [][]byte{body}, time.Now(), r.key)
+	if err != nil {
+		return err
+	}
+	if err := r.l.Append(context.Background(), b); err != nil {
+		return err
+	}
+	return r.siteRecorder.RecordSignatures(c)
+}
+
+// TestSiteLoggerConflictWritesNothing: another writer appends between
+// Prepare and the commit; the call fails with tlog.ErrWriteConflict and
+// writes no output, no entry and no audit record.
+func TestSiteLoggerConflictWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	b, dir, req := signFilesSetup(t, 3)
+	logKey := newP256(t)
+	path := filepath.Join(t.TempDir(), "airlock.db")
+	store := &cache.SiteLogFile{Path: path, ConflictErr: tlog.ErrWriteConflict}
+	l, err := tlog.Create(ctx, store, tlog.Config{Origin: "log.test.example"}, logKey, time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := entries(t, dir)
+	req.Log = &SiteLogger{Log: l, Signer: logKey}
+	_, err = SignFiles(ctx, b, req, &output.Batch{}, racingRecorder{siteRecorder{store}, l, logKey})
+	if !errors.Is(err, tlog.ErrWriteConflict) {
+		t.Fatalf("err = %v, want ErrWriteConflict", err)
+	}
+	if got := entries(t, dir); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Errorf("files %v after a failed call, want %v", got, before)
+	}
+	head, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head.Size != 1 {
+		t.Errorf("log size %d, want 1 (the other writer's entry)", head.Size)
+	}
+	db, err := cache.Open(path, cache.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.Audit()
+	if err != nil || len(recs) != 0 {
+		t.Errorf("audit records %v, %v; want none", recs, err)
+	}
 }
