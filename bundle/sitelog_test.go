@@ -1,14 +1,18 @@
 package bundle
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -216,5 +220,47 @@ func TestSiteLoggerConflictWritesNothing(t *testing.T) {
 	recs, err := db.Audit()
 	if err != nil || len(recs) != 0 {
 		t.Errorf("audit records %v, %v; want none", recs, err)
+	}
+}
+
+// TestSiteLoggerCertificateVerifier: with a certificate, the hashedrekord
+// entry names the certificate (as Rekor stores a cosign upload with one),
+// so that the body matches the bundle's verification material.
+func TestSiteLoggerCertificateVerifier(t *testing.T) {
+	ctx := context.Background()
+	key := newP256(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBuilder(key, []*x509.Certificate{cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.signDigest(make([]byte, 32), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey := newP256(t)
+	l, err := tlog.Create(ctx, &cache.SiteLogFile{Path: filepath.Join(t.TempDir(), "a.db")}, tlog.Config{Origin: "log.test.example"}, logKey, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&SiteLogger{Log: l, Signer: logKey}).Prepare(ctx, []*Signed{s}); err != nil {
+		t.Fatal(err)
+	}
+	body := s.pb.VerificationMaterial.TlogEntries[0].CanonicalizedBody
+	want := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	if !bytes.Contains(body, []byte(`"publicKey":{"content":"`+want+`"}`)) {
+		t.Errorf("entry body does not name the certificate: %s", body)
+	}
+	if !bytes.Contains(s.Bundle, []byte(`"tlogEntries"`)) {
+		t.Error("bundle was not encoded with its entry")
 	}
 }
