@@ -20,6 +20,7 @@ var (
 	logKeyMeta        = []byte("meta")        // the log's metadata record
 	logKeyHead        = []byte("head")        // the latest signed checkpoint
 	logKeySize        = []byte("size")        // the number of entries, 8 bytes big-endian
+	logKeyKeyRef      = []byte("keyref")      // where the log key is: a pkcs11: URI (no PIN) or a key file path
 	logBucketEntries  = []byte("entries")     // entry index (8 bytes BE) -> entry record
 	logBucketHashes   = []byte("hashes")      // stored hash index (8 bytes BE) -> 32-byte hash
 	logBucketCheckpts = []byte("checkpoints") // tree size (8 bytes BE) -> signed checkpoint
@@ -31,9 +32,10 @@ var (
 // are tlog's, stored as given.
 type SiteLog struct {
 	DB *DB
-	// InTx, if set, runs inside every AppendLog transaction after the
-	// writes and before the commit; its error aborts the append. It lets
-	// one transaction also carry what the batch signed (audit records).
+	// InTx, if set, runs inside every CreateLog and AppendLog transaction
+	// after the writes and before the commit; its error aborts the
+	// operation. It lets one transaction also carry what the batch signed
+	// (audit records, AuditTx) or the log key's reference (LogInitTx).
 	InTx func(tx *bolt.Tx) error
 	// ConflictErr, if set, is returned (wrapped) instead of
 	// ErrLogConflict, so that callers can use their own sentinel.
@@ -156,7 +158,13 @@ func (s *SiteLog) CreateLog(ctx context.Context, meta, checkpoint []byte) error 
 		if err := b.Put(logKeySize, key64(0)); err != nil {
 			return err
 		}
-		return b.Bucket(logBucketCheckpts).Put(key64(0), checkpoint)
+		if err := b.Bucket(logBucketCheckpts).Put(key64(0), checkpoint); err != nil {
+			return err
+		}
+		if s.InTx != nil {
+			return s.InTx(tx)
+		}
+		return nil
 	})
 }
 
@@ -361,4 +369,57 @@ func (f *SiteLogFile) AppendLog(ctx context.Context, size int64, records [][]byt
 		return err
 	}
 	return done()
+}
+
+// AuditTx returns an InTx that appends recs to the audit trail, so that
+// they commit with the log operation they record.
+func AuditTx(recs ...AuditRecord) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		for _, r := range recs {
+			if err := appendAuditTx(tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// LogInitTx returns an InTx for CreateLog that stores keyRef, where the
+// log key is (a pkcs11: URI without any PIN, or a key file's path), and
+// appends recs to the audit trail.
+func LogInitTx(keyRef string, recs ...AuditRecord) func(*bolt.Tx) error {
+	audit := AuditTx(recs...)
+	return func(tx *bolt.Tx) error {
+		b := tx.Bucket(BucketLog)
+		if b == nil {
+			return errors.New("no site log in the database")
+		}
+		if err := b.Put(logKeyKeyRef, []byte(keyRef)); err != nil {
+			return err
+		}
+		return audit(tx)
+	}
+}
+
+// LogKeyRef returns the log key's reference stored by LogInitTx, "" if
+// there is none.
+func (s *SiteLog) LogKeyRef(ctx context.Context) (string, error) {
+	var ref string
+	err := s.DB.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(BucketLog); b != nil {
+			ref = string(b.Get(logKeyKeyRef))
+		}
+		return nil
+	})
+	return ref, err
+}
+
+// LogKeyRef is SiteLog.LogKeyRef.
+func (f *SiteLogFile) LogKeyRef(ctx context.Context) (string, error) {
+	s, done, err := f.open(true)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	return s.LogKeyRef(ctx)
 }

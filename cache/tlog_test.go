@@ -66,3 +66,34 @@ func TestSiteLogAppend(t *testing.T) {
 		t.Errorf("ReadCheckpointAt(1) = %q, %v", cp, err)
 	}
 }
+
+// TestLogInitTx: CreateLog runs InTx in its transaction: LogInitTx stores
+// the key reference and the audit record with the log, and a failing hook
+// leaves no log.
+func TestLogInitTx(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "a.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fail := &SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}
+	if err := fail.CreateLog(ctx, []byte("meta"), []byte("cp0")); err == nil {
+		t.Fatal("CreateLog with a failing hook succeeded")
+	}
+	s := &SiteLog{DB: db}
+	if meta, _, err := s.ReadLogHead(ctx); meta != nil || err != nil {
+		t.Fatalf("a failed CreateLog left %q, %v", meta, err)
+	}
+	s.InTx = LogInitTx("pkcs11:token=t;object=log", AuditRecord{Kind: "log-init", Fields: map[string]string{"log_origin": "o"}})
+	if err := s.CreateLog(ctx, []byte("meta"), []byte("cp0")); err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := s.LogKeyRef(ctx); ref != "pkcs11:token=t;object=log" || err != nil {
+		t.Errorf("LogKeyRef = %q, %v", ref, err)
+	}
+	recs, err := db.Audit()
+	if err != nil || len(recs) != 1 || recs[0].Kind != "log-init" {
+		t.Errorf("audit = %+v, %v", recs, err)
+	}
+}

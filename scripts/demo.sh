@@ -110,6 +110,39 @@ JSON
   step "200 files in one call: one login, parallel sessions, FILE.sigstore.json beside each" \
     sh -c "'$A' sign-blob --key '$KEY' --tlog none f*.txt && ls f*.sigstore.json | wc -l"
   echo "(each of these signatures is a record in the hash-chained audit trail in \$AIRLOCK_DB)"
+
+  echo
+  echo "== the site transparency log (issue 10): its key on the token, every signature logged"
+  step "a second P-256 key on the token: the log key" \
+    "$A" hsm keygen --token "pkcs11:token=release?pin-source=$S/pin" --label logkey --type ecdsa-p256
+  step "create the site log" \
+    "$A" log init --key "pkcs11:token=release;object=logkey?pin-source=$S/pin" --origin transparency.demo.example
+  step "sign-blob now logs by default: the bundle carries its entry, proof, checkpoint and SET" \
+    sh -c "'$A' sign-blob --key '$KEY' --bundle hello.tgz.logged.sigstore.json ./hello.tgz && grep -o '\"kindVersion\":{[^}]*}' hello.tgz.logged.sigstore.json"
+  step "attest-blob too (a dsse entry)" \
+    "$A" attest-blob --key "$KEY" --predicate sbom.json --type spdxjson --bundle hello.tgz.att.sigstore.json ./hello.tgz
+  step "a batch: 200 entries, one transaction with their audit records" \
+    sh -c "'$A' sign-blob --key '$KEY' f*.txt && '$A' log status"
+  step "the signed checkpoint" "$A" log checkpoint
+  step "an inclusion proof" "$A" log proof --index 1
+  # A trusted root listing the log (what a verifier is given): baseUrl https://ORIGIN, the key's
+  # PKIX DER, logId = SHA-256 of the DER.
+  "$A" hsm pubkey "pkcs11:token=release;object=logkey?pin-source=$S/pin" >log.pub
+  DER=$(sed '1d;$d' log.pub | tr -d '\n')
+  KEYID=$(printf "$(printf %s "$DER" | base64 -d | sha256sum | cut -c1-64 | sed 's/../\\x&/g')" | base64)
+  cat >site_root.json <<JSON
+{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+ "tlogs": [{"baseUrl": "https://transparency.demo.example", "hashAlgorithm": "SHA2_256",
+   "publicKey": {"rawBytes": "$DER", "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2020-01-01T00:00:00Z"}},
+   "logId": {"keyId": "$KEYID"}}]}
+JSON
+  step "verify with the log's evidence (no --insecure-ignore-tlog)" sh -c \
+    "'$A' verify-blob --key release.pub --trusted-root site_root.json --bundle hello.tgz.logged.sigstore.json ./hello.tgz &&
+     '$A' verify-attestation --key release.pub --trusted-root site_root.json --type spdxjson --bundle hello.tgz.att.sigstore.json ./hello.tgz"
+  if command -v cosign >/dev/null; then
+    step "stock cosign verifies the same bundle against the same trusted root" \
+      cosign verify-blob --key release.pub --trusted-root site_root.json --bundle hello.tgz.logged.sigstore.json ./hello.tgz
+  fi
   if grep -rqF "$(head -1 pin)" --exclude=pin --exclude-dir=tokens . ; then echo "PIN found in an output"; exit 1; fi
   echo "the PIN appears in no output"
 )

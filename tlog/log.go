@@ -141,11 +141,9 @@ func Create(ctx context.Context, store Store, cfg Config, signer crypto.Signer, 
 		return nil, errors.New("log tree id must not be negative")
 	}
 	if tree == 0 {
-		n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-		if err != nil {
+		if tree, err = NewTreeID(); err != nil {
 			return nil, err
 		}
-		tree = n.Int64() + 1
 	}
 	l := &Log{store: store, key: key, meta: Meta{
 		Schema: SchemaVersion, Origin: cfg.Origin, TreeID: tree, PublicKey: key.DER, Created: now.UTC(),
@@ -169,6 +167,16 @@ func Create(ctx context.Context, store Store, cfg Config, signer crypto.Signer, 
 		return nil, fmt.Errorf("creating site log: %w", err)
 	}
 	return l, nil
+}
+
+// NewTreeID returns a random positive tree id, as Create picks when
+// Config.TreeID is zero.
+func NewTreeID() (int64, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return 0, err
+	}
+	return n.Int64() + 1, nil
 }
 
 // Open loads the log held by store and checks its latest checkpoint's

@@ -36,7 +36,7 @@ func signCommands() []*cli.Command {
 func signKeyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "key", Usage: "signing key `KEYREF`: a pkcs11: URI (token key) or a PEM private key file (PKCS#8, SEC 1, PKCS#1, cosign.key)"},
-		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `none` makes a bundle with no log entry (required until a log is configured)"},
+		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `site` (the default once airlock log init made one) logs every signature; none makes bundles with no log entry"},
 		&cli.StringFlag{Name: "certificate", Usage: "PEM certificate `FILE` for the key (leaf first); default: the certificate on the token, if any"},
 		&cli.BoolFlag{Name: "keyless", Usage: "not available offline (needs Fulcio and an OIDC provider); use --key"},
 	}
@@ -60,8 +60,10 @@ FILEs, writes FILE.sigstore.json beside each FILE; they share one login and sign
 in parallel. Nothing is written unless every FILE was signed. Every signature is
 recorded in the database's audit trail (airlock audit list).
 
---tlog none is required until a transparency log is configured; verify with
---insecure-ignore-tlog (bundles) or --signature (.sig).
+Once the database has a site transparency log (airlock log init), every
+signature is logged in it (--tlog site, the default) and each bundle carries its
+entry and inclusion proof. Without one, --tlog none is required; verify such
+bundles with --insecure-ignore-tlog.
 
 Examples:
    airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none ./hello.tgz > hello.tgz.sig
@@ -116,7 +118,7 @@ Examples:
 }
 
 // checkSignFlags rejects what can be rejected before any file or key is
-// touched: --keyless, a missing --key, and --tlog.
+// touched: --keyless and a missing --key (--tlog is resolveTlog's).
 func checkSignFlags(c *cli.Context) error {
 	if c.Bool("keyless") {
 		if c.String("key") != "" {
@@ -128,18 +130,7 @@ func checkSignFlags(c *cli.Context) error {
 	if c.String("key") == "" {
 		return usageErrorf("%s needs --key KEYREF (a pkcs11: URI or a private key file)", c.Command.Name)
 	}
-	switch v := c.String("tlog"); {
-	case v == "none":
-		return nil
-	case v == "":
-		return withHint(errors.New("no transparency log is configured, and airlock does not silently sign without one"),
-			"pass --tlog none to make a bundle with no log entry (verify it with --insecure-ignore-tlog)")
-	case v == "site" || strings.HasPrefix(v, "rekor="):
-		return withHint(fmt.Errorf("transparency log %q is not configured yet", v),
-			"pass --tlog none to make a bundle with no log entry")
-	default:
-		return usageErrorf("--tlog must be none, site or rekor=URL, not %q", v)
-	}
+	return nil
 }
 
 // checkInputFile fails early, before the key is opened, for a FILE that
@@ -257,6 +248,7 @@ type signedFile struct {
 	StatementFile string `json:"statementFile,omitempty"` // attest-blob --output-attestation
 	Signature     string `json:"signature"`               // base64
 	PredicateType string `json:"predicateType,omitempty"`
+	LogIndex      *int64 `json:"logIndex,omitempty"` // the site log entry's index
 }
 
 // signOutput is the JSON result of sign-blob and attest-blob.
@@ -264,6 +256,7 @@ type signOutput struct {
 	Key            string          `json:"key"`
 	KeyFingerprint string          `json:"keyFingerprint"` // sha256:HEX of the DER public key
 	Tlog           string          `json:"tlog"`
+	LogOrigin      string          `json:"logOrigin,omitempty"`
 	Files          []signedFile    `json:"files"`
 	Envelope       json.RawMessage `json:"envelope,omitempty"`
 }
@@ -278,6 +271,10 @@ func signBlobAction(c *cli.Context) error {
 		return err
 	}
 	if err := checkSignFlags(c); err != nil {
+		return err
+	}
+	tl, err := resolveTlog(c)
+	if err != nil {
 		return err
 	}
 	bundleOut, sigOut := c.String("bundle"), c.String("output-signature")
@@ -325,11 +322,18 @@ func signBlobAction(c *cli.Context) error {
 		return withHint(fmt.Errorf("key %q is Ed25519, which signs attestations (attest-blob) only", c.String("key")),
 			"sign files with an ECDSA (P-256, P-384, P-521) or RSA key")
 	}
+	if tl != nil {
+		if err := tl.openKey(c); err != nil {
+			return err
+		}
+		defer tl.Close()
+	}
 	req.KeyRef = key.ref
+	req.Log = tl.bundleLogger()
 	prog := newProgress(c.App.ErrWriter, len(files))
 	req.Progress = prog.add
 	ctx, stop := interruptContext(c.Context)
-	res, err := bundle.SignFiles(ctx, signer, req, &output.Batch{}, auditRecorder{c})
+	res, err := bundle.SignFiles(ctx, signer, req, &output.Batch{}, auditRecorder{c, tl})
 	prog.done()
 	if sig := stop(); sig != nil {
 		interrupted(c.App.ErrWriter, sig, writtenAfter(res, err))
@@ -378,10 +382,24 @@ func signError(err error) error {
 }
 
 // auditRecorder stores a signing call's audit records in the database,
-// opened only at the commit, once all signing is done.
-type auditRecorder struct{ c *cli.Context }
+// opened only at the commit, once all signing is done. With the site log
+// the records and the log append commit in one transaction.
+type auditRecorder struct {
+	c  *cli.Context
+	tl *signingLog // nil without a log
+}
 
 func (a auditRecorder) RecordSignatures(sc *bundle.SignCommit) error {
+	recs := make([]cache.AuditRecord, len(sc.Records))
+	for i, r := range sc.Records {
+		recs[i] = cache.AuditRecord{Time: r.Time, Kind: r.Kind, Fields: r.Fields}
+	}
+	if p, ok := sc.Log.(*bundle.SiteLogAppend); ok && a.tl != nil {
+		return appendSiteLog(p, a.tl.store, recs)
+	}
+	if sc.Log != nil {
+		return fmt.Errorf("recording the signatures: a log append of type %T this command cannot commit", sc.Log)
+	}
 	path, err := dbPath(a.c)
 	if err != nil {
 		return err
@@ -395,10 +413,6 @@ func (a auditRecorder) RecordSignatures(sc *bundle.SignCommit) error {
 			"nothing was written; retry when the database is free")
 	}
 	defer db.Close()
-	recs := make([]cache.AuditRecord, len(sc.Records))
-	for i, r := range sc.Records {
-		recs[i] = cache.AuditRecord{Time: r.Time, Kind: r.Kind, Fields: r.Fields}
-	}
 	if err := db.AppendAudit(recs...); err != nil {
 		return fmt.Errorf("recording the signatures in the audit trail: %w", err)
 	}
@@ -424,6 +438,10 @@ func attestBlobAction(c *cli.Context) error {
 		return err
 	}
 	if err := checkSignFlags(c); err != nil {
+		return err
+	}
+	tl, err := resolveTlog(c)
+	if err != nil {
 		return err
 	}
 	predPath, ptype := c.String("predicate"), c.String("type")
@@ -473,9 +491,16 @@ func attestBlobAction(c *cli.Context) error {
 		return err
 	}
 	defer key.Close()
+	if tl != nil {
+		if err := tl.openKey(c); err != nil {
+			return err
+		}
+		defer tl.Close()
+	}
 	req.KeyRef = key.ref
+	req.Log = tl.bundleLogger()
 	ctx, stop := interruptContext(c.Context)
-	res, err := bundle.AttestFile(ctx, signer, req, &output.Batch{}, auditRecorder{c})
+	res, err := bundle.AttestFile(ctx, signer, req, &output.Batch{}, auditRecorder{c, tl})
 	if sig := stop(); sig != nil {
 		interrupted(c.App.ErrWriter, sig, writtenAfter(res, err))
 	}
@@ -537,10 +562,14 @@ func (p *progress) done() {
 func renderSigned(c *cli.Context, asJSON bool, key *signingKey, res *bundle.SignResult, toStdout bool, printStdout func(io.Writer) error) error {
 	results := res.Files
 	if asJSON {
-		out := signOutput{Key: key.ref, KeyFingerprint: "sha256:" + res.KeySHA256, Tlog: res.Tlog}
+		out := signOutput{Key: key.ref, KeyFingerprint: "sha256:" + res.KeySHA256, Tlog: res.Tlog, LogOrigin: res.LogOrigin}
 		for _, r := range results {
-			out.Files = append(out.Files, signedFile{File: r.File, Digest: r.Digest, Bundle: r.Bundle, SignatureFile: r.SignatureFile,
-				StatementFile: r.StatementFile, Signature: r.Signature, PredicateType: r.PredicateType})
+			f := signedFile{File: r.File, Digest: r.Digest, Bundle: r.Bundle, SignatureFile: r.SignatureFile,
+				StatementFile: r.StatementFile, Signature: r.Signature, PredicateType: r.PredicateType}
+			if r.Logged {
+				f.LogIndex = &r.LogIndex
+			}
+			out.Files = append(out.Files, f)
 		}
 		if toStdout {
 			out.Envelope = res.Envelope
