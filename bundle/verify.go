@@ -635,6 +635,7 @@ func logEntries(b *sgbundle.Bundle) []LogEntry {
 			Index:            e.GetLogIndex(),
 			Kind:             e.GetKindVersion().GetKind(),
 			Version:          e.GetKindVersion().GetVersion(),
+			TreeSize:         e.GetInclusionProof().GetTreeSize(),
 			InclusionProof:   e.GetInclusionProof() != nil,
 			InclusionPromise: e.GetInclusionPromise() != nil,
 		}
