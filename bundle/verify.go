@@ -93,6 +93,9 @@ type Trust struct {
 	From string
 	// Time is the reference time trust was evaluated at; copied to the Result.
 	Time time.Time
+	// Entries finds the log entries of detached signatures (the site
+	// log); nil when there is no log to look in.
+	Entries EntryFinder
 	// Warnings weaken what this trust vouches for (stale repositories, say).
 	// A Result carries them only when the trust played a part: a bundle
 	// verified on the key alone, or rejected before any trust was

@@ -188,9 +188,16 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	var trustWarnings []string
 	var setAside string // the hint naming repositories left out of database trust
 	if sigPath != "" {
-		// A detached .sig/.att is checked against --key alone: it has no
-		// certificate and no log entry for trusted material to vouch for.
+		// A detached .sig/.att is checked against --key: it has no
+		// certificate for trusted material to vouch for. Its log entry is
+		// looked up in the database's site log (the verifier rebuilds the
+		// entry the signer logged).
 		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
+		if path, err := dbPath(c); err == nil {
+			if trust.Entries, err = detachedEntries(c.Context, path); err != nil {
+				return err
+			}
+		}
 		// A --trusted-root given anyway is still read, as everywhere: one
 		// that cannot be read or is not a trusted root is not set aside
 		// in silence. Then the user is told it played no part.
