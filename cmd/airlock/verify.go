@@ -30,7 +30,7 @@ func verifyCommands() []*cli.Command {
 			&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the certificate's OIDC issuer must be `URL`"},
 			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "the certificate's OIDC issuer must match `REGEXP`"},
 			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: trust from the database)"},
-			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (prints a warning)"},
+			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry: a bundle without one, a detached signature whose entry the site log does not hold (prints a warning)"},
 		}, trustFlags()...)
 	}
 	return []*cli.Command{
@@ -42,7 +42,8 @@ func verifyCommands() []*cli.Command {
 			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
 given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
 beside each FILE without --bundle) or cosign's detached signature
-(--signature FILE.sig with --key). Prints "Verified OK"; --output json prints one JSON
+(--signature FILE.sig with --key), which verifies only when its entry is in the
+database's site log (or with --insecure-ignore-tlog). Prints "Verified OK"; --output json prints one JSON
 object per verification (docs/json.md).
 
 Exit codes: 0 verified; 1 rejected; 2 could not run.
