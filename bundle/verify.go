@@ -441,6 +441,12 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		return rej(r, Rejectf(ReasonNoTlogEntry, "the bundle has no transparency-log entry"))
 	}
 
+	if hasTlog {
+		if err := checkTlogConsistency(b); err != nil {
+			return rej(r, err)
+		}
+	}
+
 	var firstErr error
 	for i := range v.sources {
 		tm := v.plain[i]
