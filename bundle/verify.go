@@ -448,7 +448,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 	}
 
 	var firstErr error
-	for i := range v.sources {
+	for _, i := range v.sourceOrder(b) {
 		tm := v.plain[i]
 		k.source = i
 		o := verifierOptions(optionInputs{
@@ -658,4 +658,27 @@ func logEntries(b *sgbundle.Bundle) []LogEntry {
 		out = append(out, le)
 	}
 	return out
+}
+
+// sourceOrder is the order to try the trust sources in for b: those that
+// hold a log of b's entries first, then the others, each group in the
+// trust's order. A site-log bundle is then checked under the site log
+// first, not after every repository has failed it (and a public-good
+// bundle under its repository, not the site log).
+func (v *Verifier) sourceOrder(b *sgbundle.Bundle) []int {
+	order := make([]int, 0, len(v.plain))
+	var ids []string
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		ids = append(ids, hex.EncodeToString(e.GetLogId().GetKeyId()))
+	}
+	var rest []int
+	for i, tm := range v.plain {
+		logs := tm.RekorLogs()
+		if slices.ContainsFunc(ids, func(id string) bool { return logs[id] != nil }) {
+			order = append(order, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return append(order, rest...)
 }
