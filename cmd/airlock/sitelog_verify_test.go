@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"encoding/base64"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -90,5 +91,29 @@ func cmdSitelog(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(os.WriteFile(ts.MkAbs(args[6]), detached, 0o644))
 	default:
 		ts.Fatalf("unknown sitelog subcommand %q", args[0])
+	}
+}
+
+// TestLogKeysOfRotatedLog: a log's metadata with retired keys lists each
+// key with its window for trust, the current one open-ended.
+func TestLogKeysOfRotatedLog(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1, t2 := t0.AddDate(0, 3, 0), t0.AddDate(0, 6, 0)
+	m := tlog.Meta{Origin: "log.example", PublicKey: []byte("k3"), Created: t0, KeySince: t2,
+		RetiredKeys: []tlog.KeyPeriod{{PublicKey: []byte("k1"), From: t0, To: t1}, {PublicKey: []byte("k2"), From: t1, To: t2}}}
+	got := logKeysOf(m)
+	if len(got) != 3 {
+		t.Fatalf("%d keys", len(got))
+	}
+	for i, w := range []struct {
+		key      string
+		from, to time.Time
+	}{{"k1", t0, t1}, {"k2", t1, t2}, {"k3", t2, time.Time{}}} {
+		if string(got[i].PublicKey) != w.key || !got[i].ValidFrom.Equal(w.from) || !got[i].ValidTo.Equal(w.to) || got[i].Origin != "log.example" {
+			t.Errorf("key %d: %+v", i, got[i])
+		}
+	}
+	if one := logKeysOf(tlog.Meta{Origin: "o", PublicKey: []byte("k"), Created: t0}); len(one) != 1 || !one[0].ValidFrom.Equal(t0) || !one[0].ValidTo.IsZero() {
+		t.Errorf("unrotated: %+v", one)
 	}
 }

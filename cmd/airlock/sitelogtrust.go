@@ -37,9 +37,13 @@ func siteLogKeys(ctx context.Context, db *cache.DB) ([]trust.LogKey, error) {
 	return logKeysOf(l.Meta()), nil
 }
 
-// logKeysOf lists a log's keys from its metadata.
+// logKeysOf lists a log's keys from its metadata, each with its window.
 func logKeysOf(m tlog.Meta) []trust.LogKey {
-	return []trust.LogKey{{Origin: m.Origin, PublicKey: m.PublicKey, ValidFrom: m.Created}}
+	var keys []trust.LogKey
+	for _, k := range m.Keys() {
+		keys = append(keys, trust.LogKey{Origin: m.Origin, PublicKey: k.PublicKey, ValidFrom: k.From, ValidTo: k.To})
+	}
+	return keys
 }
 
 // siteLogTrustErr attaches a hint to an error reading the site log for
