@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
@@ -89,6 +91,28 @@ func cmdSitelog(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Check(os.WriteFile(ts.MkAbs(args[5]), logged.Bundle, 0o644))
 		ts.Check(os.WriteFile(ts.MkAbs(args[6]), detached, 0o644))
+	case "tamper":
+		// sitelog tamper BUNDLE FIELD OUT: change one unsigned field of
+		// the bundle's first log entry (treeSize, rootHash).
+		if len(args) != 4 {
+			ts.Fatalf("usage: sitelog tamper BUNDLE treeSize|rootHash OUT")
+		}
+		data, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		var pb protobundle.Bundle
+		ts.Check(protojson.Unmarshal(data, &pb))
+		p := pb.VerificationMaterial.TlogEntries[0].InclusionProof
+		switch args[2] {
+		case "treeSize":
+			p.TreeSize++
+		case "rootHash":
+			p.RootHash[0] ^= 1
+		default:
+			ts.Fatalf("unknown field %q", args[2])
+		}
+		out, err := sitelogtest.MarshalBundle(&pb)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[3]), out, 0o644))
 	default:
 		ts.Fatalf("unknown sitelog subcommand %q", args[0])
 	}
