@@ -208,11 +208,20 @@ func classifyTlog(b *sgbundle.Bundle, tm root.TrustedMaterial) Reason {
 func inclusionHolds(e *sgtlog.Entry) bool {
 	tle := e.TransparencyLogEntry()
 	p := tle.GetInclusionProof()
-	if p == nil || p.GetLogIndex() < 0 || p.GetTreeSize() < 0 {
+	if p == nil {
 		return false
 	}
-	leaf := rfc6962.DefaultHasher.HashLeaf(tle.GetCanonicalizedBody())
-	return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(p.GetLogIndex()), uint64(p.GetTreeSize()), leaf, p.GetHashes(), p.GetRootHash()) == nil
+	return bodyProved(tle.GetCanonicalizedBody(), p.GetLogIndex(), p.GetTreeSize(), p.GetHashes(), p.GetRootHash())
+}
+
+// bodyProved reports whether hashes prove body is leaf index of the tree
+// of size entries whose root is root (RFC 6962).
+func bodyProved(body []byte, index, size int64, hashes [][]byte, root []byte) bool {
+	if index < 0 || size < 0 {
+		return false
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(body)
+	return proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(index), uint64(size), leaf, hashes, root) == nil
 }
 
 // entryMatches reports whether a Rekor v1 entry records the bundle's

@@ -16,9 +16,9 @@ import (
 	"slices"
 )
 
-// NoTlogWarning is carried by every verified Result for a detached .sig
-// or .att: such a file holds a signature and nothing else, so there is no
-// log entry to check.
+// NoTlogWarning is carried by a Result for a detached .sig or .att
+// verified without its log entry (InsecureIgnoreTlogUnsafe): such a file
+// holds a signature and nothing else.
 const NoTlogWarning = "no transparency-log evidence was checked: a detached signature carries none"
 
 // SignatureDigestAlgorithms returns the digest a cosign detached signature
@@ -67,8 +67,8 @@ func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) 
 	if err := verifyDigestSignature(v.policy.Key, alg, d, raw); err != nil {
 		return r.reject(ReasonSignatureInvalid, err)
 	}
-	v.keyVerified(r)
-	return r, nil
+	body, err := v.hashedRekordBody(raw, alg, d)
+	return v.detachedVerified(r, body, err)
 }
 
 // keyVerified marks a detached signature or attestation verified: on the
@@ -240,6 +240,7 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 	msg := PAE(env.PayloadType, payload)
 	var sigErr error
 	verified := false
+	var goodSig []byte
 	for _, s := range env.Signatures {
 		sig, err := base64.StdEncoding.DecodeString(s.Sig)
 		if err != nil {
@@ -247,7 +248,7 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 			continue
 		}
 		if sigErr = verifyMessageSignature(v.policy.Key, msg, sig); sigErr == nil {
-			verified = true
+			verified, goodSig = true, sig
 			break
 		}
 	}
@@ -273,8 +274,8 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 		return r.reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Got: st.PredicateType, Want: v.policy.PredicateType})
 	}
 	r.PredicateType = st.PredicateType
-	v.keyVerified(r)
-	return r, nil
+	body, err := v.dsseBody(data, payload, goodSig)
+	return v.detachedVerified(r, body, err)
 }
 
 // subjectAlgorithms lists the supported digest algorithms the statement's

@@ -89,6 +89,13 @@ const (
 	// ReasonNoTlogEntry: the bundle has no transparency-log entry, and
 	// one is required.
 	ReasonNoTlogEntry Reason = "no-tlog-entry"
+	// ReasonNoLogEntryFound: no log entry was found for a detached
+	// signature or attestation (one is required).
+	ReasonNoLogEntryFound Reason = "no-log-entry-found"
+	// ReasonTlogEntryInconsistent: a log entry's unsigned fields
+	// contradict what is signed (the checkpoint, the body): the message
+	// names the field.
+	ReasonTlogEntryInconsistent Reason = "tlog-entry-inconsistent"
 	// ReasonNoLogInTrustedRoot: no log of the trusted root made the
 	// bundle's entries.
 	ReasonNoLogInTrustedRoot Reason = "no-log-in-trusted-root"
@@ -142,7 +149,7 @@ var Reasons = []Reason{
 	ReasonArtifactFormMismatch, ReasonDigestMismatch,
 	ReasonSignatureInvalid, ReasonKeyMismatch, ReasonKeyInvalid, ReasonIdentityMismatch,
 	ReasonCertificateChainInvalid, ReasonSCTInvalid,
-	ReasonNoTlogEntry, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
+	ReasonNoTlogEntry, ReasonNoLogEntryFound, ReasonTlogEntryInconsistent, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
 	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonOutsideValidity, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
 	ReasonTrustedRootInvalid, ReasonTrustTooOld,
 	ReasonVerificationFailed,

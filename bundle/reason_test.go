@@ -24,7 +24,7 @@ func TestConformanceFailReasons(t *testing.T) {
 		"bundle-malformed-json_fail":                             ReasonMalformedBundle,
 		"bundle-negative-log-index_fail":                         ReasonMalformedBundle,
 		"bundle-unknown-version_fail":                            ReasonMalformedBundle,
-		"checkpoint-wrong-roothash_fail":                         ReasonCheckpointInvalid,
+		"checkpoint-wrong-roothash_fail":                         ReasonTlogEntryInconsistent, // its checkpoint is of another tree: the proof's treeSize says so
 		"dsse-invalid-sig_fail":                                  ReasonTlogEntryMismatch,
 		"dsse-mismatch-envelope_fail":                            ReasonTlogEntryMismatch,
 		"inclusion-proof-corrupted-hash_fail":                    ReasonInclusionProofInvalid,

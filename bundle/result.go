@@ -75,11 +75,14 @@ type LogEntry struct {
 	Index int64  `json:"index"`
 	// IntegratedTime is the log's time for the entry (zero for Rekor v2,
 	// which has none).
-	IntegratedTime   *time.Time `json:"integratedTime,omitempty"`
-	Kind             string     `json:"kind,omitempty"`
-	Version          string     `json:"version,omitempty"`
-	InclusionProof   bool       `json:"inclusionProof"`
-	InclusionPromise bool       `json:"inclusionPromise"`
+	IntegratedTime *time.Time `json:"integratedTime,omitempty"`
+	// TreeSize is the size of the tree the inclusion proof is against
+	// (zero when the entry has no proof).
+	TreeSize         int64  `json:"treeSize,omitempty"`
+	Kind             string `json:"kind,omitempty"`
+	Version          string `json:"version,omitempty"`
+	InclusionProof   bool   `json:"inclusionProof"`
+	InclusionPromise bool   `json:"inclusionPromise"`
 }
 
 // TimeUsed is one verified time: "Tlog" (a log's integrated time),

@@ -115,6 +115,9 @@ type Trust struct {
 	From string
 	// Time is the reference time trust was evaluated at; copied to the Result.
 	Time time.Time
+	// Entries finds the log entries of detached signatures (the site
+	// log); nil when there is no log to look in.
+	Entries EntryFinder
 	// Warnings weaken what this trust vouches for (stale repositories, say).
 	// A Result carries them only when the trust played a part: a bundle
 	// verified on the key alone, or rejected before any trust was
@@ -474,8 +477,14 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		return rej(r, Rejectf(ReasonNoSigningTime, "the bundle has no transparency-log entry and no RFC 3161 timestamp: nothing dates its certificate's signature"))
 	}
 
+	if hasTlog {
+		if err := checkTlogConsistency(b); err != nil {
+			return rej(r, err)
+		}
+	}
+
 	var firstErr error
-	for i := range v.sources {
+	for _, i := range v.sourceOrder(b) {
 		tm := v.plain[i]
 		k.source = i
 		o := verifierOptions(optionInputs{
@@ -697,6 +706,7 @@ func logEntries(b *sgbundle.Bundle) []LogEntry {
 			Index:            e.GetLogIndex(),
 			Kind:             e.GetKindVersion().GetKind(),
 			Version:          e.GetKindVersion().GetVersion(),
+			TreeSize:         e.GetInclusionProof().GetTreeSize(),
 			InclusionProof:   e.GetInclusionProof() != nil,
 			InclusionPromise: e.GetInclusionPromise() != nil,
 		}
@@ -710,4 +720,27 @@ func logEntries(b *sgbundle.Bundle) []LogEntry {
 		out = append(out, le)
 	}
 	return out
+}
+
+// sourceOrder is the order to try the trust sources in for b: those that
+// hold a log of b's entries first, then the others, each group in the
+// trust's order. A site-log bundle is then checked under the site log
+// first, not after every repository has failed it (and a public-good
+// bundle under its repository, not the site log).
+func (v *Verifier) sourceOrder(b *sgbundle.Bundle) []int {
+	order := make([]int, 0, len(v.plain))
+	var ids []string
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		ids = append(ids, hex.EncodeToString(e.GetLogId().GetKeyId()))
+	}
+	var rest []int
+	for i, tm := range v.plain {
+		logs := tm.RekorLogs()
+		if slices.ContainsFunc(ids, func(id string) bool { return logs[id] != nil }) {
+			order = append(order, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return append(order, rest...)
 }

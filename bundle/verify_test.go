@@ -244,7 +244,7 @@ func TestDetachedSignature(t *testing.T) {
 		{"ed25519ph", ek.Public(), edSig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: tc.key}, Options{})
+			v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: tc.key, InsecureIgnoreTlogUnsafe: true}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,7 @@ func TestDetachedSignature(t *testing.T) {
 				t.Errorf("other file: %v", err)
 			}
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			ov, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: other.Public()}, Options{})
+			ov, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: other.Public(), InsecureIgnoreTlogUnsafe: true}, Options{})
 			od, _ := HashReader(bytes.NewReader(file), []string{"sha256"})
 			if _, err := ov.VerifySignatureFile(sig, "f.sig", Artifact{Name: "f", Digests: od}); !errors.Is(err, ErrRejected) {
 				t.Errorf("other key: %v", err)
@@ -300,7 +300,7 @@ func TestDetachedAttestation(t *testing.T) {
 			d, _ := HashReader(bytes.NewReader(file), AttestationDigestAlgorithms(stmt))
 			a := Artifact{Name: "hello.tgz", Digests: d}
 			for pt, ok := range map[string]bool{"": true, "https://cyclonedx.org/bom": true, "https://spdx.dev/Document": false} {
-				v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub, PredicateType: pt}, Options{})
+				v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub, PredicateType: pt, InsecureIgnoreTlogUnsafe: true}, Options{})
 				r, err := v.VerifyAttestationFile(env, "x.att", a)
 				if (err == nil) != ok {
 					t.Errorf("type %q: err %v", pt, err)
@@ -310,7 +310,7 @@ func TestDetachedAttestation(t *testing.T) {
 				}
 			}
 			// base64 of the envelope, as the primer shows it, verifies too.
-			v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub}, Options{})
+			v, _ := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.pub, InsecureIgnoreTlogUnsafe: true}, Options{})
 			if _, err := v.VerifyAttestationFile([]byte(base64.StdEncoding.EncodeToString(env)), "x.att", a); err != nil {
 				t.Errorf("base64 envelope: %v", err)
 			}
@@ -353,7 +353,7 @@ func TestDetachedAttestationSubjectAlgorithm(t *testing.T) {
 	file := []byte("hello, air gap\n")
 	s256, s512 := sha256.Sum256(file), sha512.Sum512(file)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public()}, Options{})
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public(), InsecureIgnoreTlogUnsafe: true}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestVerifyFileGivenData(t *testing.T) {
 	file := []byte("hello, air gap\n")
 	sum := sha256.Sum256(file)
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public()}, Options{})
+	v, err := NewVerifier(Trust{Sources: []TrustSource{{Name: "--key"}}}, Policy{Key: k.Public(), InsecureIgnoreTlogUnsafe: true}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -399,6 +399,58 @@ else
   fi
 fi
 
+# ---- 5. site log: airlock logs, cosign verifies against the exported root --------------------
+# site_log_checks: bundles whose entries the site log holds verify with stock cosign against
+# `airlock trust export-root` (no insecure flag), and with airlock from the database.
+# SITE_LOG_SIGNER picks who makes them: "fixture" (default: scripts/sitelog-fixture, the tlog
+# library as signing with the site log uses it) or "cli" (airlock log init + sign-blob and
+# attest-blob, once they are on the branch).
+site_log_checks() {
+  local via=${SITE_LOG_SIGNER:-fixture} db=$T/site.db fx=$T/sitelog-fixture origin=transparency.site.example
+  section "site log ($via): airlock logs, cosign $COSIGN_VERSION verifies with --trusted-root"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out logkey.pem 2>/dev/null
+  if [ "$via" = cli ]; then
+    ok "airlock log init" env AIRLOCK_DB="$db" "$A" log init --key logkey.pem --origin $origin
+    ok "airlock sign-blob (site log)" env AIRLOCK_DB="$db" "$A" sign-blob --key p256.key \
+      --bundle site.sigstore.json --output-signature site.sig hello.tgz
+    ok "airlock attest-blob (site log)" env AIRLOCK_DB="$db" "$A" attest-blob --key p256.key \
+      --predicate sbom.json --type spdxjson --bundle site.att.sigstore.json hello.tgz
+    env AIRLOCK_DB="$db" "$A" attest-blob --key p256.key --predicate sbom.json --type spdxjson hello.tgz >site.att 2>/dev/null
+  else
+    (cd "$REPO" && GOTOOLCHAIN=local go build -o "$fx" ./scripts/sitelog-fixture) || { report_fail "build scripts/sitelog-fixture" "" go build ./scripts/sitelog-fixture; return; }
+    ok "site log init (fixture)" "$fx" init "$db" $origin logkey.pem
+    ok "sign and log a blob (fixture)" "$fx" sign "$db" logkey.pem p256.key hello.tgz site.sigstore.json site.sig
+    ok "attest and log a blob (fixture)" "$fx" attest "$db" logkey.pem p256.key hello.tgz sbom.json spdxjson site.att.sigstore.json site.att
+  fi
+  ok "airlock trust export-root (the site log alone)" env AIRLOCK_DB="$db" "$A" trust export-root --out site-root.json
+  ok "cosign verify-blob --bundle --trusted-root <- site log" \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root site-root.json --bundle site.sigstore.json hello.tgz
+  rejects "cosign verify-blob --bundle --trusted-root rejects a tampered artifact (site log)" any \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root site-root.json --bundle site.sigstore.json tampered.tgz
+  ok "cosign verify-blob-attestation --bundle --trusted-root <- site log" \
+    "$COSIGN" verify-blob-attestation --key p256.pub --trusted-root site-root.json --type spdxjson \
+    --bundle site.att.sigstore.json hello.tgz
+  rejects "cosign verify-blob-attestation rejects a tampered artifact (site log)" any \
+    "$COSIGN" verify-blob-attestation --key p256.pub --trusted-root site-root.json --type spdxjson \
+    --bundle site.att.sigstore.json tampered.tgz
+  # A root that does not list the log: cosign refuses the bundle (the log key is what vouches).
+  rejects "cosign verify-blob rejects a site-log bundle under the public-good root" any \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root "$PUBLIC_GOOD_ROOT" --bundle site.sigstore.json hello.tgz
+  ok "airlock verify-blob --bundle (database trust: the site log)" \
+    env AIRLOCK_DB="$db" "$A" verify-blob --key p256.pub --bundle site.sigstore.json hello.tgz
+  ok "airlock verify-blob --bundle --trusted-root (exported root)" \
+    "$A" verify-blob --key p256.pub --trusted-root site-root.json --bundle site.sigstore.json hello.tgz
+  ok "airlock verify-attestation --bundle (database trust: the site log)" \
+    env AIRLOCK_DB="$db" "$A" verify-attestation --key p256.pub --type spdxjson --bundle site.att.sigstore.json hello.tgz
+  ok "airlock verify-blob --signature .sig (entry found in the site log)" \
+    env AIRLOCK_DB="$db" "$A" verify-blob --key p256.pub --signature site.sig hello.tgz
+  ok "airlock verify-attestation --signature .att (entry found in the site log)" \
+    env AIRLOCK_DB="$db" "$A" verify-attestation --key p256.pub --type spdxjson --signature site.att hello.tgz
+  rejects "airlock verify-blob --signature: a .sig the site log never saw" 1 \
+    env AIRLOCK_DB="$db" "$A" verify-blob --key cosign.pub --signature cosign.sig hello.tgz
+}
+site_log_checks
+
 # ---- summary --------------------------------------------------------------------------------
 echo
 echo "interop: $PASS passed, $FAIL failed, $SKIP skipped (cosign $COSIGN_VERSION)"

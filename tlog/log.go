@@ -100,6 +100,31 @@ type Meta struct {
 	// PublicKey is the log key, PKIX DER.
 	PublicKey []byte    `json:"publicKey"`
 	Created   time.Time `json:"created"`
+	// KeySince is when PublicKey began signing; zero means Created (a
+	// log whose key was never rotated).
+	KeySince time.Time `json:"keySince,omitzero"`
+	// RetiredKeys are the log's earlier keys, oldest first, each with
+	// the window in which it signed, so that verifiers keep accepting
+	// entries and checkpoints they signed (log rotate-key adds to it).
+	RetiredKeys []KeyPeriod `json:"retiredKeys,omitempty"`
+}
+
+// KeyPeriod is a log key (PKIX DER) and the window in which it signed.
+type KeyPeriod struct {
+	PublicKey []byte    `json:"publicKey"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+}
+
+// Keys lists every key of the log with its window, oldest first: the
+// retired keys, then the current one (To zero: still signing).
+func (m Meta) Keys() []KeyPeriod {
+	keys := append([]KeyPeriod{}, m.RetiredKeys...)
+	since := m.KeySince
+	if since.IsZero() {
+		since = m.Created
+	}
+	return append(keys, KeyPeriod{PublicKey: m.PublicKey, From: since})
 }
 
 // Config configures Create. Origin is required; a zero TreeID picks a

@@ -206,6 +206,12 @@ var reasonTable = map[bundle.Reason]reasonRow{
 	}},
 	bundle.ReasonCertificateChainInvalid: {exitRejected, trustedRootMissing},
 	bundle.ReasonSCTInvalid:              {exitRejected, trustedRootMissing},
+	bundle.ReasonNoLogEntryFound: {exitRejected, func(h hintContext) string {
+		return "a detached signature verifies only with its log entry: check that --db is the database of the site log that logged it, pass the bundle (--bundle FILE.sigstore.json) instead, or accept the signature without log evidence with --insecure-ignore-tlog (said in a warning)"
+	}},
+	bundle.ReasonTlogEntryInconsistent: {exitRejected, func(h hintContext) string {
+		return "the bundle was altered after it was made: its log entry contradicts what the log signed; get the bundle again from the signer (" + inspectCmd(h) + " shows the entry)"
+	}},
 	bundle.ReasonNoTlogEntry: {exitRejected, func(h hintContext) string {
 		if h.withKey {
 			return "--insecure-ignore-tlog accepts a key-signed bundle without one (and says so)"

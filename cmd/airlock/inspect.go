@@ -183,6 +183,9 @@ func renderInspection(w io.Writer, path string, in *bundle.Inspection) {
 	}
 	for i, e := range in.LogEntries {
 		p("Log entry %d: %s %s, log %s, index %d", i+1, e.Kind, e.Version, e.LogID, e.Index)
+		if e.Origin != "" {
+			p("  Origin: %s", e.Origin)
+		}
 		if e.IntegratedTime != nil {
 			p("  Integrated time: %s", ts(*e.IntegratedTime))
 		}

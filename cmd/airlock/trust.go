@@ -449,6 +449,9 @@ type exportJSON struct {
 	Repositories []string `json:"repositories"`
 	// Warnings are the stale and left-out repositories, as on stderr.
 	Warnings []string `json:"warnings"`
+	// SiteLog is the origin of the site log whose keys the root lists;
+	// empty when the database holds no site log.
+	SiteLog string `json:"siteLog,omitempty"`
 }
 
 func trustExportAction(c *cli.Context) error {
@@ -498,6 +501,16 @@ func trustExportAction(c *cli.Context) error {
 	// The same choice verification makes: what it would not use is not
 	// handed to another verifier either.
 	sel, err := trust.Select(repos, now, maxAge)
+	// The site log's keys are listed whatever --name selects: bundles
+	// airlock logs verify against the exported root. A site with a log
+	// and no repository exports the log alone.
+	logKeys, kerr := siteLogKeys(c.Context, db)
+	if kerr != nil {
+		return siteLogTrustErr(kerr)
+	}
+	if len(logKeys) > 0 && sel != nil && (err == nil || errors.Is(err, trust.ErrNoTrust) || errors.Is(err, trust.ErrStale)) {
+		err = nil
+	}
 	if errors.Is(err, trust.ErrNoTrust) {
 		return withHint(err, "import metadata with 'airlock trust update --from DIR|TAR' first: export-root writes imported trust")
 	}
@@ -527,8 +540,17 @@ func trustExportAction(c *cli.Context) error {
 		}
 	}
 	res.Repositories = append(res.Repositories, names...)
-	if len(names) > 1 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock never does; export one with --name to keep them apart", len(names), strings.Join(names, ", ")))
+	if len(logKeys) > 0 {
+		logRoot, err := trust.LogTrustedRootJSON(logKeys)
+		if err != nil {
+			return siteLogTrustErr(err)
+		}
+		docs = append(docs, logRoot)
+		names = append(names, "site log "+logKeys[0].Origin)
+		res.SiteLog = logKeys[0].Origin
+	}
+	if len(res.Repositories) > 1 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock never does; export one with --name to keep them apart", len(res.Repositories), strings.Join(res.Repositories, ", ")))
 	}
 	data, err := trust.MergeTrustedRoots(docs)
 	if lc := (*trust.LogConflictError)(nil); errors.As(err, &lc) {
@@ -553,6 +575,6 @@ func trustExportAction(c *cli.Context) error {
 	if asJSON {
 		return writeJSON(c.App.Writer, res)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "airlock: wrote %s from %s\n", out, strings.Join(res.Repositories, ", "))
+	fmt.Fprintf(c.App.ErrWriter, "airlock: wrote %s from %s\n", out, strings.Join(names, ", "))
 	return nil
 }

@@ -120,6 +120,15 @@ func loadTrust(c *cli.Context, now time.Time) (*trust.Selection, error) {
 	}
 	defer db.Close()
 	sel, err := trust.ForVerification(c.Context, tufStore(db), now, maxAge)
+	if err == nil || errors.As(err, new(*trust.SelectionError)) {
+		// The site log vouches for its own entries next to the
+		// repositories, or alone on a site with none.
+		keys, kerr := siteLogKeys(c.Context, db)
+		if kerr != nil {
+			return nil, siteLogTrustErr(kerr)
+		}
+		sel, err = trust.WithSiteLog(sel, err, keys)
+	}
 	if err != nil {
 		return nil, trustErr(err)
 	}

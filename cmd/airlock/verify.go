@@ -30,7 +30,7 @@ func verifyCommands() []*cli.Command {
 			&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the certificate's OIDC issuer must be `URL`"},
 			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "the certificate's OIDC issuer must match `REGEXP`"},
 			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: trust from the database)"},
-			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry; with --use-signed-timestamps, certificate-signed bundles verified by an RFC 3161 timestamp (prints a warning)"},
+			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (a bundle without one, a detached signature whose entry the site log does not hold); with --use-signed-timestamps, certificate-signed bundles verified by an RFC 3161 timestamp (prints a warning)"},
 			&cli.BoolFlag{Name: "use-signed-timestamps", Usage: "with --insecure-ignore-tlog: accept a certificate-signed bundle with no log entry on its RFC 3161 timestamps from a TSA of the trusted root (GitHub private-instance attestations)"},
 			&cli.BoolFlag{Name: "insecure-ignore-sct", Usage: "do not require the certificate's signed certificate timestamp (a private CA without a CT log; prints a warning)"},
 		}, trustFlags()...)
@@ -44,7 +44,8 @@ func verifyCommands() []*cli.Command {
 			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
 given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
 beside each FILE without --bundle) or cosign's detached signature
-(--signature FILE.sig with --key). Prints "Verified OK"; --output json prints one JSON
+(--signature FILE.sig with --key), which verifies only when its entry is in the
+database's site log (or with --insecure-ignore-tlog). Prints "Verified OK"; --output json prints one JSON
 object per verification (docs/json.md).
 
 Exit codes: 0 verified; 1 rejected; 2 could not run.
@@ -194,9 +195,16 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	var trustWarnings []string
 	var setAside string // the hint naming repositories left out of database trust
 	if sigPath != "" {
-		// A detached .sig/.att is checked against --key alone: it has no
-		// certificate and no log entry for trusted material to vouch for.
+		// A detached .sig/.att is checked against --key: it has no
+		// certificate for trusted material to vouch for. Its log entry is
+		// looked up in the database's site log (the verifier rebuilds the
+		// entry the signer logged).
 		trust = bundle.Trust{Sources: []bundle.TrustSource{{Name: "--key"}}, From: "--key " + keyPath, Time: now}
+		if path, err := dbPath(c); err == nil {
+			if trust.Entries, err = detachedEntries(c.Context, path); err != nil {
+				return err
+			}
+		}
 		// A --trusted-root given anyway is still read, as everywhere: one
 		// that cannot be read or is not a trusted root is not set aside
 		// in silence. Then the user is told it played no part.
