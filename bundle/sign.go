@@ -18,6 +18,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/airlock-project/airlock/tlog"
+
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -172,6 +174,16 @@ type Signed struct {
 	// Envelope is the DSSE envelope in cosign's .att form (JSON, payload and
 	// signatures base64); nil for message signatures.
 	Envelope []byte
+	// LogIndex is the index of the signature's transparency-log entry,
+	// set (with Logged) by a Logger that put the entry in Bundle.
+	LogIndex int64
+	Logged   bool
+
+	// What a Logger needs to make the log entry, kept from signing.
+	pb       *protobundle.Bundle
+	digest   []byte // message signatures: the signed digest
+	hash     crypto.Hash
+	verifier tlog.Verifier
 }
 
 // SignDigest signs an artifact digest computed with Digest (Hash) and
@@ -200,7 +212,7 @@ func (s *Builder) SignDigest(digest []byte) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signed{Bundle: out, Signature: sig}, nil
+	return &Signed{Bundle: out, Signature: sig, pb: b, digest: digest, hash: s.hash, verifier: s.verifier()}, nil
 }
 
 // SignDSSE signs payload in a DSSE envelope of payloadType and returns a
@@ -245,7 +257,7 @@ func (s *Builder) SignDSSE(payloadType string, payload []byte) (*Signed, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Signed{Bundle: out, Signature: sig, Envelope: envJSON}, nil
+	return &Signed{Bundle: out, Signature: sig, Envelope: envJSON, pb: b, verifier: s.verifier()}, nil
 }
 
 // dsseJSON is the DSSE envelope as cosign writes it to a .att file.
@@ -283,6 +295,12 @@ func (s *Builder) verifyDigest(digest, sig []byte) error {
 		return errors.New("the key produced a signature that does not verify with its public key")
 	}
 	return nil
+}
+
+// verifier is what a log entry names as the signature's key: the
+// certificate when the bundle carries one, else the public key.
+func (s *Builder) verifier() tlog.Verifier {
+	return tlog.Verifier{PublicKey: s.pub, Certificate: s.leaf}
 }
 
 func (s *Builder) newBundle() *protobundle.Bundle {

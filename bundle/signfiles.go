@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/airlock-project/airlock/output"
@@ -52,7 +53,8 @@ type Outputs interface {
 // An AuditRecord is one signature as the audit trail stores it. Its Fields
 // are the trail's stable schema: key, key_sha256, artifact,
 // artifact_digest, signature, tlog, and where they apply bundle,
-// bundle_digest, signature_file, predicate_type, certificate_sha256.
+// bundle_digest, signature_file, predicate_type, certificate_sha256,
+// log_index and log_origin (a logged signature).
 type AuditRecord struct {
 	Time   time.Time
 	Kind   string // "sign" or "attest"
@@ -80,10 +82,14 @@ type Recorder interface {
 type Logger interface {
 	// Name is the log as the audit trail names it (its "tlog" field).
 	Name() string
+	// Origin names the log instance (a checkpoint origin), for the audit
+	// trail's "log_origin" field.
+	Origin() string
 	// Prepare is called once every signature is made and before any
 	// output is staged, with the signatures in the request's order. It
 	// may replace each Signed's Bundle with one carrying the entry's
-	// inclusion proof, checkpoint and SET, and returns the pending append
+	// inclusion proof, checkpoint and SET (setting its LogIndex and
+	// Logged), and returns the pending append
 	// that the Recorder commits (SignCommit.Log). It must not change the
 	// log itself.
 	Prepare(ctx context.Context, signed []*Signed) (pending any, err error)
@@ -122,6 +128,7 @@ type FileRequest struct {
 type SignResult struct {
 	KeySHA256 string // hex SHA-256 of the DER public key, as in the audit trail
 	Tlog      string // the log as the audit trail names it: "none" without one
+	LogOrigin string // the log's origin; "" without a log
 	Files     []SignedFile
 	// Envelope and Statement are AttestFile's DSSE envelope (cosign's .att)
 	// and the in-toto statement it signs.
@@ -138,6 +145,9 @@ type SignedFile struct {
 	SignatureFile string // as given; "" if not written
 	StatementFile string // AttestFile's statement output, as given
 	PredicateType string // AttestFile: the statement's predicate type URI
+	// LogIndex is the index of the signature's log entry, when Logged.
+	LogIndex int64
+	Logged   bool
 }
 
 // SignFiles signs every file of req with signer (message signatures over
@@ -152,7 +162,7 @@ func SignFiles(ctx context.Context, signer *Builder, req SignRequest, out Output
 	}
 	defer out.Abort()
 	alg := HashName(signer.Hash())
-	res := &SignResult{KeySHA256: keySHA256(signer.PublicKey()), Tlog: logName(req.Log), Files: make([]SignedFile, len(req.Files))}
+	res := &SignResult{KeySHA256: keySHA256(signer.PublicKey()), Tlog: logName(req.Log), LogOrigin: logOrigin(req.Log), Files: make([]SignedFile, len(req.Files))}
 	var signed []*Signed // kept for the Logger only: a batch without one holds no bundle once staged
 	if req.Log != nil {
 		signed = make([]*Signed, len(req.Files))
@@ -183,6 +193,9 @@ func SignFiles(ctx context.Context, signer *Builder, req SignRequest, out Output
 	if req.Log != nil {
 		if pending, err = req.Log.Prepare(ctx, signed); err != nil {
 			return nil, err
+		}
+		for i, s := range signed {
+			res.Files[i].LogIndex, res.Files[i].Logged = s.LogIndex, s.Logged
 		}
 		err = forEach(ctx, len(req.Files), req.Workers, func(i int) error {
 			return stageFile(ctx, out, req.Files[i], &res.Files[i], signed[i])
@@ -286,7 +299,8 @@ func AttestFile(ctx context.Context, signer *Builder, req AttestRequest, out Out
 		}
 	}
 	r := SignedFile{File: req.File, Digest: "sha256:" + hex.EncodeToString(sum),
-		Signature: base64.StdEncoding.EncodeToString(s.Signature), PredicateType: ptype}
+		Signature: base64.StdEncoding.EncodeToString(s.Signature), PredicateType: ptype,
+		LogIndex: s.LogIndex, Logged: s.Logged}
 	for _, o := range []struct {
 		to   *output.Target
 		data []byte
@@ -306,7 +320,7 @@ func AttestFile(ctx context.Context, signer *Builder, req AttestRequest, out Out
 	if req.Bundle != nil {
 		r.BundleDigest = sha256Digest(s.Bundle)
 	}
-	res := &SignResult{KeySHA256: keySHA256(signer.PublicKey()), Tlog: logName(req.Log), Files: []SignedFile{r},
+	res := &SignResult{KeySHA256: keySHA256(signer.PublicKey()), Tlog: logName(req.Log), LogOrigin: logOrigin(req.Log), Files: []SignedFile{r},
 		Envelope: s.Envelope, Statement: stmt}
 	if err := commit(ctx, out, rec, signer, req.KeyRef, req.Now, "attest", res, pending); err != nil {
 		return nil, err
@@ -359,6 +373,10 @@ func auditRecords(signer *Builder, keyRef string, t time.Time, kind string, res 
 		if certSum != "" {
 			fields["certificate_sha256"] = certSum
 		}
+		if r.Logged {
+			fields["log_index"] = strconv.FormatInt(r.LogIndex, 10)
+			fields["log_origin"] = res.LogOrigin
+		}
 		recs = append(recs, AuditRecord{Time: t, Kind: kind, Fields: fields})
 	}
 	return recs
@@ -398,6 +416,13 @@ func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+func logOrigin(l Logger) string {
+	if l == nil {
+		return ""
+	}
+	return l.Origin()
 }
 
 func logName(l Logger) string {

@@ -36,6 +36,8 @@ type markLogger struct{ prepared int }
 
 func (l *markLogger) Name() string { return "test" }
 
+func (l *markLogger) Origin() string { return "test.example" }
+
 func (l *markLogger) Prepare(_ context.Context, signed []*Signed) (any, error) {
 	for i, s := range signed {
 		s.Bundle = fmt.Appendf(nil, "logged %d", i)
