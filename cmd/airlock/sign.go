@@ -39,6 +39,7 @@ func signKeyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `none` makes a bundle with no log entry (required until a log is configured)"},
 		&cli.StringFlag{Name: "certificate", Usage: "PEM certificate `FILE` for the key (leaf first); default: the certificate on the token, if any"},
 		&cli.BoolFlag{Name: "keyless", Usage: "not available offline (needs Fulcio and an OIDC provider); use --key"},
+		rekorKeyFlag(),
 	}
 }
 
@@ -129,12 +130,12 @@ func checkSignFlags(c *cli.Context) error {
 		return usageErrorf("%s needs --key KEYREF (a pkcs11: URI or a private key file)", c.Command.Name)
 	}
 	switch v := c.String("tlog"); {
-	case v == "none":
-		return nil
+	case v == "none" || strings.HasPrefix(v, "rekor="):
+		return nil // loggerFor checks rekor=URL
 	case v == "":
 		return withHint(errors.New("no transparency log is configured, and airlock does not silently sign without one"),
 			"pass --tlog none to make a bundle with no log entry (verify it with --insecure-ignore-tlog)")
-	case v == "site" || strings.HasPrefix(v, "rekor="):
+	case v == "site":
 		return withHint(fmt.Errorf("transparency log %q is not configured yet", v),
 			"pass --tlog none to make a bundle with no log entry")
 	default:
@@ -257,6 +258,7 @@ type signedFile struct {
 	StatementFile string `json:"statementFile,omitempty"` // attest-blob --output-attestation
 	Signature     string `json:"signature"`               // base64
 	PredicateType string `json:"predicateType,omitempty"`
+	LogIndex      *int64 `json:"logIndex,omitempty"` // the site log entry's index
 }
 
 // signOutput is the JSON result of sign-blob and attest-blob.
@@ -264,6 +266,7 @@ type signOutput struct {
 	Key            string          `json:"key"`
 	KeyFingerprint string          `json:"keyFingerprint"` // sha256:HEX of the DER public key
 	Tlog           string          `json:"tlog"`
+	LogOrigin      string          `json:"logOrigin,omitempty"`
 	Files          []signedFile    `json:"files"`
 	Envelope       json.RawMessage `json:"envelope,omitempty"`
 }
@@ -278,6 +281,10 @@ func signBlobAction(c *cli.Context) error {
 		return err
 	}
 	if err := checkSignFlags(c); err != nil {
+		return err
+	}
+	logger, err := loggerFor(c)
+	if err != nil {
 		return err
 	}
 	bundleOut, sigOut := c.String("bundle"), c.String("output-signature")
@@ -326,6 +333,7 @@ func signBlobAction(c *cli.Context) error {
 			"sign files with an ECDSA (P-256, P-384, P-521) or RSA key")
 	}
 	req.KeyRef = key.ref
+	req.Log = logger
 	prog := newProgress(c.App.ErrWriter, len(files))
 	req.Progress = prog.add
 	ctx, stop := interruptContext(c.Context)
@@ -423,6 +431,10 @@ func attestBlobAction(c *cli.Context) error {
 	if err := checkSignFlags(c); err != nil {
 		return err
 	}
+	logger, err := loggerFor(c)
+	if err != nil {
+		return err
+	}
 	predPath, ptype := c.String("predicate"), c.String("type")
 	if predPath == "" {
 		return usageErrorf("attest-blob needs --predicate FILE")
@@ -471,6 +483,7 @@ func attestBlobAction(c *cli.Context) error {
 	}
 	defer key.Close()
 	req.KeyRef = key.ref
+	req.Log = logger
 	ctx, stop := interruptContext(c.Context)
 	res, err := bundle.AttestFile(ctx, signer, req, &output.Batch{}, auditRecorder{c})
 	if sig := stop(); sig != nil {
@@ -534,10 +547,14 @@ func (p *progress) done() {
 func renderSigned(c *cli.Context, asJSON bool, key *signingKey, res *bundle.SignResult, toStdout bool, printStdout func(io.Writer) error) error {
 	results := res.Files
 	if asJSON {
-		out := signOutput{Key: key.ref, KeyFingerprint: "sha256:" + res.KeySHA256, Tlog: res.Tlog}
+		out := signOutput{Key: key.ref, KeyFingerprint: "sha256:" + res.KeySHA256, Tlog: res.Tlog, LogOrigin: res.LogOrigin}
 		for _, r := range results {
-			out.Files = append(out.Files, signedFile{File: r.File, Digest: r.Digest, Bundle: r.Bundle, SignatureFile: r.SignatureFile,
-				StatementFile: r.StatementFile, Signature: r.Signature, PredicateType: r.PredicateType})
+			f := signedFile{File: r.File, Digest: r.Digest, Bundle: r.Bundle, SignatureFile: r.SignatureFile,
+				StatementFile: r.StatementFile, Signature: r.Signature, PredicateType: r.PredicateType}
+			if r.Logged {
+				f.LogIndex = &r.LogIndex
+			}
+			out.Files = append(out.Files, f)
 		}
 		if toStdout {
 			out.Envelope = res.Envelope
