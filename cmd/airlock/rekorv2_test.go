@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/airlock-project/airlock/hsm"
+	"github.com/airlock-project/airlock/hsm/softhsmtest"
 	"github.com/airlock-project/airlock/tlog/rekorv2"
 	"github.com/airlock-project/airlock/tlog/rekorv2/rekortest"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -85,11 +87,31 @@ func TestSignRekorV2(t *testing.T) {
 	runRekorAirlock(t, bin, dir, 1, "verify-attestation", "--key", "k.pub", "--trusted-root", "other_root.json",
 		"--type", "spdxjson", "--bundle", "f0.att.sigstore.json", "f0.txt")
 
+	t.Run("softhsm", func(t *testing.T) {
+		tok := softhsmtest.New(t)
+		m, err := hsm.OpenModule(tok.Module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.GenerateKey(hsm.TokenSelector{Label: tok.Label}, tok.PINFunc(), hsm.GenerateOptions{Label: "k", Type: hsm.ECDSAP256})
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		uri := fmt.Sprintf("pkcs11:token=%s;object=k?module-path=%s&pin-source=%s", tok.Label, tok.Module, tok.PINFile)
+		pub, _ := runRekorAirlock(t, bin, dir, 0, "hsm", "pubkey", uri)
+		if err := os.WriteFile(filepath.Join(dir, "token.pub"), []byte(pub), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runRekorAirlock(t, bin, dir, 0, append(append([]string{"sign-blob", "--key", uri}, tlog...), "--bundle", "f1.token.json", "f1.txt")...)
+		runRekorAirlock(t, bin, dir, 0, "verify-blob", "--key", "token.pub", "--trusted-root", "trusted_root.json", "--bundle", "f1.token.json", "f1.txt")
+	})
+
 	audit, _ := runRekorAirlock(t, bin, dir, 0, "audit", "list")
-	if got, want := strings.Count(audit, "tlog=rekor="+srv.URL), len(files)+1; got != want {
+	if got, want := strings.Count(audit, "tlog=rekor="+srv.URL), len(files)+2; got != want {
 		t.Errorf("audit list: %d records with tlog=rekor=URL, want %d:\n%s", got, want, audit)
 	}
-	if got, want := strings.Count(audit, " log_index="), len(files)+1; got != want {
+	if got, want := strings.Count(audit, " log_index="), len(files)+2; got != want {
 		t.Errorf("audit list: %d records with log_index, want %d:\n%s", got, want, audit)
 	}
 }
