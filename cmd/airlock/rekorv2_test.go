@@ -167,7 +167,9 @@ func TestSignRekorV2Fails(t *testing.T) {
 		stderr string
 	}{
 		{"unreachable", []string{"--tlog", "rekor=" + closed, "--rekor-key", srv.LogKeyPEM}, "rekor v2 server unreachable"},
+		{"unreachable hint", []string{"--tlog", "rekor=" + closed, "--rekor-key", srv.LogKeyPEM}, "\nairlock: hint: nothing was written; check that the Rekor v2 server is running"},
 		{"wrong key", []string{"--tlog", "rekor=" + srv.URL, "--rekor-key", "other.pub"}, "rekor v2 response: "},
+		{"wrong key hint", []string{"--tlog", "rekor=" + srv.URL, "--rekor-key", "other.pub"}, "\nairlock: hint: nothing was written; the answer does not check under the log key"},
 		{"no key", []string{"--tlog", "rekor=" + srv.URL}, "airlock: hint: pass --rekor-key FILE"},
 		{"not a URL", []string{"--tlog", "rekor=127.0.0.1:3000", "--rekor-key", srv.LogKeyPEM}, "--tlog rekor=URL needs an http(s) base URL"},
 	} {

@@ -382,6 +382,7 @@ func writtenAfter(res *bundle.SignResult, err error) string {
 
 // signError adds the hint for an error of a signing call.
 func signError(err error) error {
+	err = tlogError(err)
 	var pe *output.PartialCommitError
 	if errors.As(err, &pe) {
 		return withHint(err, fmt.Sprintf("the signatures were made and recorded in the audit trail, and %d of %d outputs written; sign the FILEs whose outputs are missing again", pe.Written, pe.Total))

@@ -11,6 +11,7 @@ import (
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/output"
+	"github.com/airlock-project/airlock/tlog/rekorv2"
 	"github.com/airlock-project/airlock/trust"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/urfave/cli/v2"
@@ -102,4 +103,19 @@ func rekorLogKey(c *cli.Context, u *url.URL) (crypto.PublicKey, error) {
 		}
 	}
 	return nil, noKey
+}
+
+// tlogError adds the hint for a log's failure in a signing call; nothing
+// was written then.
+func tlogError(err error) error {
+	var se *rekorv2.ServerError
+	switch {
+	case errors.Is(err, rekorv2.ErrTransport):
+		return withHint(err, "nothing was written; check that the Rekor v2 server is running at the --tlog URL")
+	case errors.Is(err, rekorv2.ErrRejected):
+		return withHint(err, "nothing was written; the answer does not check under the log key: check --rekor-key (or the trusted root) and that the server's --hostname is the URL's host")
+	case errors.As(err, &se):
+		return withHint(err, "nothing was written; the Rekor v2 server refused the entry")
+	}
+	return err
 }
