@@ -195,6 +195,37 @@ func TestSignRekorV2Fails(t *testing.T) {
 	}
 }
 
+// TestSignRekorV2Again: an RSA (PKCS#1 v1.5) signature is deterministic,
+// so signing a file again makes the same entry; the server answers 409 and
+// the call fails, exit 2, saying where the entry is.
+func TestSignRekorV2Again(t *testing.T) {
+	srv := rekortest.Start(t, rekortest.Options{Hostname: "127.0.0.1"})
+	bin, dir := keyFileDir(t)
+	key, err := generateKey("rsa-3072")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := cryptoutils.MarshalPrivateKeyToPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rsa.key"), pemKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"sign-blob", "--key", "rsa.key", "--tlog", "rekor=" + srv.URL, "--rekor-key", srv.LogKeyPEM, "--bundle"}
+	runRekorAirlock(t, bin, dir, 0, append(args, "first.json", "a.txt")...)
+	_, stderr := runRekorAirlock(t, bin, dir, 2, append(args, "second.json", "a.txt")...)
+	if want := "airlock: hint: nothing was written; this signature is already in the log (index 0)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "second.json")); !os.IsNotExist(err) {
+		t.Errorf("second.json exists after a failed call (%v)", err)
+	}
+}
+
 // runRekorAirlock runs airlock in dir with its own database and checks the exit
 // code (-1: any).
 func runRekorAirlock(t *testing.T, bin, dir string, want int, args ...string) (stdout, stderr string) {

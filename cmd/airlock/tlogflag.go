@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -114,6 +115,11 @@ func tlogError(err error) error {
 		return withHint(err, "nothing was written; check that the Rekor v2 server is running at the --tlog URL")
 	case errors.Is(err, rekorv2.ErrRejected):
 		return withHint(err, "nothing was written; the answer does not check under the log key: check --rekor-key (or the trusted root) and that the server's --hostname is the URL's host")
+	case errors.As(err, &se) && se.StatusCode == http.StatusConflict:
+		// RSA PKCS#1 v1.5 signatures are deterministic: signing the same
+		// file again makes the same entry. The log's API gives no proof for
+		// an existing entry (it serves no tiles).
+		return withHint(err, fmt.Sprintf("nothing was written; this signature is already in the log (index %d): the bundle written when it was first logged holds its proof", se.LogIndex))
 	case errors.As(err, &se):
 		return withHint(err, "nothing was written; the Rekor v2 server refused the entry")
 	}
