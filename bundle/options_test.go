@@ -11,7 +11,7 @@ func TestVerifierOptions(t *testing.T) {
 		want checks
 	}{
 		{"certificate, SET", optionInputs{sourceLogs: true, tlog: true, promise: true}, checks{tlog: true, set: true}},
-		{"certificate, proof only: no time (refused by VerifyBundle)", optionInputs{sourceLogs: true, tlog: true}, checks{tlog: true}},
+		{"certificate, proof only (a Rekor v2 entry): no time (refused by VerifyBundle)", optionInputs{sourceLogs: true, tlog: true}, checks{tlog: true}},
 		{"certificate, proof and RFC 3161", optionInputs{sourceLogs: true, sourceTSA: true, tlog: true, timestamps: true}, checks{tlog: true, tsa: true}},
 		{"certificate, RFC 3161 but no TSA in the source", optionInputs{sourceLogs: true, tlog: true, timestamps: true}, checks{tlog: true}},
 		{"certificate, TSA in the source but no RFC 3161", optionInputs{sourceLogs: true, sourceTSA: true, tlog: true, promise: true}, checks{tlog: true, set: true}},
@@ -26,7 +26,7 @@ func TestVerifierOptions(t *testing.T) {
 		{"certificate, --use-signed-timestamps alone, no entries", optionInputs{signedTS: true, sourceLogs: true, sourceTSA: true, timestamps: true}, checks{tlog: true, tsa: true}},
 		{"key, --use-signed-timestamps changes nothing", optionInputs{key: true, signedTS: true, sourceLogs: true, tlog: true, promise: true}, checks{tlog: true, set: true}},
 		{"key, SET", optionInputs{key: true, sourceLogs: true, tlog: true, promise: true}, checks{tlog: true, set: true}},
-		{"key, proof only: now", optionInputs{key: true, sourceLogs: true, tlog: true}, checks{tlog: true, now: true}},
+		{"key, proof only (a Rekor v2 entry: no SET, integrated time 0): now", optionInputs{key: true, sourceLogs: true, tlog: true}, checks{tlog: true, now: true}},
 		{"key, proof and RFC 3161", optionInputs{key: true, sourceLogs: true, sourceTSA: true, tlog: true, timestamps: true}, checks{tlog: true, tsa: true}},
 		{"key, no logs in the source (refused by VerifyBundle)", optionInputs{key: true, tlog: true}, checks{}},
 		{"key, --insecure-ignore-tlog, no entries", optionInputs{key: true, ignoreTlog: true, sourceLogs: true}, checks{now: true}},

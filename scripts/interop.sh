@@ -232,6 +232,46 @@ if [ $HAVE_SIGN = 1 ]; then
     "$COSIGN" verify-blob --key p256.pub --insecure-ignore-tlog --signature both.sig hello.tgz
 fi
 
+section "airlock signs with a Rekor v2 log (rekor-tiles v2.3.0 on loopback), cosign verifies"
+# The server's checkpoint origin is the URL's host (REKOR_HOSTNAME=127.0.0.1): cosign takes the
+# origin from the trusted root's baseUrl host. The trusted root lists the log key and its ID
+# (SHA-256 of the PKIX DER of an ECDSA key).
+REKOR_PORT=${REKOR_PORT:-3950}
+if [ $HAVE_SIGN = 1 ] && [ $HAVE_ATTEST = 1 ] &&
+   REKOR_HOSTNAME=127.0.0.1 "$REPO/scripts/rekor-server.sh" start "$T/rekor" "$REKOR_PORT" >"$T/rekor-start.out" 2>&1; then
+  trap '"$REPO/scripts/rekor-server.sh" stop "$T/rekor" >/dev/null 2>&1; [ "${INTEROP_KEEP:-}" = 1 ] || rm -rf "$T"' EXIT
+  RURL=http://127.0.0.1:$REKOR_PORT
+  rder=$(openssl pkey -pubin -in "$T/rekor/log.pub" -outform DER 2>/dev/null | base64 -w0)
+  rid=$(openssl pkey -pubin -in "$T/rekor/log.pub" -outform DER 2>/dev/null | openssl dgst -sha256 -binary | base64 -w0)
+  cat >rekor_root.json <<EOF2
+{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+ "tlogs": [{"baseUrl": "http://127.0.0.1", "hashAlgorithm": "SHA2_256",
+   "publicKey": {"rawBytes": "$rder", "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2020-01-01T00:00:00Z"}},
+   "logId": {"keyId": "$rid"}}]}
+EOF2
+  head -c 4096 /dev/urandom >r1.bin; head -c 10 /dev/urandom >r2.bin
+  ok "airlock sign-blob --tlog rekor=URL --rekor-key (2 files)" \
+    "$A" sign-blob --key p256.key --tlog "rekor=$RURL" --rekor-key "$T/rekor/log.pub" r1.bin r2.bin
+  for f in r1.bin r2.bin; do
+    ok "cosign verify-blob --key --bundle --trusted-root <- airlock Rekor v2 ($f)" \
+      "$COSIGN" verify-blob --key p256.pub --bundle $f.sigstore.json --trusted-root rekor_root.json $f
+    ok "airlock verify-blob --trusted-root <- airlock Rekor v2 ($f)" \
+      "$A" verify-blob --key p256.pub --bundle $f.sigstore.json --trusted-root rekor_root.json $f
+  done
+  rejects "cosign verify-blob rejects a Rekor v2 bundle for another artifact" any \
+    "$COSIGN" verify-blob --key p256.pub --bundle r1.bin.sigstore.json --trusted-root rekor_root.json r2.bin
+  ok "airlock attest-blob --tlog rekor=URL --rekor-key" \
+    "$A" attest-blob --key p256.key --tlog "rekor=$RURL" --rekor-key "$T/rekor/log.pub" \
+      --predicate sbom.json --type spdxjson --bundle r1.att.sigstore.json r1.bin
+  ok "cosign verify-blob-attestation --key --bundle --trusted-root <- airlock Rekor v2" \
+    "$COSIGN" verify-blob-attestation --key p256.pub --bundle r1.att.sigstore.json --trusted-root rekor_root.json \
+      --type spdxjson r1.bin
+  "$REPO/scripts/rekor-server.sh" stop "$T/rekor" >/dev/null 2>&1
+else
+  report_fail "rekor-tiles server did not start (or airlock cannot sign)" "$(tail -5 "$T/rekor-start.out" 2>/dev/null)" \
+    scripts/rekor-server.sh start DIR "$REKOR_PORT"
+fi
+
 # ---- 2. cosign signs, airlock verifies ------------------------------------------------------
 section "cosign $COSIGN_VERSION signs (cosign.key, no tlog), airlock verifies"
 # Offline signing in cosign v3: --use-signing-config=false (no TUF signing config),

@@ -444,6 +444,9 @@ type signingLog struct {
 	store  *cache.SiteLogFile
 	key    *signingKey
 	logger *bundle.SiteLogger
+	// remote is the Logger of a log airlock does not hold (--tlog
+	// rekor=URL): it has no key to open and nothing to append here.
+	remote bundle.Logger
 }
 
 func (s *signingLog) Close() {
@@ -457,13 +460,22 @@ func (s *signingLog) Close() {
 // opened, so that a missing or unreadable log costs no PIN.
 func resolveTlog(c *cli.Context) (*signingLog, error) {
 	v := c.String("tlog")
+	if !strings.HasPrefix(v, "rekor=") {
+		// --rekor-key without rekor=URL is a usage error.
+		if _, err := loggerFor(c); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case v == "none":
 		return nil, nil
 	case v == "" || v == "site":
 	case strings.HasPrefix(v, "rekor="):
-		return nil, withHint(fmt.Errorf("transparency log %q is not available yet", v),
-			"use the site log (--tlog site, the default once airlock log init made one) or --tlog none")
+		lg, err := loggerFor(c)
+		if err != nil {
+			return nil, err
+		}
+		return &signingLog{remote: lg}, nil
 	default:
 		return nil, usageErrorf("--tlog must be none, site or rekor=URL, not %q", v)
 	}
@@ -484,6 +496,9 @@ func resolveTlog(c *cli.Context) (*signingLog, error) {
 // openKey opens the log key stored with the log (after the signing key:
 // a token shared by both logs in once).
 func (s *signingLog) openKey(c *cli.Context) error {
+	if s.remote != nil {
+		return nil
+	}
 	ref, err := s.store.LogKeyRef(c.Context)
 	if err != nil {
 		return err
@@ -502,8 +517,11 @@ func (s *signingLog) openKey(c *cli.Context) error {
 
 // bundleLogger is the request's Logger (nil without a log).
 func (s *signingLog) bundleLogger() bundle.Logger {
-	if s == nil {
+	switch {
+	case s == nil:
 		return nil
+	case s.remote != nil:
+		return s.remote
 	}
 	return s.logger
 }

@@ -36,9 +36,10 @@ func signCommands() []*cli.Command {
 func signKeyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "key", Usage: "signing key `KEYREF`: a pkcs11: URI (token key) or a PEM private key file (PKCS#8, SEC 1, PKCS#1, cosign.key)"},
-		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `site` (the default once airlock log init made one) logs every signature; none makes bundles with no log entry"},
+		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `site` (the default once airlock log init made one) logs every signature; rekor=URL logs it to a Rekor v2 (rekor-tiles) server; none makes bundles with no log entry"},
 		&cli.StringFlag{Name: "certificate", Usage: "PEM certificate `FILE` for the key (leaf first); default: the certificate on the token, if any"},
 		&cli.BoolFlag{Name: "keyless", Usage: "not available offline (needs Fulcio and an OIDC provider); use --key"},
+		rekorKeyFlag(),
 	}
 }
 
@@ -72,7 +73,11 @@ Examples:
    airlock sign-blob --key 'pkcs11:token=release;object=signer?pin-source=/run/release.pin' \
        --tlog none --bundle hello.tgz.sigstore.json hello.tgz
    airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none dist/*.tgz
-   COSIGN_PASSWORD=... airlock sign-blob --key cosign.key --tlog none --output-signature f.sig f`,
+   COSIGN_PASSWORD=... airlock sign-blob --key cosign.key --tlog none --output-signature f.sig f
+
+   # a Rekor v2 (rekor-tiles) log: every answer is checked with the log's key
+   airlock sign-blob --key 'pkcs11:token=release;object=signer' \
+       --tlog rekor=http://127.0.0.1:3000 --rekor-key rekor.pub dist/*.tgz`,
 		Flags: append(signKeyFlags(),
 			&cli.StringFlag{Name: "bundle", Usage: "write the Sigstore bundle to `FILE` (one FILE only)"},
 			&cli.StringFlag{Name: "output-signature", Usage: "write the base64 signature to `FILE` (one FILE only)"},
@@ -374,6 +379,7 @@ func writtenAfter(res *bundle.SignResult, err error) string {
 
 // signError adds the hint for an error of a signing call.
 func signError(err error) error {
+	err = tlogError(err)
 	var pe *output.PartialCommitError
 	if errors.As(err, &pe) {
 		return withHint(err, fmt.Sprintf("the signatures were made and recorded in the audit trail, and %d of %d outputs written; sign the FILEs whose outputs are missing again", pe.Written, pe.Total))
