@@ -355,9 +355,8 @@ func (l *Log) checkExportDir(ctx context.Context, root *os.Root, dir string) err
 		}
 	}
 	if !hasCheckpoint {
-		if len(ents) > 0 {
-			return fmt.Errorf("%w: %q has tiles but no checkpoint", ErrForeignExport, dir)
-		}
+		// Empty, or tiles of an export that stopped before its checkpoint:
+		// each tile found there is compared with the log's.
 		return nil
 	}
 	note, err := root.ReadFile("checkpoint")

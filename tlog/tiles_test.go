@@ -329,3 +329,47 @@ func TestTileHandlerReadByTileClient(t *testing.T) {
 		}
 	}
 }
+
+// TestExportTilesAfterKilledExport: an export that stopped after some
+// tiles and before its checkpoint (and left its temporary directory) is
+// finished by the next one.
+func TestExportTilesAfterKilledExport(t *testing.T) {
+	ctx := context.Background()
+	tl, all, cps := tiledLog(t)
+	dir := t.TempDir()
+	if _, err := tl.log.ExportTiles(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "checkpoint")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "tile/0/002")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".airlock-export-0123456789abcdef"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := tl.log.ExportTiles(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 2 || res.Kept != 8 {
+		t.Errorf("export = %+v, want the missing tile and the checkpoint written, 8 kept", res)
+	}
+	checkTiles(t, tl, dirFetcher(dir), all, cps)
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("export dir holds %d names, want checkpoint and tile", len(entries))
+	}
+	// A tile that differs from the log's is refused, the checkpoint kept.
+	if err := os.WriteFile(filepath.Join(dir, "tile/0/001"), make([]byte, 8192), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "checkpoint"))
+	tl.append(t, bodies(len(all), 1))
+	if _, err := tl.log.ExportTiles(ctx, dir); !errors.Is(err, tlog.ErrForeignExport) {
+		t.Fatalf("export over a damaged tile: %v, want ErrForeignExport", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "checkpoint")); !bytes.Equal(before, after) {
+		t.Error("the refused export replaced the checkpoint")
+	}
+}
