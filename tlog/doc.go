@@ -35,6 +35,11 @@
 // ErrWriteConflict and nothing changed. TransparencyLogEntry turns an
 // entry, its proof and checkpoint into a bundle's tlog entry.
 //
+// Tiles. TilePath, ReadTile, ExportTiles and TileHandler publish the log
+// as C2SP tlog-tiles (checkpoint, tile/<L>/<N>[.p/<W>] hash tiles of
+// height 8, tile/entries/<N>[.p/<W>] entry bundles of uint16-length-prefixed
+// bodies) for standard tile clients, on disk or over HTTP, read-only.
+//
 // Times are parameters; nothing here reads a clock, prints or touches the
 // network. Verification of bundles stays sigstore-go's.
 package tlog

@@ -89,7 +89,7 @@ func commands() []*cli.Command {
 	cmds = append(cmds, hsmCommand())
 	cmds = append(cmds, trustCommand())
 	cmds = append(cmds, auditCommand())
-	cmds = append(cmds, logCommand())
+	cmds = append(cmds, withSubcommands(logCommand(), logTilesCommands()...))
 	return cmds
 }
 
