@@ -61,9 +61,16 @@ func LogTrustedRootJSON(keys []LogKey) ([]byte, error) {
 			return nil, fmt.Errorf("log %q key: %w", k.Origin, err)
 		}
 		id := sha256.Sum256(k.PublicKey)
-		validFor := &protocommon.TimeRange{Start: timestamppb.New(k.ValidFrom.UTC())}
+		// Whole seconds, outward: integrated times are whole seconds, and
+		// an entry logged in the second the log was created (or its key
+		// rotated) was signed at or after ValidFrom, not before it.
+		validFor := &protocommon.TimeRange{Start: timestamppb.New(k.ValidFrom.UTC().Truncate(time.Second))}
 		if !k.ValidTo.IsZero() {
-			validFor.End = timestamppb.New(k.ValidTo.UTC())
+			end := k.ValidTo.UTC()
+			if t := end.Truncate(time.Second); !t.Equal(end) {
+				end = t.Add(time.Second)
+			}
+			validFor.End = timestamppb.New(end)
 		}
 		out.Tlogs = append(out.Tlogs, &prototrustroot.TransparencyLogInstance{
 			BaseUrl:       "https://" + k.Origin,

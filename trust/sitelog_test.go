@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -85,5 +86,39 @@ func TestWithSiteLog(t *testing.T) {
 	}
 	if _, err := WithSiteLog(nil, &SelectionError{Err: ErrNoTrust, Selection: empty}, nil); !errors.Is(err, ErrNoTrust) {
 		t.Errorf("no log: %v", err)
+	}
+}
+
+// TestLogKeyWindowWholeSeconds: a log created at 12:00:00.5 logs its first
+// entry in that second, with integrated time 12:00:00 (whole seconds): the
+// key's window must hold it. (The first site-log bundle signed in the
+// second of airlock log init failed its SET check, found by the no-network
+// test.)
+func TestLogKeyWindowWholeSeconds(t *testing.T) {
+	created := time.Date(2026, 12, 4, 12, 0, 0, 500_000_000, time.UTC)
+	rotated := time.Date(2026, 12, 5, 12, 0, 0, 250_000_000, time.UTC)
+	data, err := LogTrustedRootJSON([]LogKey{{Origin: "log.example", PublicKey: logKeyDER(t), ValidFrom: created, ValidTo: rotated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tlogs []struct {
+			PublicKey struct {
+				ValidFor struct{ Start, End time.Time } `json:"validFor"`
+			} `json:"publicKey"`
+		} `json:"tlogs"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Tlogs) != 1 {
+		t.Fatalf("%d tlogs, want 1", len(doc.Tlogs))
+	}
+	got := doc.Tlogs[0].PublicKey.ValidFor
+	if want := created.Truncate(time.Second); !got.Start.Equal(want) {
+		t.Errorf("validFor.start = %v, want %v (the second the log was created in)", got.Start, want)
+	}
+	if want := rotated.Truncate(time.Second).Add(time.Second); !got.End.Equal(want) {
+		t.Errorf("validFor.end = %v, want %v (the end of the second it was rotated in)", got.End, want)
 	}
 }

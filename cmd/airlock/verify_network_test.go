@@ -173,7 +173,15 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"k.key": pemKey, "k.pub": pemPub, "a.tgz": []byte("a"), "b.tgz": []byte("b"),
+	logKey, err := generateKey("ecdsa-p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemLogKey, err := cryptoutils.MarshalPrivateKeyToPEM(logKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"k.key": pemKey, "k.pub": pemPub, "log.key": pemLogKey, "a.tgz": []byte("a"), "b.tgz": []byte("b"), "s.tgz": []byte("s"),
 		"sbom.json": []byte(`{"spdxVersion":"SPDX-2.3"}`)} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
@@ -201,9 +209,20 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 	}
 	run(0, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "--bundle", "a.json", "a.tgz")
 	run(0, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "--bundle", "a.json", "--trusted-root", root, "a.tgz")
-	run(0, "verify-blob", "--key", "k.pub", "--signature", "a.sig", "a.tgz")
+	run(0, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "--signature", "a.sig", "a.tgz")
 	run(0, "verify-attestation", "--key", "k.pub", "--insecure-ignore-tlog", "--type", "spdxjson", "--bundle", "a.att.json", "a.tgz")
-	run(0, "verify-attestation", "--key", "k.pub", "--type", "spdxjson", "--signature", "a.att", "a.tgz")
+	run(0, "verify-attestation", "--key", "k.pub", "--insecure-ignore-tlog", "--type", "spdxjson", "--signature", "a.att", "a.tgz")
+	// The site log in the same database (a key file: signing is not
+	// traced): its bundles verify with database trust, and a detached
+	// .sig or .att by the entry the verifier finds in the log.
+	sign("log", "init", "--key", "log.key", "--origin", "transparency.site.example")
+	sign("sign-blob", "--key", "k.key", "--bundle", "s.json", "--output-signature", "s.sig", "s.tgz")
+	if err := os.WriteFile(filepath.Join(dir, "s.att"), sign("attest-blob", "--key", "k.key", "--predicate", "sbom.json", "--type", "spdxjson", "s.tgz"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "verify-blob", "--key", "k.pub", "--bundle", "s.json", "s.tgz")
+	run(0, "verify-blob", "--key", "k.pub", "--signature", "s.sig", "s.tgz")
+	run(0, "verify-attestation", "--key", "k.pub", "--type", "spdxjson", "--signature", "s.att", "s.tgz")
 	run(0, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "a.tgz", "b.tgz")
 	run(0, "verify-blob", "-o", "json", "--key", "k.pub", "--insecure-ignore-tlog", "a.tgz", "b.tgz")
 	run(0, "bundle", "inspect", filepath.Join(conf, "rekor2-timestamp-with-embedded-cert", "bundle.sigstore.json"))
