@@ -133,4 +133,3 @@ func rekorV2Request(s *Signed) (*rekorv2.Request, error) {
 	}
 	return rekorv2.NewHashedRekord(ms.GetMessageDigest().GetDigest(), ms.GetSignature(), v)
 }
-

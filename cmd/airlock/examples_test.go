@@ -75,9 +75,10 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("cp: %v %s", err, out)
 			}
 			if !strings.HasSuffix(block[0].src, "--help") {
-				// A document starts with no database, as its reader
-				// does; a help example finds trust imported.
-				if err := os.Remove(filepath.Join(dir, "airlock.db")); err != nil {
+				// A document starts from the signing room's database (the
+				// site log, no trust imported), as its reader does; a help
+				// example finds trust imported too.
+				if err := os.Rename(filepath.Join(dir, "sitelog-only.db"), filepath.Join(dir, "airlock.db")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -237,6 +238,10 @@ func stripComment(s string) string {
 const siteLogExample = "a site log on a token named site: log_softhsm.txtar runs these commands on its own token"
 
 var helpSkips = map[string]string{
+	"airlock sign-blob --key 'pkcs11:token=release;object=signer'  --tlog rekor=http://127.0.0.1:3000 --rekor-key rekor.pub dist/*.tgz": "needs a running rekor-tiles server: TestSignRekorV2 and scripts/interop.sh run it",
+	"airlock log export-tiles /media/usb/site-log": "a removable medium (log_export_tiles.txtar exports to a directory)",
+	"airlock log serve":                            "a server that runs until interrupted: TestLogServe runs it",
+	"airlock log serve --listen 10.0.0.5:8080":     "a server on a LAN address that runs until interrupted: TestLogServe runs one on loopback",
 	"airlock log init --key 'pkcs11:token=site;object=logkey' --origin transparency.site.example": siteLogExample,
 	"airlock log init --key 'pkcs11:token=site;object=logkey' --origin log.example --tree-id 1":   siteLogExample,
 	"airlock log status":                                siteLogExample,
@@ -409,11 +414,19 @@ func exampleSandbox(t *testing.T, bin string) string {
 	for _, c := range []string{
 		"airlock hsm keygen --token release --label signer --type ecdsa-p256",
 		"airlock hsm pubkey " + signer + " > release.pub",
-		"airlock sign-blob --key " + signer + " --tlog none --bundle hello.tgz.sigstore.json hello.tgz",
-		"airlock sign-blob --key " + signer + " --tlog none hello.tgz > hello.tgz.sig",
-		"airlock sign-blob --key " + signer + " --tlog none dist/a.tgz dist/b.tgz",
+		// The signing room's site log (a key file here: the examples'
+		// token holds the signer), so that bundles carry log entries and
+		// the primer's detached .sig and .att verify by their entries.
+		"openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 -topk8 -nocrypt -out log.key",
+		"airlock log init --key log.key --origin transparency.site.example",
+		"airlock sign-blob --key " + signer + " --bundle hello.tgz.sigstore.json hello.tgz",
+		"airlock sign-blob --key " + signer + " hello.tgz > hello.tgz.sig",
+		"airlock sign-blob --key " + signer + " dist/a.tgz dist/b.tgz",
 		"echo changed >> dist/b.tgz", // the batch example shows b rejected
-		"airlock attest-blob --key " + signer + " --tlog none --type spdxjson --predicate sbom.spdx.json --bundle hello.tgz.att.sigstore.json --output-signature hello.tgz.att hello.tgz",
+		"airlock attest-blob --key " + signer + " --type spdxjson --predicate sbom.spdx.json --bundle hello.tgz.att.sigstore.json --output-signature hello.tgz.att hello.tgz",
+		// A document's reader starts from the signing room's database:
+		// the site log, no trust imported yet.
+		"cp airlock.db sitelog-only.db",
 		"airlock trust init --public-good",
 		"airlock trust update --from " + filepath.Join(td, "tuf/public-good-2026-08-21") + " --at 2026-08-22T00:00:00Z",
 	} {

@@ -67,7 +67,7 @@ entry and inclusion proof. Without one, --tlog none is required; verify such
 bundles with --insecure-ignore-tlog.
 
 Examples:
-   airlock sign-blob --key 'pkcs11:token=release;object=signer' --tlog none ./hello.tgz > hello.tgz.sig
+   airlock sign-blob --key 'pkcs11:token=release;object=signer' ./hello.tgz > hello.tgz.sig
    airlock verify-blob --key release.pub --signature hello.tgz.sig ./hello.tgz
 
    airlock sign-blob --key 'pkcs11:token=release;object=signer?pin-source=/run/release.pin' \
@@ -104,7 +104,7 @@ other file is wrapped as cosign's "custom" predicate. The signature is recorded
 in the database's audit trail.
 
 Examples:
-   airlock attest-blob --key 'pkcs11:token=release;object=signer' --tlog none \
+   airlock attest-blob --key 'pkcs11:token=release;object=signer' \
        --predicate sbom.json --type spdxjson ./hello.tgz > hello.tgz.att
    airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
        --signature hello.tgz.att ./hello.tgz

@@ -14,8 +14,8 @@ import (
 
 	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
-	"github.com/airlock-project/airlock/tlog/sitelogtest"
 	"github.com/airlock-project/airlock/tlog"
+	"github.com/airlock-project/airlock/tlog/sitelogtest"
 )
 
 func init() {
