@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/digitorus/pkcs7"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -250,6 +254,10 @@ func entryMatches(e *sgtlog.Entry, sc sgverify.SignatureContent, vc sgverify.Ver
 // a damaged proof. The reason, not these words, is the contract.
 func explainRejection(reason Reason, b *sgbundle.Bundle, err error) error {
 	switch reason {
+	case ReasonTimestampUnverified:
+		if who := timestampSigners(b); who != "" {
+			return fmt.Errorf("an RFC 3161 timestamp does not verify against the trusted root's timestamping authorities: it is signed by %s, which the trusted root may not list: %w", who, err)
+		}
 	case ReasonSETInvalid:
 		return fmt.Errorf("the signed entry timestamp (SET) of the bundle's log entry does not verify under its log's key in the trusted root (the log is there: the SET does not belong to this entry): %w", err)
 	case ReasonTlogEntryMismatch:
@@ -264,4 +272,47 @@ func explainRejection(reason Reason, b *sgbundle.Bundle, err error) error {
 		}
 	}
 	return err
+}
+
+// timestampSigners names who signed b's RFC 3161 timestamps, from each
+// token's SignerInfo (the issuer and serial of the TSA's certificate) and,
+// where the token embeds it, that certificate's subject: the TSA a trusted
+// root would have to list. "" if no token parses.
+func timestampSigners(b *sgbundle.Bundle) string {
+	var names []string
+	for _, ts := range b.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps() {
+		p7, err := pkcs7.Parse(timestampToken(ts.GetSignedTimestamp()))
+		if err != nil || len(p7.Signers) == 0 {
+			continue
+		}
+		ias := p7.Signers[0].IssuerAndSerialNumber
+		var issuer pkix.RDNSequence
+		if _, err := asn1.Unmarshal(ias.IssuerName.FullBytes, &issuer); err != nil || ias.SerialNumber == nil {
+			continue
+		}
+		name := fmt.Sprintf("the TSA certificate with serial %s issued by %q", ias.SerialNumber.Text(16), issuer.String())
+		for _, c := range p7.Certificates {
+			if c.SerialNumber.Cmp(ias.SerialNumber) == 0 && bytes.Equal(c.RawIssuer, ias.IssuerName.FullBytes) {
+				name = fmt.Sprintf("the TSA %q (certificate serial %s, issued by %q)", c.Subject.String(), ias.SerialNumber.Text(16), issuer.String())
+			}
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// timestampToken is the signed token of an RFC 3161 TimeStampResp (whose
+// first element is the PKIStatusInfo SEQUENCE), or der itself when der is
+// already the token (a ContentInfo, whose first element is an OID).
+func timestampToken(der []byte) []byte {
+	var resp struct {
+		Status asn1.RawValue
+		Token  asn1.RawValue `asn1:"optional"`
+	}
+	if rest, err := asn1.Unmarshal(der, &resp); err == nil && len(rest) == 0 && resp.Status.Tag == asn1.TagSequence && len(resp.Token.FullBytes) > 0 {
+		return resp.Token.FullBytes
+	}
+	return der
 }
