@@ -70,7 +70,7 @@ func (v *Verifier) detachedVerified(r *Result, body []byte, bodyErr error) (*Res
 		r.Times = append(r.Times, TimeUsed{Type: "Tlog", URI: found.URI, Time: *t})
 	}
 	r.Trust.Source = found.Source
-	r.Warnings = append(append([]string{}, v.trust.Warnings...), r.Warnings...)
+	r.Warnings = append(append([]string{}, v.trust.vouchWarnings(v.trust.sourceIndex(found.Source))...), r.Warnings...)
 	if v.policy.InsecureIgnoreTlogUnsafe {
 		r.Warnings = append(r.Warnings, "--insecure-ignore-tlog was not needed: the detached signature's transparency-log entry was found and verified")
 	}

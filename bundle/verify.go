@@ -105,6 +105,9 @@ type Policy struct {
 type TrustSource struct {
 	Name     string
 	Material root.TrustedMaterial
+	// Warnings concern the results this source vouches for (its trust is
+	// stale, say); a result another source vouched for does not carry them.
+	Warnings []string
 }
 
 // Trust is what verification runs against. Sources are tried in order;
@@ -537,8 +540,9 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		}
 		if !(k.now && !k.tlog && !k.tsa) {
 			// Trust material vouched: what weakens it concerns this
-			// result. (On the key alone, it does not.)
-			r.Warnings = append(append([]string{}, v.trust.Warnings...), r.Warnings...)
+			// result. (On the key alone, it does not; nor does what
+			// weakens another source.)
+			r.Warnings = append(append([]string{}, v.trust.vouchWarnings(i)...), r.Warnings...)
 		}
 		if certNotChecked {
 			r.Warnings = append(r.Warnings, certificateNotCheckedWarning)
@@ -743,4 +747,39 @@ func (v *Verifier) sourceOrder(b *sgbundle.Bundle) []int {
 		}
 	}
 	return append(order, rest...)
+}
+
+// vouchWarnings are the warnings of a result source i vouched for: those
+// of the trust as a whole and of source i, not those that belong to
+// another source (public-good's staleness does not weaken what the site
+// log vouched for).
+func (t Trust) vouchWarnings(i int) []string {
+	var mine []string
+	if i >= 0 && i < len(t.Sources) {
+		mine = t.Sources[i].Warnings
+	}
+	var out []string
+	for _, w := range t.Warnings {
+		other := false
+		for j, s := range t.Sources {
+			if j != i && slices.Contains(s.Warnings, w) && !slices.Contains(mine, w) {
+				other = true
+				break
+			}
+		}
+		if !other {
+			out = append(out, w)
+		}
+	}
+	for _, w := range mine {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// sourceIndex is the index of the source named name, -1 if none.
+func (t Trust) sourceIndex(name string) int {
+	return slices.IndexFunc(t.Sources, func(s TrustSource) bool { return s.Name == name })
 }

@@ -20,6 +20,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -579,6 +580,31 @@ func TestEmptyPredicateTypeMatchesNothing(t *testing.T) {
 		_, err := v.VerifyAttestationFile(env, "x.att", a)
 		if ReasonOf(err) != ReasonPredicateTypeMismatch {
 			t.Errorf("type %q: %v (reason %q), want %s", pt, err, ReasonOf(err), ReasonPredicateTypeMismatch)
+		}
+	}
+}
+
+// TestVouchWarnings: a result carries the warnings of the trust as a
+// whole and of the source that vouched, not another source's (a stale
+// public-good does not weaken what the site log vouched for).
+func TestVouchWarnings(t *testing.T) {
+	tr := Trust{
+		Sources: []TrustSource{
+			{Name: "public-good", Warnings: []string{"public-good is stale"}},
+			{Name: "site-log"},
+		},
+		Warnings: []string{"public-good is stale", "repository \"old\" is too old; not used"},
+	}
+	for _, c := range []struct {
+		i    int
+		want []string
+	}{
+		{0, []string{"public-good is stale", "repository \"old\" is too old; not used"}},
+		{1, []string{"repository \"old\" is too old; not used"}},
+		{-1, []string{"repository \"old\" is too old; not used"}},
+	} {
+		if got := tr.vouchWarnings(c.i); !slices.Equal(got, c.want) {
+			t.Errorf("vouchWarnings(%d) = %q, want %q", c.i, got, c.want)
 		}
 	}
 }

@@ -96,18 +96,20 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 			sel.SetAside = append(sel.SetAside, SetAside{Name: r.Name, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge})
 			continue
 		}
+		var warnings []string
 		if f.Stale {
 			exp := r.v.tm.Timestamp.Signed.Expires.UTC().Format(time.RFC3339)
-			sel.Warnings = append(sel.Warnings, fmt.Sprintf("trust from repository %q is stale: its timestamp expired %s (%s ago); verified as of %s", r.Name, exp, FormatAge(f.StaleFor), ref.Format(time.RFC3339)))
+			warnings = append(warnings, fmt.Sprintf("trust from repository %q is stale: its timestamp expired %s (%s ago); verified as of %s", r.Name, exp, FormatAge(f.StaleFor), ref.Format(time.RFC3339)))
 		}
 		if f.RootExpired {
 			// Said on its own: a timestamp can outlive the root, and an
 			// expired root is TUF's own sign that keys may have moved on.
 			exp := r.v.tm.Root.Signed.Expires.UTC()
-			sel.Warnings = append(sel.Warnings, fmt.Sprintf("the root of repository %q expired %s (%s ago): its keys may have been rotated since; verified as of %s", r.Name, exp.Format(time.RFC3339), FormatAge(now.Sub(exp)), ref.Format(time.RFC3339)))
+			warnings = append(warnings, fmt.Sprintf("the root of repository %q expired %s (%s ago): its keys may have been rotated since; verified as of %s", r.Name, exp.Format(time.RFC3339), FormatAge(now.Sub(exp)), ref.Format(time.RFC3339)))
 		}
+		sel.Warnings = append(sel.Warnings, warnings...)
 		sel.Repos = append(sel.Repos, r)
-		sel.Sources = append(sel.Sources, Source{Name: r.Name, Material: r.TrustedRoot})
+		sel.Sources = append(sel.Sources, Source{Name: r.Name, Material: r.TrustedRoot, Warnings: warnings})
 	}
 	if len(sel.Repos) > 0 {
 		return sel, nil

@@ -25,6 +25,9 @@ type Source struct {
 	// source that vouched.
 	Name     string
 	Material root.TrustedMaterial
+	// Warnings concern the results this source vouches for: its trust is
+	// stale, its root expired. (Selection.Warnings says them all.)
+	Warnings []string
 }
 
 // Selection is the trust a verification may use.
