@@ -56,7 +56,7 @@ func (e *PartialCommitError) Unwrap() error { return e.Err }
 // file it replaces, or, for a device, FIFO or descriptor, in memory until
 // Commit writes it through.
 func (b *Batch) Stage(t Target, data []byte) error {
-	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err)) }
+	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, UnwrapPath(err)) }
 	// The temporary file is created and registered under the lock, so an
 	// Abort either sees it and removes it or comes first and no file is
 	// made.
@@ -168,7 +168,7 @@ func (b *Batch) commitFiles(ctx context.Context, record func() error) ([]directO
 		if err := os.Rename(b.temps[i], b.paths[i]); err != nil {
 			os.Remove(b.temps[i])
 			if firstErr == nil {
-				firstErr = fmt.Errorf("writing %q: %w", b.names[i], unwrapPath(err))
+				firstErr = fmt.Errorf("writing %q: %w", b.names[i], UnwrapPath(err))
 			}
 			continue
 		}
@@ -235,12 +235,12 @@ func Abs(name string) string {
 func ReadFile(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, unwrapPath(err)
+		return nil, UnwrapPath(err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, unwrapPath(err)
+		return nil, UnwrapPath(err)
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
@@ -248,10 +248,10 @@ func ReadFile(name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// unwrapPath drops the path an os error names (errors name the file as the
+// UnwrapPath drops the path an os error names (errors name the file as the
 // user gave it, never a temporary file): *PathError, and *LinkError from a
 // rename.
-func unwrapPath(err error) error {
+func UnwrapPath(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

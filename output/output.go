@@ -94,7 +94,7 @@ func Resolve(name string) (Target, error) {
 			return t, nil
 		}
 		if t.final, err = filepath.EvalSymlinks(name); err != nil {
-			return fail(unwrapPath(err))
+			return fail(UnwrapPath(err))
 		}
 		t.final = Abs(t.final)
 		if fst, err := os.Lstat(t.final); err != nil || !os.SameFile(fst, st) {
@@ -116,7 +116,7 @@ func Resolve(name string) (Target, error) {
 		t.replaces, t.mode = true, st.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
 		return t, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return fail(unwrapPath(err))
+		return fail(UnwrapPath(err))
 	}
 	if lst, lerr := os.Lstat(name); lerr == nil && lst.Mode()&fs.ModeSymlink != 0 {
 		dest, _ := os.Readlink(name)
@@ -134,10 +134,10 @@ func Resolve(name string) (Target, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(fmt.Errorf("directory %q does not exist", dir))
 		}
-		return fail(unwrapPath(err))
+		return fail(UnwrapPath(err))
 	}
 	if st, err := os.Stat(realDir); err != nil {
-		return fail(unwrapPath(err))
+		return fail(UnwrapPath(err))
 	} else if !st.IsDir() {
 		return fail(fmt.Errorf("%q is not a directory", dir))
 	}
@@ -379,7 +379,7 @@ func (t Target) shareable() bool {
 // writeDirect writes data through to a non-regular file (a device, a FIFO)
 // or to an inherited descriptor, which stays open.
 func (t Target) writeDirect(data []byte) error {
-	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err)) }
+	fail := func(err error) error { return fmt.Errorf("writing %q: %w", t.name, UnwrapPath(err)) }
 	var f *os.File
 	switch t.fd {
 	case -1:
@@ -449,7 +449,7 @@ func Write(t Target, data []byte) error {
 	}
 	f, err := t.createTemp()
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))
+		return fmt.Errorf("writing %q: %w", t.name, UnwrapPath(err))
 	}
 	tmp := f.Name()
 	err = t.fill(f, data, true)
@@ -458,7 +458,7 @@ func Write(t Target, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("writing %q: %w", t.name, unwrapPath(err))
+		return fmt.Errorf("writing %q: %w", t.name, UnwrapPath(err))
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func checkSignFlags(c *cli.Context) error {
 func checkInputFile(name string) error {
 	st, err := os.Stat(name)
 	if err != nil {
-		return fmt.Errorf("reading %q: %w", name, unwrapPath(err))
+		return fmt.Errorf("reading %q: %w", name, output.UnwrapPath(err))
 	}
 	if st.IsDir() {
 		return fmt.Errorf("reading %q: is a directory", name)
@@ -199,21 +199,6 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*output.
 		}
 	}
 	return oc, nil
-}
-
-// unwrapPath drops the path an os error names (the caller names the file
-// as the user gave it, never a temporary file): *PathError, and
-// *LinkError from a rename.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
 
 // openSigner opens the KEYREF and the certificate for it.
@@ -586,7 +571,7 @@ func renderSigned(c *cli.Context, asJSON bool, key *signingKey, res *bundle.Sign
 		// The primer's form redirects stdout to the .sig or .att file: a
 		// write that fails (a full disk) must not exit 0 with an empty file.
 		if err := printStdout(c.App.Writer); err != nil {
-			return withHint(fmt.Errorf("writing to stdout: %w", unwrapPath(err)),
+			return withHint(fmt.Errorf("writing to stdout: %w", output.UnwrapPath(err)),
 				"the signature was made and recorded in the audit trail; sign again, or write it with --bundle or --output-signature")
 		}
 		if f := results[0].StatementFile; f != "" {
