@@ -41,6 +41,12 @@ type Item struct {
 	EvidenceData []byte
 
 	Kind EvidenceKind
+
+	// LogBundle, for a detached signature or attestation, names a Sigstore
+	// bundle whose log entry vouches for it (cosign's --signature with
+	// --bundle; see VerifySignatureWithBundle). Empty: the entry is looked
+	// up in the trust's site log (Trust.Entries).
+	LogBundle string
 }
 
 // ItemResult is an Item's outcome. Err wraps ErrRejected when the evidence
@@ -122,14 +128,35 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 				algs = AttestationDigestAlgorithms(st)
 			}
 		}
+		var lb *LogBundle
+		if it.LogBundle != "" {
+			b, err := readBundleFile(it.LogBundle)
+			if err != nil {
+				if errors.Is(err, ErrRejected) {
+					if ReasonOf(err) == ReasonMalformedBundle {
+						err = &LogBundleError{Bundle: it.LogBundle, Err: err}
+					}
+					r := v.rejectedUnread(kindName(it.Kind), it, err)
+					r.LogBundle = it.LogBundle
+					return r, err
+				}
+				return nil, err
+			}
+			lb = &LogBundle{Name: it.LogBundle, Bundle: b}
+			for _, alg := range DigestAlgorithms(b) {
+				if !contains(algs, alg) {
+					algs = append(algs, alg)
+				}
+			}
+		}
 		a, err := it.artifact(algs)
 		if err != nil {
 			return nil, err
 		}
 		if it.Kind == EvidenceAttestation {
-			return v.VerifyAttestationFile(data, it.Evidence, a)
+			return v.verifyAttestationFile(data, it.Evidence, lb, a)
 		}
-		return v.VerifySignatureFile(data, it.Evidence, a)
+		return v.verifySignatureFile(data, it.Evidence, lb, a)
 	default:
 		b, err := ReadBundleFile(it.Evidence)
 		if err != nil {

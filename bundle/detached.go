@@ -44,6 +44,12 @@ func SignatureDigestAlgorithms(key crypto.PublicKey) []string {
 // text `cosign sign-blob --key` writes) over the artifact a with the
 // policy's key. a needs the digest of SignatureDigestAlgorithms.
 func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) (*Result, error) {
+	return v.verifySignatureFile(sig, evidence, nil, a)
+}
+
+// verifySignatureFile is VerifySignatureFile, with the log entry taken
+// from lb when it is not nil.
+func (v *Verifier) verifySignatureFile(sig []byte, evidence string, lb *LogBundle, a Artifact) (*Result, error) {
 	r := v.newResult("signature", evidence, a)
 	if v.policy.Key == nil {
 		return r.reject(ReasonKeyRequired, errors.New("a detached signature can only be verified with a key"))
@@ -66,6 +72,9 @@ func (v *Verifier) VerifySignatureFile(sig []byte, evidence string, a Artifact) 
 	}
 	if err := verifyDigestSignature(v.policy.Key, alg, d, raw); err != nil {
 		return r.reject(ReasonSignatureInvalid, err)
+	}
+	if lb != nil {
+		return v.bundleVouches(r, lb, sameSignature(lb, raw), a)
 	}
 	body, err := v.hashedRekordBody(raw, alg, d)
 	return v.detachedVerified(r, body, err)
@@ -226,6 +235,12 @@ func AttestationDigestAlgorithms(st *attStatement) []string {
 // statement whose subject has the artifact's digest, and, when the policy
 // names one, the predicate type.
 func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifact) (*Result, error) {
+	return v.verifyAttestationFile(data, evidence, nil, a)
+}
+
+// verifyAttestationFile is VerifyAttestationFile, with the log entry
+// taken from lb when it is not nil.
+func (v *Verifier) verifyAttestationFile(data []byte, evidence string, lb *LogBundle, a Artifact) (*Result, error) {
 	r := v.newResult("attestation", evidence, a)
 	if v.policy.Key == nil {
 		return r.reject(ReasonKeyRequired, errors.New("a detached attestation can only be verified with a key"))
@@ -274,6 +289,9 @@ func (v *Verifier) VerifyAttestationFile(data []byte, evidence string, a Artifac
 		return r.reject(ReasonPredicateTypeMismatch, &PredicateTypeError{Got: st.PredicateType, Want: v.policy.PredicateType})
 	}
 	r.PredicateType = st.PredicateType
+	if lb != nil {
+		return v.bundleVouches(r, lb, sameEnvelope(lb, env, payload), a)
+	}
 	body, err := v.dsseBody(data, payload, goodSig)
 	return v.detachedVerified(r, body, err)
 }

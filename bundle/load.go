@@ -104,6 +104,16 @@ func ParseBundleUnchecked(data []byte) (*sgbundle.Bundle, error) {
 // ReadBundleFile reads and parses the bundle at path. An unreadable file is
 // a plain error; a malformed one a rejection.
 func ReadBundleFile(path string) (*sgbundle.Bundle, error) {
+	b, err := readBundleFile(path)
+	if ReasonOf(err) == ReasonMalformedBundle {
+		return nil, fmt.Errorf("bundle %q: %w", path, err)
+	}
+	return b, err
+}
+
+// readBundleFile is ReadBundleFile without the file's name before the
+// message of a bundle that does not parse.
+func readBundleFile(path string) (*sgbundle.Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fileErr("bundle", path, err)
@@ -116,11 +126,7 @@ func ReadBundleFile(path string) (*sgbundle.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := ParseBundle(data)
-	if err != nil {
-		return nil, fmt.Errorf("bundle %q: %w", path, err)
-	}
-	return b, nil
+	return ParseBundle(data)
 }
 
 // DigestAlgorithms returns the algorithms the artifact must be hashed with

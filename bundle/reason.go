@@ -92,6 +92,10 @@ const (
 	// ReasonNoLogEntryFound: no log entry was found for a detached
 	// signature or attestation (one is required).
 	ReasonNoLogEntryFound Reason = "no-log-entry-found"
+	// ReasonLogBundleMismatch: the bundle given beside a detached
+	// signature or attestation as its log evidence holds another signature
+	// or envelope: its log entry is not the detached signature's.
+	ReasonLogBundleMismatch Reason = "log-bundle-mismatch"
 	// ReasonTlogEntryInconsistent: a log entry's unsigned fields
 	// contradict what is signed (the checkpoint, the body): the message
 	// names the field.
@@ -149,10 +153,25 @@ var Reasons = []Reason{
 	ReasonArtifactFormMismatch, ReasonDigestMismatch,
 	ReasonSignatureInvalid, ReasonKeyMismatch, ReasonKeyInvalid, ReasonIdentityMismatch,
 	ReasonCertificateChainInvalid, ReasonSCTInvalid,
-	ReasonNoTlogEntry, ReasonNoLogEntryFound, ReasonTlogEntryInconsistent, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
+	ReasonNoTlogEntry, ReasonNoLogEntryFound, ReasonLogBundleMismatch, ReasonTlogEntryInconsistent, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
 	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonOutsideValidity, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
 	ReasonTrustedRootInvalid, ReasonTrustTooOld,
 	ReasonVerificationFailed,
+}
+
+// TrustDecides reports whether trusted material decides a rejection for
+// r: other trust (a repository set aside as too old, once refreshed) could
+// hold the log, CA or timestamping authority the evidence needs. It is
+// false for a defect of the evidence itself (a bad signature, another
+// artifact, identity or key, a malformed bundle, contradicting fields),
+// which no trust changes.
+func (r Reason) TrustDecides() bool {
+	switch r {
+	case ReasonNoLogInTrustedRoot, ReasonCertificateChainInvalid, ReasonSCTInvalid,
+		ReasonTlogUnverified, ReasonTimestampUnverified, ReasonNoSigningTime:
+		return true
+	}
+	return false
 }
 
 // RejectionError is a rejection with its reason. It wraps ErrRejected

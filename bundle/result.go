@@ -16,6 +16,9 @@ type Result struct {
 	Kind string `json:"kind"`
 	// Evidence names the file the signature came from (bundle, .sig or .att).
 	Evidence string `json:"evidence,omitempty"`
+	// LogBundle names the bundle given beside a detached .sig or .att
+	// whose log entry vouched for it (Item.LogBundle); empty otherwise.
+	LogBundle string `json:"logBundle,omitempty"`
 	// MediaType is the bundle's media type, empty for .sig and .att.
 	MediaType string `json:"mediaType,omitempty"`
 	// Artifact is what was verified: a file name or "sha256:HEX", and the

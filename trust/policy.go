@@ -80,7 +80,6 @@ type SetAside struct {
 // says what was set aside.
 func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, error) {
 	sel := &Selection{Time: now, MaxAge: maxAge}
-	var tooOld []string
 	for _, r := range repos {
 		if r.TrustedRoot == nil {
 			sel.SetAside = append(sel.SetAside, SetAside{Name: r.Name, NotImported: true})
@@ -90,10 +89,9 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 		f.SetMaxAge(maxAge)
 		ref := r.v.st.RefTime.UTC()
 		if f.TooOld {
-			msg := fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s", r.Name, FormatAge(f.Age), ref.Format(time.RFC3339), FormatAge(maxAge))
-			tooOld = append(tooOld, msg)
-			sel.Warnings = append(sel.Warnings, msg+"; not used: import fresher metadata")
-			sel.SetAside = append(sel.SetAside, SetAside{Name: r.Name, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge})
+			a := SetAside{Name: r.Name, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge}
+			sel.Warnings = append(sel.Warnings, a.tooOld()+"; not used: import fresher metadata")
+			sel.SetAside = append(sel.SetAside, a)
 			continue
 		}
 		var warnings []string
@@ -114,9 +112,34 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 	if len(sel.Repos) > 0 {
 		return sel, nil
 	}
-	if len(tooOld) > 0 {
-		sort.Strings(tooOld)
-		return sel, fmt.Errorf("%w: %s", ErrStale, strings.Join(tooOld, "; "))
+	if err := sel.StaleError(); err != nil {
+		return sel, err
 	}
 	return sel, ErrNoTrust
+}
+
+// tooOld says why a repository was set aside for its age.
+func (a SetAside) tooOld() string {
+	return fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s",
+		a.Name, FormatAge(a.Age), a.ReferenceTime.UTC().Format(time.RFC3339), FormatAge(a.MaxAge))
+}
+
+// StaleError is the error that names the repositories s set aside as older
+// than its MaxAge (wrapping ErrStale, as Select's when none is left), or
+// nil when none was. A caller whose remaining trust (another repository,
+// a site log) did not vouch for evidence that the set-aside trust might
+// have vouched for reports it: the evidence was not judged against the
+// trust it may need.
+func (s *Selection) StaleError() error {
+	var tooOld []string
+	for _, a := range s.SetAside {
+		if !a.NotImported {
+			tooOld = append(tooOld, a.tooOld())
+		}
+	}
+	if len(tooOld) == 0 {
+		return nil
+	}
+	sort.Strings(tooOld)
+	return fmt.Errorf("%w: %s", ErrStale, strings.Join(tooOld, "; "))
 }

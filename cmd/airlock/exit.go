@@ -207,7 +207,10 @@ var reasonTable = map[bundle.Reason]reasonRow{
 	bundle.ReasonCertificateChainInvalid: {exitRejected, trustedRootMissing},
 	bundle.ReasonSCTInvalid:              {exitRejected, trustedRootMissing},
 	bundle.ReasonNoLogEntryFound: {exitRejected, func(h hintContext) string {
-		return "a detached signature verifies only with its log entry: check that --db is the database of the site log that logged it, pass the bundle (--bundle FILE.sigstore.json) instead, or accept the signature without log evidence with --insecure-ignore-tlog (said in a warning)"
+		return "a detached signature verifies only with its log entry: check that --db is the database of the site log that logged it, give the bundle made with it (--bundle FILE.sigstore.json, beside --signature or instead of it), or accept the signature without log evidence with --insecure-ignore-tlog (said in a warning)"
+	}},
+	bundle.ReasonLogBundleMismatch: {exitRejected, func(h hintContext) string {
+		return "the bundle given with --bundle must be the one made with this signature (sign-blob --bundle B --output-signature F.sig, or attest-blob --bundle B --output-signature F.att, writes both); without --bundle the entry is looked up in the database's site log"
 	}},
 	bundle.ReasonTlogEntryInconsistent: {exitRejected, func(h hintContext) string {
 		return "the bundle was altered after it was made: its log entry contradicts what the log signed; get the bundle again from the signer (" + inspectCmd(h) + " shows the entry)"

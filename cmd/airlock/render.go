@@ -145,6 +145,13 @@ func rejectionHint(it bundle.Item, ir bundle.ItemResult, withKey bool) string {
 	if ir.Result == nil || !errors.Is(ir.Err, bundle.ErrRejected) {
 		return ""
 	}
+	if lbe := new(bundle.LogBundleError); errors.As(ir.Err, &lbe) {
+		// The bundle given beside a detached signature is at fault.
+		if h := formHint(bundle.EvidenceBundle, lbe.Bundle); h != "" {
+			return h
+		}
+		return reasonHint(ir.Err, hintContext{evidence: lbe.Bundle, kind: bundle.EvidenceBundle, withKey: withKey})
+	}
 	if h := formHint(it.Kind, ir.Result.Evidence); h != "" {
 		return h
 	}

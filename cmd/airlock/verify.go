@@ -96,8 +96,6 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	switch {
 	case len(args) == 0:
 		return usageErrorf("%s needs a FILE or sha256:HEX to verify", c.Command.Name)
-	case bundlePath != "" && sigPath != "":
-		return usageErrorf("--bundle and --signature cannot be used together")
 	case (bundlePath != "" || sigPath != "") && len(args) > 1:
 		flag := "--bundle"
 		if sigPath != "" {
@@ -184,6 +182,11 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		case strings.HasPrefix(a, "sha256:") || strings.HasPrefix(a, "sha384:") || strings.HasPrefix(a, "sha512:"):
 			return usageErrorf("a digest argument %q needs --bundle or --signature", a)
 		}
+		if sigPath != "" {
+			// cosign's --signature with --bundle: the bundle carries the
+			// detached signature's log entry.
+			it.LogBundle = bundlePath
+		}
 		if a == "-" {
 			it.ArtifactReader = c.App.Reader
 		}
@@ -194,7 +197,8 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	var trust bundle.Trust
 	var trustWarnings []string
 	var setAside string // the hint naming repositories left out of database trust
-	if sigPath != "" {
+	var stale error     // repositories set aside as older than --max-trust-age
+	if sigPath != "" && bundlePath == "" {
 		// A detached .sig/.att is checked against --key: it has no
 		// certificate for trusted material to vouch for. Its log entry is
 		// looked up in the database's site log (the verifier rebuilds the
@@ -225,6 +229,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			trust = bundleTrust(sel, trustFrom(c))
 			trust.Warnings = sel.Warnings
 			setAside = setAsideHint(sel)
+			stale = sel.StaleError()
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
 			// No trust configured at all: nothing but the key could be
@@ -260,11 +265,45 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)
 		}
 		results[i].Err = explainItemError(items[i], results[i].Err)
-		if setAside != "" && errors.Is(results[i].Err, bundle.ErrRejected) {
+		switch {
+		case stale != nil && bundle.ReasonOf(results[i].Err).TrustDecides():
+			// Rejected only for want of trust, while trust that might
+			// have vouched was set aside as too old: not judged (exit 2).
+			results[i] = notJudged(results[i], stale, setAside)
+		case setAside != "" && errors.Is(results[i].Err, bundle.ErrRejected):
 			results[i].Err = withHint(results[i].Err, setAside)
 		}
 	}
 	return renderResults(c, jsonOut, attestation && c.String("type") == "", v, items, results)
+}
+
+// staleTrustError is evidence rejected under the trust still in use for a
+// reason trust decides (bundle.Reason.TrustDecides) while repositories
+// were set aside as older than --max-trust-age: the evidence was not
+// judged against trust it may need, so airlock could not run (exit 2), as
+// when every source is too old. It unwraps to the trust.ErrStale error
+// only: it is not a rejection.
+type staleTrustError struct {
+	stale     error // trust.Selection.StaleError
+	rejection error // the rejection under the trust still in use
+}
+
+func (e *staleTrustError) Error() string {
+	return fmt.Sprintf("%v; the trust still in use did not verify the evidence: %v", e.stale, e.rejection)
+}
+func (e *staleTrustError) Unwrap() error { return e.stale }
+
+// notJudged turns a rejection ir into a *staleTrustError with the hint
+// naming the repositories set aside; its Result says "error", with the
+// code trust-too-old, as when every repository is too old.
+func notJudged(ir bundle.ItemResult, stale error, hint string) bundle.ItemResult {
+	err := withHint(&staleTrustError{stale: stale, rejection: ir.Err}, hint)
+	if r := ir.Result; r != nil {
+		r.Verified, r.Status = false, "error"
+		r.Reason = bundle.ReasonTrustTooOld
+		r.Message = oneLine(err.Error())
+	}
+	return bundle.ItemResult{Result: ir.Result, Err: err}
 }
 
 // rejectAll reports a rejection that holds for every item before any
