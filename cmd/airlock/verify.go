@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -269,7 +270,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 		case stale != nil && bundle.ReasonOf(results[i].Err).TrustDecides():
 			// Rejected only for want of trust, while trust that might
 			// have vouched was set aside as too old: not judged (exit 2).
-			results[i] = notJudged(results[i], stale, setAside)
+			results[i] = notJudged(results[i], stale, sourceNames(trust), setAside)
 		case setAside != "" && errors.Is(results[i].Err, bundle.ErrRejected):
 			results[i].Err = withHint(results[i].Err, setAside)
 		}
@@ -284,26 +285,40 @@ func verifyAction(c *cli.Context, attestation bool) error {
 // when every source is too old. It unwraps to the trust.ErrStale error
 // only: it is not a rejection.
 type staleTrustError struct {
-	stale     error // trust.Selection.StaleError
-	rejection error // the rejection under the trust still in use
+	stale     error    // trust.Selection.StaleError
+	inUse     []string // the trust sources still in use
+	rejection error    // the rejection under them
 }
 
 func (e *staleTrustError) Error() string {
-	return fmt.Sprintf("%v; the trust still in use did not verify the evidence: %v", e.stale, e.rejection)
+	var q []string
+	for _, n := range e.inUse {
+		q = append(q, strconv.Quote(n))
+	}
+	return fmt.Sprintf("%v; the trust still in use (%s) did not verify the evidence: %v", e.stale, strings.Join(q, ", "), e.rejection)
 }
 func (e *staleTrustError) Unwrap() error { return e.stale }
 
 // notJudged turns a rejection ir into a *staleTrustError with the hint
 // naming the repositories set aside; its Result says "error", with the
 // code trust-too-old, as when every repository is too old.
-func notJudged(ir bundle.ItemResult, stale error, hint string) bundle.ItemResult {
-	err := withHint(&staleTrustError{stale: stale, rejection: ir.Err}, hint)
+func notJudged(ir bundle.ItemResult, stale error, inUse []string, hint string) bundle.ItemResult {
+	err := withHint(&staleTrustError{stale: stale, inUse: inUse, rejection: ir.Err}, hint)
 	if r := ir.Result; r != nil {
 		r.Verified, r.Status = false, "error"
 		r.Reason = bundle.ReasonTrustTooOld
 		r.Message = oneLine(err.Error())
 	}
 	return bundle.ItemResult{Result: ir.Result, Err: err}
+}
+
+// sourceNames are the names of t's sources, in order.
+func sourceNames(t bundle.Trust) []string {
+	var names []string
+	for _, s := range t.Sources {
+		names = append(names, s.Name)
+	}
+	return names
 }
 
 // rejectAll reports a rejection that holds for every item before any
