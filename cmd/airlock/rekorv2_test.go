@@ -88,6 +88,37 @@ func TestSignRekorV2(t *testing.T) {
 	runRekorAirlock(t, bin, dir, 1, "verify-attestation", "--key", "k.pub", "--trusted-root", "other_root.json",
 		"--type", "spdxjson", "--bundle", "f0.att.sigstore.json", "f0.txt")
 
+	// cosign's --signature with --bundle: the Rekor v2 bundle beside a
+	// detached .sig or .att is its log evidence, when it holds that very
+	// signature.
+	runRekorAirlock(t, bin, dir, 0, append(append([]string{"sign-blob", "--key", "k.key"}, tlog...),
+		"--bundle", "d.sigstore.json", "--output-signature", "d.sig", "f3.txt")...)
+	runRekorAirlock(t, bin, dir, 0, append(append([]string{"attest-blob", "--key", "k.key"}, tlog...),
+		"--predicate", "sbom.json", "--type", "spdxjson", "--bundle", "d.att.sigstore.json", "--output-signature", "d.att", "f3.txt")...)
+	out, _ = runRekorAirlock(t, bin, dir, 0, "verify-blob", "-o", "json", "--key", "k.pub", "--trusted-root", "trusted_root.json",
+		"--signature", "d.sig", "--bundle", "d.sigstore.json", "f3.txt")
+	var vr struct {
+		LogBundle  string `json:"logBundle"`
+		LogEntries []struct {
+			Index   *int64 `json:"index"`
+			Version string `json:"version"`
+		} `json:"logEntries"`
+	}
+	if err := json.Unmarshal([]byte(out), &vr); err != nil || vr.LogBundle != "d.sigstore.json" || len(vr.LogEntries) != 1 || vr.LogEntries[0].Index == nil || vr.LogEntries[0].Version != "0.0.2" {
+		t.Errorf("verify-blob --signature --bundle (Rekor v2): %v\n%s", err, out)
+	}
+	runRekorAirlock(t, bin, dir, 0, "verify-attestation", "--key", "k.pub", "--trusted-root", "trusted_root.json", "--type", "spdxjson",
+		"--signature", "d.att", "--bundle", "d.att.sigstore.json", "f3.txt")
+	// Another signature's bundle, and the right bundle under another log
+	// key. (Three more signatures in the audit trail: len(files)+5 below.)
+	runRekorAirlock(t, bin, dir, 0, append(append([]string{"sign-blob", "--key", "k.key"}, tlog...), "--bundle", "d2.sigstore.json", "f3.txt")...)
+	if _, stderr := runRekorAirlock(t, bin, dir, 1, "verify-blob", "--key", "k.pub", "--trusted-root", "trusted_root.json",
+		"--signature", "d.sig", "--bundle", "d2.sigstore.json", "f3.txt"); !strings.Contains(stderr, "it holds another signature than the detached one") {
+		t.Errorf("a bundle of another signature: stderr %q", stderr)
+	}
+	runRekorAirlock(t, bin, dir, 1, "verify-blob", "--key", "k.pub", "--trusted-root", "other_root.json",
+		"--signature", "d.sig", "--bundle", "d.sigstore.json", "f3.txt")
+
 	t.Run("softhsm", func(t *testing.T) {
 		tok := softhsmtest.New(t)
 		m, err := hsm.OpenModule(tok.Module)
@@ -109,10 +140,10 @@ func TestSignRekorV2(t *testing.T) {
 	})
 
 	audit, _ := runRekorAirlock(t, bin, dir, 0, "audit", "list")
-	if got, want := strings.Count(audit, "tlog=rekor="+srv.URL), len(files)+2; got != want {
+	if got, want := strings.Count(audit, "tlog=rekor="+srv.URL), len(files)+5; got != want {
 		t.Errorf("audit list: %d records with tlog=rekor=URL, want %d:\n%s", got, want, audit)
 	}
-	if got, want := strings.Count(audit, " log_index="), len(files)+2; got != want {
+	if got, want := strings.Count(audit, " log_index="), len(files)+5; got != want {
 		t.Errorf("audit list: %d records with log_index, want %d:\n%s", got, want, audit)
 	}
 
