@@ -23,7 +23,7 @@ import (
 func verifyCommands() []*cli.Command {
 	common := func() []cli.Flag {
 		return append([]cli.Flag{
-			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE` (default for each FILE: FILE.sigstore.json)"},
+			&cli.StringFlag{Name: "bundle", Usage: "Sigstore bundle `FILE` (default for each FILE: FILE.sigstore.json); with --signature, the bundle written with that signature, whose log entry vouches for it"},
 			&cli.StringFlag{Name: "signature", Usage: "cosign's detached signature `FILE` (.sig, or .att for attestations), or the base64 signature itself; needs --key"},
 			&cli.StringFlag{Name: "key", Usage: "signer's public key `FILE` (PEM: ECDSA, RSA or Ed25519)"},
 			&cli.StringFlag{Name: "certificate-identity", Usage: "the signing certificate's identity (SAN) must be `ID`"},
@@ -45,11 +45,15 @@ func verifyCommands() []*cli.Command {
 			Description: `Verifies, with no network, that FILE (or the digest sha256:HEX) was signed by the
 given identity or key. Evidence is a Sigstore bundle (--bundle, or FILE.sigstore.json
 beside each FILE without --bundle) or cosign's detached signature
-(--signature FILE.sig with --key), which verifies only when its entry is in the
-database's site log (or with --insecure-ignore-tlog). Prints "Verified OK"; --output json prints one JSON
-object per verification (docs/json.md).
+(--signature FILE.sig with --key), which verifies only when its log entry is found:
+in the database's site log, or in the bundle given beside it with --bundle, which
+must hold that very signature (or with --insecure-ignore-tlog). FILE.sigstore.json
+is not picked up for --signature. Prints "Verified OK"; --output json prints one
+JSON object per verification (docs/json.md).
 
-Exit codes: 0 verified; 1 rejected; 2 could not run.
+Exit codes: 0 verified; 1 rejected; 2 could not run, including database trust
+older than --max-trust-age: none left, or the trust left (the site log, fresher
+repositories) did not verify the evidence for want of trust.
 
 Examples:
    airlock verify-blob --bundle hello.tgz.sigstore.json \
@@ -70,7 +74,8 @@ Examples:
 				&cli.StringFlag{Name: "type", Usage: "required predicate `TYPE`: spdxjson, cyclonedx, slsaprovenance, slsaprovenance1, ... or a URI (default: any)"}),
 			Description: `Verifies an attestation: a DSSE-signed in-toto statement whose subject is FILE
 (or sha256:HEX), in a Sigstore bundle or in cosign's bare DSSE envelope
-(--signature FILE.att with --key). --type requires the predicate type; cosign's
+(--signature FILE.att with --key; its log entry is found in the database's site log,
+or in the bundle given beside it with --bundle). --type requires the predicate type; cosign's
 names map as cosign maps them (spdxjson -> https://spdx.dev/Document, cyclonedx ->
 https://cyclonedx.org/bom, slsaprovenance -> https://slsa.dev/provenance/v0.2,
 slsaprovenance1 -> https://slsa.dev/provenance/v1).
@@ -79,7 +84,9 @@ Examples:
    airlock verify-attestation --bundle hello.tgz.att.sigstore.json --type spdxjson \
        --key release.pub --insecure-ignore-tlog hello.tgz
    airlock verify-attestation --key release.pub --type https://spdx.dev/Document \
-       --signature hello.tgz.att hello.tgz`,
+       --signature hello.tgz.att hello.tgz
+   airlock verify-attestation --key release.pub --type spdxjson \
+       --signature hello.tgz.att --bundle hello.tgz.att.sigstore.json hello.tgz`,
 			Action: func(c *cli.Context) error { return verifyAction(c, true) },
 		},
 	}
