@@ -194,3 +194,33 @@ func TestPolicyReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestReasonTrustDecides: only rejections trusted material decides (no
+// log, CA, CT log or TSA for the evidence in the trust used) may become
+// "not judged" when trust was set aside as too old; a defect of the
+// evidence never does.
+func TestReasonTrustDecides(t *testing.T) {
+	want := map[Reason]bool{
+		ReasonNoLogInTrustedRoot: true, ReasonCertificateChainInvalid: true, ReasonSCTInvalid: true,
+		ReasonTlogUnverified: true, ReasonTimestampUnverified: true, ReasonNoSigningTime: true,
+	}
+	for _, r := range Reasons {
+		if got := r.TrustDecides(); got != want[r] {
+			t.Errorf("%s.TrustDecides() = %v, want %v", r, got, want[r])
+		}
+	}
+}
+
+// TestLogBundleErrorKeepsReason: a rejection from the bundle beside a
+// detached signature is still a rejection with its reason, and tells
+// which bundle.
+func TestLogBundleErrorKeepsReason(t *testing.T) {
+	err := error(&LogBundleError{Bundle: "b.json", Err: Rejectf(ReasonLogBundleMismatch, "it holds another signature")})
+	var lbe *LogBundleError
+	if !errors.Is(err, ErrRejected) || ReasonOf(err) != ReasonLogBundleMismatch || !errors.As(err, &lbe) || lbe.Bundle != "b.json" {
+		t.Errorf("%v: rejected %v, reason %q", err, errors.Is(err, ErrRejected), ReasonOf(err))
+	}
+	if got, want := err.Error(), `bundle "b.json": it holds another signature`; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

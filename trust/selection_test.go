@@ -100,9 +100,21 @@ func TestForVerification(t *testing.T) {
 	if len(sel.Sources) != 1 || len(sel.SetAside) != 1 || sel.Sources[0].Name != trust.PublicGoodName || sel.Sources[0].Material == nil || !sel.Time.Equal(realNow) {
 		t.Errorf("selection %+v", sel)
 	}
+	// Pinned but never imported is not stale: nothing to refresh.
+	if err := sel.StaleError(); err != nil {
+		t.Errorf("StaleError with a-site not imported: %v, want nil", err)
+	}
 	_, err = trust.ForVerification(ctx, s, realNow, time.Hour)
 	if !errors.Is(err, trust.ErrStale) || !errors.As(err, &se) || len(se.Selection.Warnings) != 1 || len(se.Selection.SetAside) != 2 {
 		t.Errorf("too old: %v, want a SelectionError wrapping ErrStale with one warning and two set aside", err)
+	}
+	// The selection names what was set aside for its age, as the error
+	// did: a caller whose remaining trust (a site log) did not vouch says
+	// the same.
+	if se != nil {
+		if got := se.Selection.StaleError(); !errors.Is(got, trust.ErrStale) || got.Error() != err.Error() {
+			t.Errorf("StaleError = %v, want %v", got, err)
+		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
