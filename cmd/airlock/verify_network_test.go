@@ -223,6 +223,8 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 	run(0, "verify-blob", "--key", "k.pub", "--bundle", "s.json", "s.tgz")
 	run(0, "verify-blob", "--key", "k.pub", "--signature", "s.sig", "s.tgz")
 	run(0, "verify-attestation", "--key", "k.pub", "--type", "spdxjson", "--signature", "s.att", "s.tgz")
+	// The .sig with the bundle written beside it: its log evidence.
+	run(0, "verify-blob", "--key", "k.pub", "--signature", "s.sig", "--bundle", "s.json", "s.tgz")
 	run(0, "verify-blob", "--key", "k.pub", "--insecure-ignore-tlog", "a.tgz", "b.tgz")
 	run(0, "verify-blob", "-o", "json", "--key", "k.pub", "--insecure-ignore-tlog", "a.tgz", "b.tgz")
 	run(0, "bundle", "inspect", filepath.Join(conf, "rekor2-timestamp-with-embedded-cert", "bundle.sigstore.json"))
@@ -231,8 +233,8 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 		t.Errorf("%d connection(s) to the proxy tripwire: airlock made HTTP requests", n)
 	}
 	// A floor, so that losing the conformance cases or a verify form
-	// cannot pass quietly (today 73: 2 trust runs, 55 cases, 4 good ones
-	// again from the database, 12 more forms).
+	// cannot pass quietly (today 77: 2 trust runs, the conformance cases, the
+	// good ones again from the database, and the forms above).
 	const minTracedRuns = 70
 	if traced < minTracedRuns {
 		t.Errorf("%d traced runs, want at least %d", traced, minTracedRuns)
