@@ -94,7 +94,9 @@ var rejectionErrors = []error{
 	trust.ErrRejected, // TUF metadata refused on import
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
-	// trust from a bad artifact.
+	// trust from a bad artifact. A *staleTrustError (a rejection for want of
+	// trust while repositories were set aside as too old) unwraps to it
+	// alone, so it exits 2 as well.
 }
 
 // unknownCommandError is a command name airlock does not know: urfave/cli
