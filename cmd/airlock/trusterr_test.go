@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-project/airlock/bundle"
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/trust"
 	"github.com/airlock-project/airlock/trust/tufgen"
@@ -212,5 +213,30 @@ func TestExportRootOutputFile(t *testing.T) {
 	code, _, errOut := runAirlock(t, "trust", "export-root", "--out", missing)
 	if want := fmt.Sprintf("airlock: error: writing %q: directory %q does not exist\n", missing, filepath.Dir(missing)); code != exitFailed || errOut != want {
 		t.Errorf("missing directory: exit %d, %q; want %q", code, errOut, want)
+	}
+}
+
+// TestStaleTrustErrorIsNotARejection: a rejection for want of trust while
+// repositories were set aside as too old exits 2 with the stale message
+// and the hint, and JSON says "error" with trust-too-old; a rejection no
+// trust decides stays one.
+func TestStaleTrustErrorIsNotARejection(t *testing.T) {
+	stale := fmt.Errorf("%w: trust from repository %q is old", trust.ErrStale, "public-good")
+	rej := bundle.Rejectf(bundle.ReasonNoLogInTrustedRoot, "no log")
+	r := bundle.NewRejectedResult("bundle", "b.json", "f", rej)
+	ir := notJudged(bundle.ItemResult{Result: r, Err: rej}, stale, []string{"site-log s.example"}, "import fresher metadata")
+	var stderr bytes.Buffer
+	if code := report(&stderr, ir.Err); code != exitFailed {
+		t.Errorf("exit code %d, want %d", code, exitFailed)
+	}
+	want := "airlock: error: trust is too old: trust from repository \"public-good\" is old; the trust still in use (\"site-log s.example\") did not verify the evidence: no log\nairlock: hint: import fresher metadata\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+	if r.Status != "error" || r.Reason != bundle.ReasonTrustTooOld || errors.Is(ir.Err, bundle.ErrRejected) || !errors.Is(ir.Err, trust.ErrStale) {
+		t.Errorf("result %+v, err %v", r, ir.Err)
+	}
+	if bundle.ReasonSignatureInvalid.TrustDecides() {
+		t.Error("a bad signature would become 'not judged'")
 	}
 }
