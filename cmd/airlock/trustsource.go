@@ -23,6 +23,11 @@ func setAsideHint(sel *trust.Selection) string {
 	var parts []string
 	for _, a := range sel.SetAside {
 		update := fmt.Sprintf("'airlock trust update --name %s --from DIR|TAR'", a.Name)
+		if a.Pinned {
+			parts = append(parts, fmt.Sprintf("repository %q was not used: it is a trusted root pinned %s (%s ago), over --max-trust-age %s: re-pin a current copy with 'airlock trust init --trusted-root FILE --name %s --replace'",
+				a.Name, a.ReferenceTime.UTC().Format(time.RFC3339), trust.FormatAge(a.Age), trust.FormatAge(a.MaxAge), a.Name))
+			continue
+		}
 		if a.NotImported {
 			parts = append(parts, fmt.Sprintf("repository %q was not used: it is pinned but nothing was imported into it: import its metadata with %s", a.Name, update))
 			continue
