@@ -253,7 +253,7 @@ func trustPinAction(c *cli.Context, file, name string, asJSON bool) error {
 	var te *trust.TrustedRootError
 	switch {
 	case errors.As(err, &te):
-		return withHint(fmt.Errorf("%w: trusted root %q is not valid: %v", trust.ErrRejected, file, te), trustedRootHint(file, te.Looks))
+		return withHint(fmt.Errorf("trusted root %q is not valid: %w", file, te), trustedRootHint(file, te.Looks))
 	case errors.Is(err, trust.ErrExists):
 		return withHint(err, fmt.Sprintf("to pin a changed file under this name, say so: 'airlock trust init --trusted-root %s --name %s --replace' (recorded in the audit trail)", file, name))
 	case errors.Is(err, trust.ErrNotPinnedRoot):
