@@ -59,8 +59,8 @@ the same) file under a name already pinned this way, in the audit trail.
 Examples:
    airlock trust init --public-good
    airlock trust init --root ./root.json --name site
-   airlock trust init --trusted-root ./site-a.json --name site-a
-   airlock trust init --trusted-root ./site-a-2027.json --name site-a --replace`,
+   airlock trust init --trusted-root trusted_root.json --name site-a
+   airlock trust init --trusted-root trusted_root.json --name site-a --replace`,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "public-good", Usage: "pin the Sigstore public-good root embedded in airlock"},
 					&cli.StringFlag{Name: "root", Usage: "pin the root.json `FILE` of a private or site repository"},
@@ -635,7 +635,7 @@ func trustExportAction(c *cli.Context) error {
 		res.SiteLog = logKeys[0].Origin
 	}
 	if len(res.Repositories) > 1 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock never does; export one with --name to keep them apart", len(res.Repositories), strings.Join(res.Repositories, ", ")))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock does only for its own site log; export one with --name to keep them apart", len(res.Repositories), strings.Join(res.Repositories, ", ")))
 	}
 	data, err := trust.MergeTrustedRoots(docs)
 	if lc := (*trust.LogConflictError)(nil); errors.As(err, &lc) {
