@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -81,16 +80,7 @@ func LogTrustedRootJSON(keys []LogKey) ([]byte, error) {
 			LogId: &protocommon.LogId{KeyId: id[:]},
 		})
 	}
-	pj, err := protojson.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return EncodeTrustedRoot(out)
 }
 
 // SiteLogSource is the Source for a site log's keys: a trusted root that
@@ -188,16 +178,7 @@ func CombineWithLog(caRoot, logRoot []byte) ([]byte, error) {
 		return nil, fmt.Errorf("log trusted root: %w", err)
 	}
 	ca.Tlogs = logs.GetTlogs()
-	pj, err := protojson.Marshal(&ca)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return EncodeTrustedRoot(&ca)
 }
 
 // keyDetails is the trusted root's name for a log key's algorithm.

@@ -356,19 +356,10 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 			}
 		}
 	}
-	pj, err := protojson.Marshal(&out)
+	data, err := EncodeTrustedRoot(&out)
 	if err != nil {
 		return nil, err
 	}
-	// protojson varies its whitespace on purpose (so that nobody relies on
-	// it); the file is written in encoding/json's layout instead, so the
-	// same trust always exports to the same bytes.
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	data := buf.Bytes()
 	if _, err := root.NewTrustedRootFromJSON(data); err != nil {
 		return nil, fmt.Errorf("merged trusted root does not parse: %w", err)
 	}
@@ -376,3 +367,21 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// EncodeTrustedRoot writes tr as a trusted_root.json in the layout every
+// trusted root airlock writes has. protojson varies its whitespace on
+// purpose (so that nobody relies on it); the file is written in
+// encoding/json's layout instead, indented by two spaces, so that the same
+// trust always exports to the same bytes.
+func EncodeTrustedRoot(tr *prototrustroot.TrustedRoot) ([]byte, error) {
+	pj, err := protojson.Marshal(tr)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, pj, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}

@@ -18,7 +18,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -34,7 +33,8 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/airlock-project/airlock/trust"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -230,16 +230,7 @@ func (ca *CA) TrustedRootJSON() ([]byte, error) {
 			LogId: &protocommon.LogId{KeyId: id[:]},
 		}},
 	}
-	pj, err := protojson.Marshal(tr)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return trust.EncodeTrustedRoot(tr)
 }
 
 // Files in a CA directory (Save, Load).
