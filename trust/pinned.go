@@ -137,6 +137,8 @@ func InitTrustedRoot(s Store, name string, data []byte, o PinOptions) (*RepoStat
 	switch {
 	case old == nil && o.Replace:
 		return nil, fmt.Errorf("%w: %q: nothing to replace", ErrUnknownRepository, name)
+	case old != nil && !o.Replace && old.st.Kind != KindTrustedRoot:
+		return nil, fmt.Errorf("%w: %q (a TUF repository, %w)", ErrExists, name, ErrNotPinnedRoot)
 	case old != nil && !o.Replace:
 		return nil, fmt.Errorf("%w: %q", ErrExists, name)
 	case old != nil && old.st.Kind != KindTrustedRoot:

@@ -110,7 +110,7 @@ func TestPinTrustedRootReplace(t *testing.T) {
 		"exists_without_replace": {"site-a", b, false, trust.ErrExists},
 		"replace_unknown":        {"site-b", b, true, trust.ErrUnknownRepository},
 		"replace_tuf_repository": {"site", b, true, trust.ErrNotPinnedRoot},
-		"pin_over_tuf":           {"site", b, false, trust.ErrExists},
+		"pin_over_tuf":           {"site", b, false, trust.ErrNotPinnedRoot},
 		"public_good":            {trust.PublicGoodName, b, true, trust.ErrReservedName},
 		"not_a_trusted_root":     {"site-a", []byte(`{"signed":{"_type":"root"}}`), true, trust.ErrNotTrustedRoot},
 		"nothing_to_trust":       {"site-c", []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), false, trust.ErrNotTrustedRoot},

@@ -254,10 +254,10 @@ func trustPinAction(c *cli.Context, file, name string, asJSON bool) error {
 	switch {
 	case errors.As(err, &te):
 		return withHint(fmt.Errorf("trusted root %q is not valid: %w", file, te), trustedRootHint(file, te.Looks))
+	case errors.Is(err, trust.ErrNotPinnedRoot):
+		return withHint(err, "a TUF repository's anchor stays pinned, and --replace re-pins only a trusted root pinned with --trusted-root: give this one another --name")
 	case errors.Is(err, trust.ErrExists):
 		return withHint(err, fmt.Sprintf("to pin a changed file under this name, say so: 'airlock trust init --trusted-root %s --name %s --replace' (recorded in the audit trail)", file, name))
-	case errors.Is(err, trust.ErrNotPinnedRoot):
-		return withHint(err, "--replace re-pins only a trusted root pinned with --trusted-root; give this one another --name")
 	case errors.Is(err, trust.ErrUnknownRepository) && replace:
 		return withHint(err, "pin it first, without --replace: 'airlock trust init --trusted-root "+file+" --name "+name+"'")
 	case errors.Is(err, trust.ErrReservedName):
