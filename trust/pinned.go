@@ -40,9 +40,10 @@ const (
 // keyTrustedRoot is the record holding a pinned trusted_root.json.
 const keyTrustedRoot = "trusted_root"
 
-// ErrNotPinnedRoot means a change that only a pinned trusted root takes
-// (InitTrustedRoot with Replace) or that only a TUF repository takes
-// (Update) was asked of the other kind.
+// ErrNotPinnedRoot means InitTrustedRoot was asked to pin or re-pin a
+// trusted root under the name of a TUF repository, whose anchor stays
+// pinned. (With Replace it is the error itself; without, it is wrapped
+// with ErrExists.)
 var ErrNotPinnedRoot = errors.New("not a pinned trusted root")
 
 // ErrNotTUF means Update was asked to import TUF metadata into a pinned
