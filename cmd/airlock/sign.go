@@ -205,32 +205,18 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*output.
 
 // openSigner opens the KEYREF and the certificate for it.
 func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
-	var certs []*x509.Certificate
-	if p := c.String("certificate"); p != "" {
-		data, err := output.ReadFile(p, maxKeyFileSize)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading certificate %q: %w", p, err)
-		}
-		certs, err = cryptoutils.UnmarshalCertificatesFromPEM(data)
-		if err != nil || len(certs) == 0 {
-			return nil, nil, fmt.Errorf("reading certificate %q: no PEM certificate", p)
-		}
+	certs, err := readCertificates(c.String("certificate"), "certificate")
+	if err != nil {
+		return nil, nil, err
 	}
-	var chain []*x509.Certificate
-	if p := c.String("certificate-chain"); p != "" {
-		data, err := output.ReadFile(p, maxKeyFileSize)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading certificate chain %q: %w", p, err)
-		}
-		chain, err = cryptoutils.UnmarshalCertificatesFromPEM(data)
-		if err != nil || len(chain) == 0 {
-			return nil, nil, fmt.Errorf("reading certificate chain %q: no PEM certificate", p)
-		}
-		if certs != nil {
-			// Said before the key is opened: no PIN is asked for nothing.
-			if err := checkChain(certs[0], chain, c.String("certificate"), p); err != nil {
-				return nil, nil, err
-			}
+	chain, err := readCertificates(c.String("certificate-chain"), "certificate chain")
+	if err != nil {
+		return nil, nil, err
+	}
+	if chain != nil && certs != nil {
+		// Said before the key is opened: no PIN is asked for nothing.
+		if err := checkChain(certs[0], chain, c.String("certificate"), c.String("certificate-chain")); err != nil {
+			return nil, nil, err
 		}
 	}
 	key, err := openSigningKey(c, c.String("key"))
@@ -256,6 +242,23 @@ func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 		return nil, nil, fmt.Errorf("key %q: %w", c.String("key"), err)
 	}
 	return key, s, nil
+}
+
+// readCertificates reads the PEM certificates in the file at path (what
+// names it: "certificate"); nil for no path.
+func readCertificates(path, what string) ([]*x509.Certificate, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := output.ReadFile(path, maxKeyFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %q: %w", what, path, err)
+	}
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(data)
+	if err != nil || len(certs) == 0 {
+		return nil, fmt.Errorf("reading %s %q: no PEM certificate", what, path)
+	}
+	return certs, nil
 }
 
 // checkChain checks, as cosign sign-blob --certificate-chain does, that
