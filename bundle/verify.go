@@ -730,23 +730,31 @@ func logEntries(b *sgbundle.Bundle) []LogEntry {
 // hold a log of b's entries first, then the others, each group in the
 // trust's order. A site-log bundle is then checked under the site log
 // first, not after every repository has failed it (and a public-good
-// bundle under its repository, not the site log).
+// bundle under its repository, not the site log). Under a certificate
+// policy, of the sources that hold the log those with a certificate
+// authority come first: a certificate-signed site-log bundle is checked
+// under a repository's CA combined with the site log before the site log
+// alone, so that a rejection says what is wrong with the certificate,
+// not that the site log has no CA.
 func (v *Verifier) sourceOrder(b *sgbundle.Bundle) []int {
 	order := make([]int, 0, len(v.plain))
 	var ids []string
 	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
 		ids = append(ids, hex.EncodeToString(e.GetLogId().GetKeyId()))
 	}
-	var rest []int
+	var noCA, rest []int
 	for i, tm := range v.plain {
 		logs := tm.RekorLogs()
-		if slices.ContainsFunc(ids, func(id string) bool { return logs[id] != nil }) {
-			order = append(order, i)
-		} else {
+		switch {
+		case !slices.ContainsFunc(ids, func(id string) bool { return logs[id] != nil }):
 			rest = append(rest, i)
+		case v.policy.Key == nil && len(tm.FulcioCertificateAuthorities()) == 0:
+			noCA = append(noCA, i)
+		default:
+			order = append(order, i)
 		}
 	}
-	return append(order, rest...)
+	return append(append(order, noCA...), rest...)
 }
 
 // vouchWarnings are the warnings of a result source i vouched for: those

@@ -491,6 +491,60 @@ site_log_checks() {
 }
 site_log_checks
 
+# ---- 6. site CA: certificate-signed bundles in the site log ------------------------------------
+# The site pins its own trusted_root.json (its CA and the CT log that timestamps its certificates,
+# made by scripts/sitelog-fixture ca-init) with `trust init --trusted-root`, and signs with a
+# certificate from that CA and the site log. airlock verifies with database trust and the identity
+# flags; `trust export-root` gives the CA, the CT log and the site log in one root, and stock cosign
+# verifies with it (no insecure flag: the certificate carries an SCT from the listed CT log).
+site_ca_checks() {
+  local db=$T/site-ca.db fx=$T/sitelog-fixture origin=transparency.site.example
+  local id=release@site.example iss=https://idp.site.example
+  section "site CA: certificate-signed site-log bundles, airlock and cosign $COSIGN_VERSION verify"
+  [ -x "$fx" ] || (cd "$REPO" && GOTOOLCHAIN=local go build -o "$fx" ./scripts/sitelog-fixture) ||
+    { report_fail "build scripts/sitelog-fixture" "" go build ./scripts/sitelog-fixture; return; }
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out calogkey.pem 2>/dev/null
+  ok "site CA and CT log (fixture)" "$fx" ca-init siteca site
+  ok "site CA issues a certificate for p256.pub (fixture)" "$fx" ca-issue siteca p256.pub $id $iss release.pem
+  ok "airlock log init" env AIRLOCK_DB="$db" "$A" log init --key calogkey.pem --origin $origin
+  ok "airlock trust init --trusted-root (the site's CA)" \
+    env AIRLOCK_DB="$db" "$A" trust init --trusted-root siteca/trusted_root.json --name site-ca
+  ok "airlock sign-blob --certificate --certificate-chain (site log)" \
+    env AIRLOCK_DB="$db" "$A" sign-blob --key p256.key --certificate release.pem --certificate-chain siteca/ca.pem \
+    --bundle ca.sigstore.json hello.tgz
+  ok "airlock attest-blob --certificate --certificate-chain (site log)" \
+    env AIRLOCK_DB="$db" "$A" attest-blob --key p256.key --certificate release.pem --certificate-chain siteca/ca.pem \
+    --predicate sbom.json --type spdxjson --bundle ca.att.sigstore.json hello.tgz
+  ok "airlock verify-blob --certificate-identity (database trust: pinned CA + site log)" \
+    env AIRLOCK_DB="$db" "$A" verify-blob --certificate-identity $id --certificate-oidc-issuer $iss \
+    --bundle ca.sigstore.json hello.tgz
+  rejects "airlock verify-blob rejects another identity (database trust)" 1 \
+    env AIRLOCK_DB="$db" "$A" verify-blob --certificate-identity mallory@site.example --certificate-oidc-issuer $iss \
+    --bundle ca.sigstore.json hello.tgz
+  ok "airlock verify-attestation --certificate-identity (database trust)" \
+    env AIRLOCK_DB="$db" "$A" verify-attestation --certificate-identity $id --certificate-oidc-issuer $iss \
+    --type spdxjson --bundle ca.att.sigstore.json hello.tgz
+  ok "airlock trust export-root (site CA, CT log, site log)" \
+    env AIRLOCK_DB="$db" "$A" trust export-root --out site-ca-root.json
+  ok "cosign verify-blob --bundle --trusted-root --certificate-identity <- site CA + site log" \
+    "$COSIGN" verify-blob --bundle ca.sigstore.json --trusted-root site-ca-root.json \
+    --certificate-identity $id --certificate-oidc-issuer $iss hello.tgz
+  rejects "cosign verify-blob rejects another identity (site CA)" any \
+    "$COSIGN" verify-blob --bundle ca.sigstore.json --trusted-root site-ca-root.json \
+    --certificate-identity mallory@site.example --certificate-oidc-issuer $iss hello.tgz
+  rejects "cosign verify-blob rejects a tampered artifact (site CA)" any \
+    "$COSIGN" verify-blob --bundle ca.sigstore.json --trusted-root site-ca-root.json \
+    --certificate-identity $id --certificate-oidc-issuer $iss tampered.tgz
+  ok "cosign verify-blob-attestation --bundle --trusted-root --certificate-identity <- site CA + site log" \
+    "$COSIGN" verify-blob-attestation --bundle ca.att.sigstore.json --trusted-root site-ca-root.json \
+    --certificate-identity $id --certificate-oidc-issuer $iss --type spdxjson hello.tgz
+  # The site log's root without the CA (section 5's export): cosign refuses the certificate.
+  rejects "cosign verify-blob rejects a site-CA bundle under a root without the CA" any \
+    "$COSIGN" verify-blob --bundle ca.sigstore.json --trusted-root site-root.json \
+    --certificate-identity $id --certificate-oidc-issuer $iss hello.tgz
+}
+site_ca_checks
+
 # ---- summary --------------------------------------------------------------------------------
 echo
 echo "interop: $PASS passed, $FAIL failed, $SKIP skipped (cosign $COSIGN_VERSION)"

@@ -118,3 +118,27 @@ func tarBytes(t *testing.T, files map[string][]byte) []byte {
 	}
 	return mustRead(p)
 }
+
+// FuzzParseTrustedRoot: any bytes as a file to pin with trust init
+// --trusted-root. ParseTrustedRoot must not panic; what it refuses is a
+// *TrustedRootError, and what it accepts lists something to trust.
+func FuzzParseTrustedRoot(f *testing.F) {
+	f.Add(trJSON)
+	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`))
+	f.Add([]byte(`{"signed":{"_type":"root"}}`))
+	f.Add([]byte(`{"verificationMaterial":{}}`))
+	f.Add([]byte("not json"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tr, err := trust.ParseTrustedRoot(data)
+		if err != nil {
+			var te *trust.TrustedRootError
+			if !errors.As(err, &te) || !errors.Is(err, trust.ErrNotTrustedRoot) {
+				t.Fatalf("error %v is not a *TrustedRootError", err)
+			}
+			return
+		}
+		if len(tr.FulcioCertificateAuthorities())+len(tr.RekorLogs())+len(tr.CTLogs())+len(tr.TimestampingAuthorities()) == 0 {
+			t.Fatal("accepted a trusted root that lists nothing to trust")
+		}
+	})
+}

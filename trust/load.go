@@ -56,6 +56,16 @@ func verifyRepo(name string, rec map[string][]byte, blob func(string) []byte) (*
 	if v.st.Name != name {
 		return nil, bad("state names repository %q", v.st.Name)
 	}
+	switch v.st.Kind {
+	case "":
+	case KindTrustedRoot:
+		if name == PublicGoodName {
+			return nil, bad("the public-good repository is not a pinned trusted root")
+		}
+		return verifyPinned(v, bad)
+	default:
+		return nil, bad("unknown repository kind %q", v.st.Kind)
+	}
 	anchor := rec[keyAnchor]
 	sum := sha256.Sum256(anchor)
 	if hex.EncodeToString(sum[:]) != v.st.AnchorSHA256 {

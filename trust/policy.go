@@ -65,6 +65,9 @@ type SetAside struct {
 	// NotImported is true for a repository pinned by Init that no Update
 	// has given a trusted root yet; otherwise it is past the age limit.
 	NotImported bool
+	// Pinned is true for a pinned trusted root (no TUF) past the age
+	// limit: its age counts from when it was pinned (ReferenceTime).
+	Pinned bool
 	// Age is how old the trust is, ReferenceTime the time it was verified
 	// as of, and MaxAge the limit it is over (zero when NotImported).
 	Age           time.Duration
@@ -88,6 +91,12 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 		f := r.Freshness(now)
 		f.SetMaxAge(maxAge)
 		ref := r.v.st.RefTime.UTC()
+		if f.TooOld && r.v.pinned() {
+			a := SetAside{Name: r.Name, Pinned: true, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge}
+			sel.Warnings = append(sel.Warnings, a.tooOld()+"; not used: re-pin a current copy")
+			sel.SetAside = append(sel.SetAside, a)
+			continue
+		}
 		if f.TooOld {
 			a := SetAside{Name: r.Name, Age: f.Age, ReferenceTime: ref, MaxAge: maxAge}
 			sel.Warnings = append(sel.Warnings, a.tooOld()+"; not used: import fresher metadata")
@@ -95,6 +104,9 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 			continue
 		}
 		var warnings []string
+		if r.v.pinned() {
+			warnings = append(warnings, pinnedWarning(r.Name, ref, now))
+		}
 		if f.Stale {
 			exp := r.v.tm.Timestamp.Signed.Expires.UTC().Format(time.RFC3339)
 			warnings = append(warnings, fmt.Sprintf("trust from repository %q is stale: its timestamp expired %s (%s ago); verified as of %s", r.Name, exp, FormatAge(f.StaleFor), ref.Format(time.RFC3339)))
@@ -120,6 +132,10 @@ func Select(repos []*Repo, now time.Time, maxAge time.Duration) (*Selection, err
 
 // tooOld says why a repository was set aside for its age.
 func (a SetAside) tooOld() string {
+	if a.Pinned {
+		return fmt.Sprintf("trust from repository %q is %s old (a trusted root pinned %s), over the limit of %s",
+			a.Name, FormatAge(a.Age), a.ReferenceTime.UTC().Format(time.RFC3339), FormatAge(a.MaxAge))
+	}
 	return fmt.Sprintf("trust from repository %q is %s old (verified as of %s), over the limit of %s",
 		a.Name, FormatAge(a.Age), a.ReferenceTime.UTC().Format(time.RFC3339), FormatAge(a.MaxAge))
 }

@@ -133,6 +133,11 @@ func ReadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseTrustedRoot(data)
+}
+
+// parseTrustedRoot is ReadTrustedRoot's check of the bytes read.
+func parseTrustedRoot(data []byte) (*root.TrustedRoot, error) {
 	switch {
 	case len(data) > MaxTargetSize:
 		return nil, &TrustedRootError{Reason: fmt.Sprintf("larger than %d bytes", MaxTargetSize)}

@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -81,16 +80,7 @@ func LogTrustedRootJSON(keys []LogKey) ([]byte, error) {
 			LogId: &protocommon.LogId{KeyId: id[:]},
 		})
 	}
-	pj, err := protojson.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return EncodeTrustedRoot(out)
 }
 
 // SiteLogSource is the Source for a site log's keys: a trusted root that
@@ -115,6 +105,17 @@ func SiteLogSource(keys []LogKey) (Source, error) {
 // other than a *SelectionError is returned as it is, and with no keys
 // WithSiteLog returns sel, err unchanged. A site with no TUF repository
 // at all verifies against its site log alone.
+//
+// A bundle whose signing key has a certificate from a repository's
+// certificate authority, logged in the site log, needs material from both:
+// for each selected repository whose trusted root lists a certificate
+// authority, a combined Source follows the site log's (CombinedSourceName:
+// the repository's certificate authorities, CT logs and timestamping
+// authorities, and the site log's keys as its only transparency logs;
+// see CombineWithLog). It carries the repository's warnings, since the
+// certificate's trust is the repository's. Every piece of it is material
+// the database trusts on its own; the combination only lets a
+// certificate from one be dated and logged by the other.
 func WithSiteLog(sel *Selection, err error, keys []LogKey) (*Selection, error) {
 	if len(keys) == 0 {
 		return sel, err
@@ -130,8 +131,54 @@ func WithSiteLog(sel *Selection, err error, keys []LogKey) (*Selection, error) {
 	if serr != nil {
 		return nil, serr
 	}
-	sel.Sources = append(sel.Sources, src)
+	logJSON, serr := LogTrustedRootJSON(keys)
+	if serr != nil {
+		return nil, serr
+	}
+	var combined []Source
+	for i, r := range sel.Repos {
+		if r.TrustedRoot == nil || len(r.TrustedRoot.FulcioCertificateAuthorities()) == 0 {
+			continue
+		}
+		data, cerr := CombineWithLog(r.TrustedRootJSON, logJSON)
+		if cerr != nil {
+			return nil, fmt.Errorf("repository %q with the site log: %w", r.Name, cerr)
+		}
+		tr, cerr := root.NewTrustedRootFromJSON(data)
+		if cerr != nil {
+			return nil, fmt.Errorf("repository %q with the site log: %w", r.Name, cerr)
+		}
+		var warnings []string
+		if i < len(sel.Sources) && sel.Sources[i].Name == r.Name {
+			warnings = sel.Sources[i].Warnings
+		}
+		combined = append(combined, Source{Name: CombinedSourceName(r.Name, keys[0].Origin), Material: tr, Warnings: warnings})
+	}
+	sel.Sources = append(append(sel.Sources, src), combined...)
 	return sel, nil
+}
+
+// CombinedSourceName is the name of the Source that combines repository
+// repo's certificate authorities with the site log named origin
+// (WithSiteLog), as a verification's result names it.
+func CombinedSourceName(repo, origin string) string {
+	return repo + " + " + SiteLogSourceName(origin)
+}
+
+// CombineWithLog returns a trusted_root.json with caRoot's certificate
+// authorities, CT logs and timestamping authorities, and logRoot's
+// transparency logs in place of caRoot's own. Both are trusted_root.json
+// documents; the result is laid out as MergeTrustedRoots lays it out.
+func CombineWithLog(caRoot, logRoot []byte) ([]byte, error) {
+	var ca, logs prototrustroot.TrustedRoot
+	if err := protojson.Unmarshal(caRoot, &ca); err != nil {
+		return nil, fmt.Errorf("certificate authority trusted root: %w", err)
+	}
+	if err := protojson.Unmarshal(logRoot, &logs); err != nil {
+		return nil, fmt.Errorf("log trusted root: %w", err)
+	}
+	ca.Tlogs = logs.GetTlogs()
+	return EncodeTrustedRoot(&ca)
 }
 
 // keyDetails is the trusted root's name for a log key's algorithm.

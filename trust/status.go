@@ -33,10 +33,14 @@ type AnchorStatus struct {
 
 // RepoStatus is what `trust status` shows for one repository. Times are UTC.
 type RepoStatus struct {
-	Name      string       `json:"name"`
-	Anchor    AnchorStatus `json:"anchor"`
-	RootChain []int64      `json:"rootChain"`
-	Root      RoleStatus   `json:"root"`
+	Name string `json:"name"`
+	// Kind is KindTUF or KindTrustedRoot. A pinned trusted root has
+	// PinnedRoot, and no anchor, root chain or TUF roles.
+	Kind       string            `json:"kind"`
+	PinnedRoot *PinnedRootStatus `json:"pinnedRoot,omitempty"`
+	Anchor     *AnchorStatus     `json:"anchor,omitempty"`
+	RootChain  []int64           `json:"rootChain,omitempty"`
+	Root       *RoleStatus       `json:"root,omitempty"`
 	// Timestamp, Snapshot and Targets are nil until the first update.
 	Timestamp *RoleStatus `json:"timestamp,omitempty"`
 	Snapshot  *RoleStatus `json:"snapshot,omitempty"`
@@ -69,6 +73,10 @@ type Freshness struct {
 	// TooOld is true when Age is over the trust age limit the status was
 	// made with (SetMaxAge): verification leaves the repository out.
 	TooOld bool `json:"tooOld"`
+	// NoTUF is true for a pinned trusted root: no timestamp says whether
+	// it is current (Stale is never set), and Age counts from when it was
+	// pinned.
+	NoTUF bool `json:"noTuf,omitempty"`
 }
 
 // SetMaxAge records whether the trust is past maxAge, as Select judges it.
@@ -111,6 +119,11 @@ func (r *Repo) Status(now time.Time) *RepoStatus { return r.v.status(now) }
 func (r *Repo) Freshness(now time.Time) *Freshness { return r.v.freshness(now) }
 
 func (v *verified) freshness(now time.Time) *Freshness {
+	if v.pinned() {
+		now = now.UTC()
+		age := now.Sub(v.st.RefTime)
+		return &Freshness{Now: now, Age: age, AgeText: FormatAge(age), NoTUF: true}
+	}
 	ts := v.tm.Timestamp
 	if ts == nil {
 		return nil
@@ -127,11 +140,15 @@ func (v *verified) freshness(now time.Time) *Freshness {
 
 func (v *verified) status(now time.Time) *RepoStatus {
 	now = now.UTC()
+	if v.pinned() {
+		return v.pinnedStatus(now)
+	}
 	st := &RepoStatus{
 		Name:      v.st.Name,
-		Anchor:    AnchorStatus{Version: v.chain[0], SHA256: v.st.AnchorSHA256, Source: v.st.AnchorSource},
+		Kind:      KindTUF,
+		Anchor:    &AnchorStatus{Version: v.chain[0], SHA256: v.st.AnchorSHA256, Source: v.st.AnchorSource},
 		RootChain: v.chain,
-		Root:      role(v.tm.Root.Signed.Version, v.tm.Root.Signed.Expires, now),
+		Root:      ptr(role(v.tm.Root.Signed.Version, v.tm.Root.Signed.Expires, now)),
 		InitAt:    v.st.InitAt,
 		Source:    v.st.Source,
 	}
@@ -339,19 +356,10 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 			}
 		}
 	}
-	pj, err := protojson.Marshal(&out)
+	data, err := EncodeTrustedRoot(&out)
 	if err != nil {
 		return nil, err
 	}
-	// protojson varies its whitespace on purpose (so that nobody relies on
-	// it); the file is written in encoding/json's layout instead, so the
-	// same trust always exports to the same bytes.
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, pj, "", "  "); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	data := buf.Bytes()
 	if _, err := root.NewTrustedRootFromJSON(data); err != nil {
 		return nil, fmt.Errorf("merged trusted root does not parse: %w", err)
 	}
@@ -359,3 +367,21 @@ func MergeTrustedRoots(docs [][]byte) ([]byte, error) {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// EncodeTrustedRoot writes tr as a trusted_root.json in the layout every
+// trusted root airlock writes has. protojson varies its whitespace on
+// purpose (so that nobody relies on it); the file is written in
+// encoding/json's layout instead, indented by two spaces, so that the same
+// trust always exports to the same bytes.
+func EncodeTrustedRoot(tr *prototrustroot.TrustedRoot) ([]byte, error) {
+	pj, err := protojson.Marshal(tr)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, pj, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}

@@ -136,7 +136,12 @@ const PublicGoodName = "public-good"
 // database: its JSON keys are the database layout, not command output, and
 // stay as they are (snake_case) so existing databases keep loading.
 type state struct {
-	Name          string            `json:"name"`
+	Name string `json:"name"`
+	// Kind is "" for a TUF repository (databases written before pinned
+	// trusted roots), KindTrustedRoot for a pinned trusted root, whose
+	// Anchor fields describe the pinned file and whose RefTime is the time
+	// it was pinned.
+	Kind          string            `json:"kind,omitempty"`
 	AnchorSource  string            `json:"anchor_source"` // "embedded" or "file NAME"
 	AnchorVersion int64             `json:"anchor_version"`
 	AnchorSHA256  string            `json:"anchor_sha256"`

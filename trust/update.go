@@ -181,6 +181,9 @@ func startUpdate(s Store, name string, m Medium, opts UpdateOptions) (*updater, 
 	if u.old == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownRepository, name)
 	}
+	if u.old.pinned() {
+		return nil, fmt.Errorf("%w: %q has no TUF metadata to update", ErrNotTUF, name)
+	}
 	if u.explicit && u.ref.Before(u.old.st.RefTime) {
 		return nil, fmt.Errorf("%w %s is earlier than the previous update's reference time %s", ErrReferenceTime, u.ref.Format(time.RFC3339), u.old.st.RefTime.Format(time.RFC3339))
 	}

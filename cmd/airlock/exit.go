@@ -91,7 +91,8 @@ func isRejection(err error) bool {
 var rejectionErrors = []error{
 	bundle.ErrRejected,
 	errAuditBroken,
-	trust.ErrRejected, // TUF metadata refused on import
+	trust.ErrRejected,       // TUF metadata refused on import
+	trust.ErrNotTrustedRoot, // a file pinned as a trusted root is not one
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
 	// trust from a bad artifact. A *staleTrustError (a rejection for want of

@@ -38,6 +38,7 @@ func signKeyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "key", Usage: "signing key `KEYREF`: a pkcs11: URI (token key) or a PEM private key file (PKCS#8, SEC 1, PKCS#1, cosign.key)"},
 		&cli.StringFlag{Name: "tlog", Usage: "transparency log: `site` (the default once airlock log init made one) logs every signature; rekor=URL logs it to a Rekor v2 (rekor-tiles) server; none makes bundles with no log entry"},
 		&cli.StringFlag{Name: "certificate", Usage: "PEM certificate `FILE` for the key (leaf first); default: the certificate on the token, if any"},
+		&cli.StringFlag{Name: "certificate-chain", Usage: "PEM `FILE` of the CA certificates that issued the certificate, its parent first, ending with the root: the certificate must chain through them (checked before signing; the bundle carries the certificate alone)"},
 		&cli.BoolFlag{Name: "keyless", Usage: "not available offline (needs Fulcio and an OIDC provider); use --key"},
 		rekorKeyFlag(),
 	}
@@ -189,6 +190,7 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*output.
 		oc.Input(ref, fmt.Sprintf("--key %q", ref))
 	}
 	oc.Input(c.String("certificate"), fmt.Sprintf("--certificate %q", c.String("certificate")))
+	oc.Input(c.String("certificate-chain"), fmt.Sprintf("--certificate-chain %q", c.String("certificate-chain")))
 	if c.IsSet("predicate") {
 		oc.Input(c.String("predicate"), fmt.Sprintf("--predicate %q", c.String("predicate")))
 	}
@@ -203,15 +205,18 @@ func signOutputCheck(c *cli.Context, files []string, stdoutUse string) (*output.
 
 // openSigner opens the KEYREF and the certificate for it.
 func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
-	var certs []*x509.Certificate
-	if p := c.String("certificate"); p != "" {
-		data, err := output.ReadFile(p, maxKeyFileSize)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading certificate %q: %w", p, err)
-		}
-		certs, err = cryptoutils.UnmarshalCertificatesFromPEM(data)
-		if err != nil || len(certs) == 0 {
-			return nil, nil, fmt.Errorf("reading certificate %q: no PEM certificate", p)
+	certs, err := readCertificates(c.String("certificate"), "certificate")
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, err := readCertificates(c.String("certificate-chain"), "certificate chain")
+	if err != nil {
+		return nil, nil, err
+	}
+	if chain != nil && certs != nil {
+		// Said before the key is opened: no PIN is asked for nothing.
+		if err := checkChain(certs[0], chain, c.String("certificate"), c.String("certificate-chain")); err != nil {
+			return nil, nil, err
 		}
 	}
 	key, err := openSigningKey(c, c.String("key"))
@@ -220,6 +225,16 @@ func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 	}
 	if certs == nil {
 		certs = key.certs
+		if chain != nil && certs == nil {
+			key.Close()
+			return nil, nil, usageErrorf("--certificate-chain %q: the key has no certificate to chain (give it with --certificate FILE)", c.String("certificate-chain"))
+		}
+		if chain != nil {
+			if err := checkChain(certs[0], chain, "on the token", c.String("certificate-chain")); err != nil {
+				key.Close()
+				return nil, nil, err
+			}
+		}
 	}
 	s, err := bundle.NewBuilder(key.signer, certs)
 	if err != nil {
@@ -227,6 +242,47 @@ func openSigner(c *cli.Context) (*signingKey, *bundle.Builder, error) {
 		return nil, nil, fmt.Errorf("key %q: %w", c.String("key"), err)
 	}
 	return key, s, nil
+}
+
+// readCertificates reads the PEM certificates in the file at path (what
+// names it: "certificate"); nil for no path.
+func readCertificates(path, what string) ([]*x509.Certificate, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := output.ReadFile(path, maxKeyFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %q: %w", what, path, err)
+	}
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(data)
+	if err != nil || len(certs) == 0 {
+		return nil, fmt.Errorf("reading %s %q: no PEM certificate", what, path)
+	}
+	return certs, nil
+}
+
+// checkChain checks, as cosign sign-blob --certificate-chain does, that
+// leaf chains through chain (its parent first, ending with a self-signed
+// root) for code signing, now. certName and chainName say where they came
+// from.
+func checkChain(leaf *x509.Certificate, chain []*x509.Certificate, certName, chainName string) error {
+	rootCert := chain[len(chain)-1]
+	if err := rootCert.CheckSignatureFrom(rootCert); err != nil {
+		return fmt.Errorf("--certificate-chain %q: its last certificate (%q) is not a self-signed root: %v", chainName, rootCert.Subject.String(), err)
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(rootCert)
+	for _, ic := range chain[:len(chain)-1] {
+		inter.AddCert(ic)
+	}
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}})
+	if err != nil {
+		if certName != "on the token" {
+			certName = fmt.Sprintf("%q", certName)
+		}
+		return fmt.Errorf("the certificate %s does not chain to --certificate-chain %q: %v", certName, chainName, err)
+	}
+	return nil
 }
 
 // signedFile is one FILE's result in sign-blob's and attest-blob's JSON.

@@ -42,19 +42,30 @@ Examples:
 		Subcommands: []*cli.Command{
 			{
 				Name:      "init",
-				Usage:     "pin a TUF repository's anchor root",
+				Usage:     "pin a TUF repository's anchor root, or a plain trusted_root.json",
 				ArgsUsage: " ",
 				Description: `Pins the root a repository's metadata is verified from ever after: the
 public-good root compiled into airlock, or a private or site repository's
 root.json (which must carry a threshold of its own signatures; it may be
 expired). A name already in use is an error: an anchor stays pinned.
 
+--trusted-root pins a plain trusted_root.json (another site's export, a
+private deployment without TUF) as a repository of its own, used by
+verification and export-root like any other. It has no TUF freshness:
+its age counts from when it was pinned (--max-trust-age applies), and
+every verification it vouches for warns. --replace re-pins a changed (or
+the same) file under a name already pinned this way, in the audit trail.
+
 Examples:
    airlock trust init --public-good
-   airlock trust init --root ./root.json --name site`,
+   airlock trust init --root ./root.json --name site
+   airlock trust init --trusted-root trusted_root.json --name site-a
+   airlock trust init --trusted-root trusted_root.json --name site-a --replace`,
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "public-good", Usage: "pin the Sigstore public-good root embedded in airlock"},
 					&cli.StringFlag{Name: "root", Usage: "pin the root.json `FILE` of a private or site repository"},
+					&cli.StringFlag{Name: "trusted-root", Usage: "pin the trusted_root.json `FILE` itself, without TUF (another site's export, a private deployment)"},
+					&cli.BoolFlag{Name: "replace", Usage: "with --trusted-root: re-pin the trusted root already pinned under --name"},
 					&cli.StringFlag{Name: "name", Usage: "repository `NAME` (default public-good with --public-good)"},
 				},
 				Action: trustInitAction,
@@ -164,6 +175,17 @@ func trustInitAction(c *cli.Context) error {
 		return err
 	}
 	pg, rootFile, name := c.Bool("public-good"), c.String("root"), c.String("name")
+	trFile := c.String("trusted-root")
+	switch {
+	case trFile != "" && pg:
+		return usageErrorf("--trusted-root and --public-good cannot be used together")
+	case trFile != "" && rootFile != "":
+		return usageErrorf("--trusted-root and --root cannot be used together: --root pins a TUF root.json, --trusted-root a trusted_root.json without TUF")
+	case c.Bool("replace") && trFile == "":
+		return usageErrorf("--replace re-pins a trusted root: it needs --trusted-root FILE --name NAME (a TUF anchor stays pinned)")
+	case trFile != "":
+		return trustPinAction(c, trFile, name, asJSON)
+	}
 	var anchor []byte
 	var source string
 	switch {
@@ -210,6 +232,48 @@ func trustInitAction(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "pinned repository %q: anchor root version %d (%s, sha256 %s)\n", st.Name, st.Anchor.Version, st.Anchor.Source, st.Anchor.SHA256)
 	fmt.Fprintf(c.App.Writer, "next: airlock trust update --name %s --from DIR|TAR\n", st.Name)
+	return nil
+}
+
+// trustPinAction is trust init --trusted-root FILE --name NAME [--replace].
+func trustPinAction(c *cli.Context, file, name string, asJSON bool) error {
+	if name == "" {
+		return usageErrorf("--trusted-root needs --name (e.g. --name site-a)")
+	}
+	data, err := output.ReadFile(file, trust.MaxTargetSize+1)
+	if err != nil {
+		return fmt.Errorf("reading trusted root %q: %w", file, err)
+	}
+	store, err := trustFile(c)
+	if err != nil {
+		return err
+	}
+	replace := c.Bool("replace")
+	st, err := trust.InitTrustedRoot(store, name, data, trust.PinOptions{Source: "file " + filepath.Base(file), Replace: replace, Now: time.Now()})
+	var te *trust.TrustedRootError
+	switch {
+	case errors.As(err, &te):
+		return withHint(fmt.Errorf("trusted root %q is not valid: %w", file, te), trustedRootHint(file, te.Looks))
+	case errors.Is(err, trust.ErrNotPinnedRoot):
+		return withHint(err, "a TUF repository's anchor stays pinned, and --replace re-pins only a trusted root pinned with --trusted-root: give this one another --name")
+	case errors.Is(err, trust.ErrExists):
+		return withHint(err, fmt.Sprintf("to pin a changed file under this name, say so: 'airlock trust init --trusted-root %s --name %s --replace' (recorded in the audit trail)", file, name))
+	case errors.Is(err, trust.ErrUnknownRepository) && replace:
+		return withHint(err, "pin it first, without --replace: 'airlock trust init --trusted-root "+file+" --name "+name+"'")
+	case errors.Is(err, trust.ErrReservedName):
+		return withHint(err, "give this trusted root another --name")
+	case err != nil:
+		return trustErr(err)
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, st)
+	}
+	verb := "pinned"
+	if replace {
+		verb = "re-pinned"
+	}
+	fmt.Fprintf(c.App.Writer, "%s trusted root %q: %s, sha256 %s\n", verb, st.Name, st.PinnedRoot.Source, st.PinnedRoot.SHA256)
+	fmt.Fprintf(c.App.Writer, "no TUF freshness: its age counts from now; re-pin a current copy with 'airlock trust init --trusted-root FILE --name %s --replace'\n", st.Name)
 	return nil
 }
 
@@ -273,6 +337,9 @@ func trustUpdateAction(c *cli.Context) error {
 		}
 		if errors.Is(err, trust.ErrExpired) && !at.IsZero() {
 			return withHint(err, "--at must be a time at which the metadata is valid: before the expiry it names (and not before the previous update's reference time)")
+		}
+		if errors.Is(err, trust.ErrNotTUF) {
+			return withHint(err, fmt.Sprintf("re-pin a current copy of its trusted_root.json with 'airlock trust init --trusted-root FILE --name %s --replace'", name))
 		}
 		if errors.Is(err, trust.ErrNotSigned) {
 			return withHint(err, fmt.Sprintf("the medium may hold another repository's metadata than %q's: check --name ('airlock trust status' lists the repositories)", name))
@@ -383,9 +450,22 @@ func printRepoStatus(w io.Writer, st *trust.RepoStatus) {
 		fmt.Fprintf(w, "  %-15s version %d, expires %s%s\n", name+":", r.Version, ts(r.Expires), flag)
 	}
 	fmt.Fprintf(w, "\nrepository %s\n", st.Name)
+	if p := st.PinnedRoot; p != nil {
+		fmt.Fprintf(w, "  %-15s trusted root pinned without TUF (%s, sha256 %s)\n", "kind:", p.Source, p.SHA256)
+		fmt.Fprintf(w, "  %-15s %s (first pinned %s)\n", "pinned:", ts(p.PinnedAt), ts(p.FirstPinnedAt))
+		if f := st.Freshness; f != nil {
+			state := "no TUF freshness: verification warns"
+			if f.TooOld {
+				state = "TOO OLD: verification refuses it; re-pin a current copy with --replace"
+			}
+			fmt.Fprintf(w, "  %-15s %s since pinned; %s\n", "age:", f.AgeText, state)
+		}
+		printTrustedRootSummary(w, st.TrustedRoot)
+		return
+	}
 	fmt.Fprintf(w, "  %-15s root version %d (%s, sha256 %s)\n", "anchor:", st.Anchor.Version, st.Anchor.Source, st.Anchor.SHA256)
 	fmt.Fprintf(w, "  %-15s %s\n", "root chain:", joinVersions(st.RootChain))
-	role("root", &st.Root)
+	role("root", st.Root)
 	if st.Timestamp == nil {
 		fmt.Fprintf(w, "  %-15s none yet: run 'airlock trust update --name %s --from DIR'\n", "imported:", st.Name)
 		return
@@ -410,7 +490,12 @@ func printRepoStatus(w io.Writer, st *trust.RepoStatus) {
 		fmt.Fprintf(w, "  %-15s %s; %s\n", "age:", f.AgeText, state)
 	}
 	fmt.Fprintf(w, "  %-15s %s\n", "targets stored:", strings.Join(st.TargetFiles, ", "))
-	tr := st.TrustedRoot
+	printTrustedRootSummary(w, st.TrustedRoot)
+}
+
+// printTrustedRootSummary lists what a repository's trusted root holds.
+func printTrustedRootSummary(w io.Writer, tr *trust.TrustedRootSummary) {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	if tr == nil {
 		return
 	}
@@ -550,7 +635,7 @@ func trustExportAction(c *cli.Context) error {
 		res.SiteLog = logKeys[0].Origin
 	}
 	if len(res.Repositories) > 1 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock never does; export one with --name to keep them apart", len(res.Repositories), strings.Join(res.Repositories, ", ")))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the exported root merges %d repositories (%s): a verifier using it may accept one repository's log vouching for another's certificates, which airlock does only for its own site log; export one with --name to keep them apart", len(res.Repositories), strings.Join(res.Repositories, ", ")))
 	}
 	data, err := trust.MergeTrustedRoots(docs)
 	if lc := (*trust.LogConflictError)(nil); errors.As(err, &lc) {

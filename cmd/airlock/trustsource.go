@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ func setAsideHint(sel *trust.Selection) string {
 	var parts []string
 	for _, a := range sel.SetAside {
 		update := fmt.Sprintf("'airlock trust update --name %s --from DIR|TAR'", a.Name)
+		if a.Pinned {
+			parts = append(parts, fmt.Sprintf("repository %q was not used: it is a trusted root pinned %s (%s ago), over --max-trust-age %s: re-pin a current copy with 'airlock trust init --trusted-root FILE --name %s --replace'",
+				a.Name, a.ReferenceTime.UTC().Format(time.RFC3339), trust.FormatAge(a.Age), trust.FormatAge(a.MaxAge), a.Name))
+			continue
+		}
 		if a.NotImported {
 			parts = append(parts, fmt.Sprintf("repository %q was not used: it is pinned but nothing was imported into it: import its metadata with %s", a.Name, update))
 			continue
@@ -31,6 +37,16 @@ func setAsideHint(sel *trust.Selection) string {
 			a.Name, trust.FormatAge(a.Age), a.ReferenceTime.UTC().Format(time.RFC3339), trust.FormatAge(a.MaxAge), update))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// setAsidePinned reports whether err, from selecting trust, set aside a
+// pinned trusted root as too old.
+func setAsidePinned(err error) bool {
+	var se *trust.SelectionError
+	if !errors.As(err, &se) || se.Selection == nil {
+		return false
+	}
+	return slices.ContainsFunc(se.Selection.SetAside, func(a trust.SetAside) bool { return a.Pinned })
 }
 
 // trustWarnings returns the warnings err carries from selecting trust, if
@@ -188,6 +204,8 @@ func (s trustStore) CommitTUF(c trust.Commit) (bool, error) {
 // trustErr attaches the hint that goes with a trust or database error.
 func trustErr(err error) error {
 	switch {
+	case errors.Is(err, trust.ErrStale) && setAsidePinned(err):
+		return withHint(err, "import fresher TUF metadata with 'airlock trust update --from DIR|TAR', re-pin a current copy of a pinned trusted root with 'airlock trust init --trusted-root FILE --name NAME --replace', or raise --max-trust-age / AIRLOCK_MAX_TRUST_AGE")
 	case errors.Is(err, trust.ErrStale):
 		return withHint(err, "import fresher TUF metadata with 'airlock trust update --from DIR|TAR', or raise --max-trust-age / AIRLOCK_MAX_TRUST_AGE")
 	case errors.Is(err, trust.ErrNoTrust):

@@ -5,6 +5,13 @@
 //	sitelog-fixture init DB ORIGIN LOGKEY.pem
 //	sitelog-fixture sign DB LOGKEY.pem SIGNER.pem FILE BUNDLE SIG
 //	sitelog-fixture attest DB LOGKEY.pem SIGNER.pem FILE PREDICATE TYPE BUNDLE ATT
+//	sitelog-fixture ca-init DIR NAME
+//	sitelog-fixture ca-issue DIR PUB.pem EMAIL ISSUER OUT.pem
+//
+// ca-init makes a private CA with a CT log in DIR (ca.pem, its keys, and
+// trusted_root.json listing the CA and the CT log); ca-issue certifies a
+// public key for an email identity from an OIDC issuer, valid from a
+// minute ago for an hour, with an embedded SCT (trust/catest).
 //
 // Keys are PEM private keys (the log key ECDSA P-256). Not for production:
 // the log key is a software key.
@@ -22,6 +29,8 @@ import (
 	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/tlog"
 	"github.com/airlock-project/airlock/tlog/sitelogtest"
+	"github.com/airlock-project/airlock/trust/catest"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
 func main() {
@@ -53,8 +62,38 @@ func run(args []string) error {
 		}
 		return s.Close()
 	}
+	if len(args) == 3 && args[0] == "ca-init" {
+		ca, err := catest.New(args[2], now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		return ca.Save(args[1])
+	}
+	if len(args) == 6 && args[0] == "ca-issue" {
+		ca, err := catest.Load(args[1])
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(args[2])
+		if err != nil {
+			return err
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(data)
+		if err != nil {
+			return err
+		}
+		leaf, err := ca.Issue(pub, catest.Identity{Email: args[3], Issuer: args[4]}, now.Add(-time.Minute), now.Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		out, err := cryptoutils.MarshalCertificateToPEM(leaf)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(args[5], out, 0o644)
+	}
 	if !(len(args) == 7 && args[0] == "sign" || len(args) == 9 && args[0] == "attest") {
-		return fmt.Errorf("usage: init DB ORIGIN LOGKEY | sign DB LOGKEY SIGNER FILE BUNDLE SIG | attest DB LOGKEY SIGNER FILE PREDICATE TYPE BUNDLE ATT")
+		return fmt.Errorf("usage: init DB ORIGIN LOGKEY | sign DB LOGKEY SIGNER FILE BUNDLE SIG | attest DB LOGKEY SIGNER FILE PREDICATE TYPE BUNDLE ATT | ca-init DIR NAME | ca-issue DIR PUB EMAIL ISSUER OUT")
 	}
 	logKey, err := signer(args[2])
 	if err != nil {
