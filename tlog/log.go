@@ -90,6 +90,17 @@ type Store interface {
 	AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error
 }
 
+// ReadHolder is a Store that can serve a run of reads from one opening of
+// what backs it. Log.Prepare reads the head, the last entry and the
+// hashes its batch needs between HoldReads and release, so that a store
+// that opens (and checks) a database file for each read opens it once.
+type ReadHolder interface {
+	// HoldReads keeps the store open for the reads that follow, until
+	// release (which may be called more than once). The caller writes
+	// nothing before release: a store may refuse writes meanwhile.
+	HoldReads(ctx context.Context) (release func(), err error)
+}
+
 // Meta is a log's identity, fixed at Create.
 type Meta struct {
 	Schema int `json:"schema"`
@@ -376,6 +387,45 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	if integrated <= 0 {
 		return nil, errors.New("integrated time is before 1970")
 	}
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := l.layout(ctx, bodies, integrated)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	note, err := SignCheckpoint(b.Checkpoint.Checkpoint, l.key, signer)
+	if err != nil {
+		return nil, err
+	}
+	b.Checkpoint.Note = note
+	if err := l.signSETs(ctx, b.Entries, sign); err != nil {
+		return nil, err
+	}
+	b.records = make([][]byte, len(b.Entries))
+	for i, e := range b.Entries {
+		b.records[i] = encodeRecord(e)
+	}
+	return b, nil
+}
+
+// holdReads holds the store's reads if it can (ReadHolder).
+func (l *Log) holdReads(ctx context.Context) (release func(), err error) {
+	if h, ok := l.store.(ReadHolder); ok {
+		return h.HoldReads(ctx)
+	}
+	return func() {}, nil
+}
+
+// layout reads what the batch of bodies builds on and lays it out: the
+// entries' indexes, the new hashes, the proofs and the new checkpoint
+// (not yet signed). It only reads the store.
+func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64) (*Batch, error) {
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -434,21 +484,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 		b.Entries[i] = Entry{Index: idx, Body: body, IntegratedTime: integrated}
 		b.Proofs[i] = InclusionProof{Index: idx, TreeSize: newSize, RootHash: root, Hashes: p}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	note, err := SignCheckpoint(l.checkpoint(newSize, root), l.key, signer)
-	if err != nil {
-		return nil, err
-	}
-	b.Checkpoint = SignedCheckpoint{Checkpoint: l.checkpoint(newSize, root), Note: note}
-	if err := l.signSETs(ctx, b.Entries, sign); err != nil {
-		return nil, err
-	}
-	b.records = make([][]byte, len(b.Entries))
-	for i, e := range b.Entries {
-		b.records[i] = encodeRecord(e)
-	}
+	b.Checkpoint = SignedCheckpoint{Checkpoint: l.checkpoint(newSize, root)}
 	return b, nil
 }
 

@@ -518,3 +518,61 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find(never logged) = %v, want ErrNotFound", err)
 	}
 }
+
+// heldStore is a store that counts its reads inside and outside holds.
+type heldStore struct {
+	*cache.SiteLog
+	holds, held, unheld int
+}
+
+func (s *heldStore) HoldReads(ctx context.Context) (func(), error) {
+	s.holds++
+	return func() { s.holds-- }, nil
+}
+
+func (s *heldStore) count() {
+	if s.holds > 0 {
+		s.held++
+	} else {
+		s.unheld++
+	}
+}
+
+func (s *heldStore) ReadLogHead(ctx context.Context) ([]byte, []byte, error) {
+	s.count()
+	return s.SiteLog.ReadLogHead(ctx)
+}
+
+func (s *heldStore) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	s.count()
+	return s.SiteLog.ReadHashes(ctx, indexes)
+}
+
+func (s *heldStore) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
+	s.count()
+	return s.SiteLog.ReadRecord(ctx, index)
+}
+
+// TestPrepareHoldsItsReads: Prepare reads a ReadHolder only while it
+// holds its reads, and releases them before it returns.
+func TestPrepareHoldsItsReads(t *testing.T) {
+	ctx := context.Background()
+	tl := newLog(t)
+	tl.append(t, bodies(0, 5))
+	s := &heldStore{SiteLog: tl.store}
+	l, err := tlog.Open(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.held, s.unheld = 0, 0
+	b, err := l.Prepare(ctx, bodies(5, 7), t0, tl.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.held < 3 || s.unheld != 0 || s.holds != 0 {
+		t.Errorf("Prepare read %d times held, %d not held; %d holds left", s.held, s.unheld, s.holds)
+	}
+	if err := l.Append(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+}
