@@ -92,8 +92,9 @@ type Store interface {
 
 // ReadHolder is a Store that can serve a run of reads from one opening of
 // what backs it. Log.Prepare reads the head, the last entry and the
-// hashes its batch needs between HoldReads and release, so that a store
-// that opens (and checks) a database file for each read opens it once.
+// hashes its batch needs between HoldReads and release (and Find and the
+// proofs read so too), so that a store that opens (and checks) a
+// database file for each read opens it once.
 type ReadHolder interface {
 	// HoldReads keeps the store open for the reads that follow, until
 	// release (which may be called more than once). The caller writes
@@ -566,6 +567,11 @@ func (l *Log) Find(ctx context.Context, body []byte) (*Entry, error) {
 	if !ok {
 		return nil, errors.New("the log's store cannot find entries by leaf hash")
 	}
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	leaf := sumdb.RecordHash(body)
 	index, found, err := lf.FindLeaf(ctx, leaf[:])
 	if err != nil {
@@ -601,6 +607,11 @@ func (l *Log) Entry(ctx context.Context, index int64) (*Entry, error) {
 // InclusionProof proves entry index is in the tree of size entries (zero:
 // the latest checkpoint's size).
 func (l *Log) InclusionProof(ctx context.Context, index, size int64) (*InclusionProof, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -641,6 +652,11 @@ func (l *Log) InclusionProof(ctx context.Context, index, size int64) (*Inclusion
 // ConsistencyProof proves the tree of size from is a prefix of the tree of
 // size to (zero: the latest checkpoint's size), RFC 6962 style.
 func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) ([]Hash, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -659,6 +675,11 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) ([]Hash, err
 
 // RootHash returns the root hash of the tree of size entries.
 func (l *Log) RootHash(ctx context.Context, size int64) (Hash, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return Hash{}, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return Hash{}, err

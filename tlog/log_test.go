@@ -553,8 +553,14 @@ func (s *heldStore) ReadRecord(ctx context.Context, index int64) ([]byte, error)
 	return s.SiteLog.ReadRecord(ctx, index)
 }
 
-// TestPrepareHoldsItsReads: Prepare reads a ReadHolder only while it
-// holds its reads, and releases them before it returns.
+func (s *heldStore) FindLeaf(ctx context.Context, leafHash []byte) (int64, bool, error) {
+	s.count()
+	return s.SiteLog.FindLeaf(ctx, leafHash)
+}
+
+// TestPrepareHoldsItsReads: Prepare (and Find and the proofs) read a
+// ReadHolder only while they hold its reads, and release them before they
+// return.
 func TestPrepareHoldsItsReads(t *testing.T) {
 	ctx := context.Background()
 	tl := newLog(t)
@@ -574,5 +580,21 @@ func TestPrepareHoldsItsReads(t *testing.T) {
 	}
 	if err := l.Append(ctx, b); err != nil {
 		t.Fatal(err)
+	}
+	s.held, s.unheld = 0, 0
+	if _, err := l.Find(ctx, bodies(7, 1)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.InclusionProof(ctx, 3, 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ConsistencyProof(ctx, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.RootHash(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if s.held < 4 || s.unheld != 0 || s.holds != 0 {
+		t.Errorf("Find and the proofs read %d times held, %d not held; %d holds left", s.held, s.unheld, s.holds)
 	}
 }
