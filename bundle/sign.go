@@ -51,6 +51,7 @@ type Builder struct {
 	hash crypto.Hash // 0 for Ed25519
 	leaf *x509.Certificate
 	hint string
+	ver  tlog.Verifier // the log entries' verifier, its PEM made once
 }
 
 // NewBuilder returns a Builder for key. certs, when not empty, is the key's
@@ -99,6 +100,8 @@ func NewBuilder(key crypto.Signer, certs []*x509.Certificate) (*Builder, error) 
 		}
 		s.leaf = leaf
 	}
+	// An error here is the entry body's to report, if a log asks for it.
+	s.ver, _ = tlog.Verifier{PublicKey: s.pub, Certificate: s.leaf}.WithPEM()
 	return s, nil
 }
 
@@ -318,7 +321,7 @@ func (s *Builder) verifyDigest(digest, sig []byte) error {
 // verifier is what a log entry names as the signature's key: the
 // certificate when the bundle carries one, else the public key.
 func (s *Builder) verifier() tlog.Verifier {
-	return tlog.Verifier{PublicKey: s.pub, Certificate: s.leaf}
+	return s.ver
 }
 
 func (s *Builder) newBundle() *protobundle.Bundle {

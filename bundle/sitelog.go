@@ -46,13 +46,20 @@ func (l *SiteLogger) Origin() string { return l.Log.Meta().Origin }
 // Prepare makes the entries of signed, prepares their append and puts each
 // entry into its bundle.
 func (l *SiteLogger) Prepare(ctx context.Context, signed []*Signed) (any, error) {
+	// The bodies and then the bundles are made on the workers of the
+	// signing phase: a batch's bundles take as long to encode as their
+	// SETs take to check.
 	bodies := make([][]byte, len(signed))
-	for i, s := range signed {
-		b, err := entryBody(s)
+	err := forEach(ctx, len(signed), 0, func(i int) error {
+		b, err := entryBody(signed[i])
 		if err != nil {
-			return nil, fmt.Errorf("site log entry: %w", err)
+			return fmt.Errorf("site log entry: %w", err)
 		}
 		bodies[i] = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	if l.Now != nil {
@@ -62,14 +69,15 @@ func (l *SiteLogger) Prepare(ctx context.Context, signed []*Signed) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	for i, s := range signed {
+	err = forEach(ctx, len(signed), 0, func(i int) error {
 		tle, err := batch.TransparencyLogEntry(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := s.addLogEntry(tle); err != nil {
-			return nil, err
-		}
+		return signed[i].addLogEntry(tle)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &SiteLogAppend{Log: l.Log, Batch: batch}, nil
 }

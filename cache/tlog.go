@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	bolt "go.etcd.io/bbolt"
 	sumdb "golang.org/x/mod/sumdb/tlog"
@@ -272,6 +273,12 @@ func subBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
 // between, so while a batch is prepared and signed (the token's time)
 // other airlock processes read and write the database; if one appends in
 // between, AppendLog fails on its size check and nothing is written.
+//
+// HoldReads makes a run of reads share one open, since each open checks
+// the file (see Open), which for a young log is a read of all of it:
+// tlog.Log.Prepare holds the reads it lays its batch out with, and
+// releases them before it signs. A SiteLogFile must not be copied after
+// first use.
 type SiteLogFile struct {
 	Path string
 	// Options are used for every open; ReadOnly is set for reads.
@@ -279,6 +286,11 @@ type SiteLogFile struct {
 	// InTx and ConflictErr are as in SiteLog.
 	InTx        func(tx *bolt.Tx) error
 	ConflictErr error
+
+	mu    sync.Mutex
+	held  *SiteLog     // the read-only open shared by holds and reads, nil if none
+	close func() error // closes held
+	users int          // holds and reads in flight on held
 }
 
 func (f *SiteLogFile) open(readOnly bool) (*SiteLog, func() error, error) {
@@ -291,10 +303,75 @@ func (f *SiteLogFile) open(readOnly bool) (*SiteLog, func() error, error) {
 	return &SiteLog{DB: db, InTx: f.InTx, ConflictErr: f.ConflictErr}, db.Close, nil
 }
 
+// ErrReadsHeld is returned by SiteLogFile's CreateLog and AppendLog while
+// its reads are held: the write would wait for this process's own shared
+// lock.
+var ErrReadsHeld = errors.New("site log write while its reads are held")
+
+// HoldReads opens the database read-only (a shared lock: writers of
+// other processes wait) and serves every read from that open until
+// release. Holds nest; the database closes when the last one is released
+// and no read is in flight. A database that does not exist yet is not
+// held: reads report it as they do without a hold. It satisfies
+// tlog.ReadHolder.
+func (f *SiteLogFile) HoldReads(ctx context.Context) (release func(), err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		s, done, err := f.open(true)
+		if errors.Is(err, ErrNotInitialized) {
+			return func() {}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		f.held, f.close = s, done
+	}
+	f.users++
+	return sync.OnceFunc(func() { f.unuse() }), nil
+}
+
+// unuse ends one hold or read of held, closing it after the last.
+func (f *SiteLogFile) unuse() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users--
+	if f.users > 0 {
+		return nil
+	}
+	closeDB := f.close
+	f.held, f.close = nil, nil
+	return closeDB()
+}
+
+// reader is the held open if there is one, else a read-only open of its own.
+func (f *SiteLogFile) reader() (*SiteLog, func() error, error) {
+	f.mu.Lock()
+	if f.held != nil {
+		f.users++
+		s := f.held
+		f.mu.Unlock()
+		return s, f.unuse, nil
+	}
+	f.mu.Unlock()
+	return f.open(true)
+}
+
+// writer opens the database for a write, unless reads are held.
+func (f *SiteLogFile) writer() (*SiteLog, func() error, error) {
+	f.mu.Lock()
+	held := f.held != nil
+	f.mu.Unlock()
+	if held {
+		return nil, nil, ErrReadsHeld
+	}
+	return f.open(false)
+}
+
 // ReadLogHead is SiteLog.ReadLogHead; a database that does not exist yet
 // holds no log.
 func (f *SiteLogFile) ReadLogHead(ctx context.Context) (meta, checkpoint []byte, err error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if errors.Is(err, ErrNotInitialized) {
 		return nil, nil, nil
 	}
@@ -307,7 +384,7 @@ func (f *SiteLogFile) ReadLogHead(ctx context.Context) (meta, checkpoint []byte,
 
 // ReadHashes is SiteLog.ReadHashes.
 func (f *SiteLogFile) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +394,7 @@ func (f *SiteLogFile) ReadHashes(ctx context.Context, indexes []int64) ([][]byte
 
 // ReadRecord is SiteLog.ReadRecord.
 func (f *SiteLogFile) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +404,7 @@ func (f *SiteLogFile) ReadRecord(ctx context.Context, index int64) ([]byte, erro
 
 // FindLeaf is SiteLog.FindLeaf.
 func (f *SiteLogFile) FindLeaf(ctx context.Context, leafHash []byte) (int64, bool, error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if err != nil {
 		return 0, false, err
 	}
@@ -337,7 +414,7 @@ func (f *SiteLogFile) FindLeaf(ctx context.Context, leafHash []byte) (int64, boo
 
 // ReadCheckpointAt is SiteLog.ReadCheckpointAt.
 func (f *SiteLogFile) ReadCheckpointAt(ctx context.Context, size int64) ([]byte, error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +424,7 @@ func (f *SiteLogFile) ReadCheckpointAt(ctx context.Context, size int64) ([]byte,
 
 // CreateLog is SiteLog.CreateLog, creating the database if needed.
 func (f *SiteLogFile) CreateLog(ctx context.Context, meta, checkpoint []byte) error {
-	s, done, err := f.open(false)
+	s, done, err := f.writer()
 	if err != nil {
 		return err
 	}
@@ -360,7 +437,7 @@ func (f *SiteLogFile) CreateLog(ctx context.Context, meta, checkpoint []byte) er
 
 // AppendLog is SiteLog.AppendLog.
 func (f *SiteLogFile) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
-	s, done, err := f.open(false)
+	s, done, err := f.writer()
 	if err != nil {
 		return err
 	}
@@ -416,7 +493,7 @@ func (s *SiteLog) LogKeyRef(ctx context.Context) (string, error) {
 
 // LogKeyRef is SiteLog.LogKeyRef.
 func (f *SiteLogFile) LogKeyRef(ctx context.Context) (string, error) {
-	s, done, err := f.open(true)
+	s, done, err := f.reader()
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -95,5 +96,57 @@ func TestLogInitTx(t *testing.T) {
 	recs, err := db.Audit()
 	if err != nil || len(recs) != 1 || recs[0].Kind != "log-init" {
 		t.Errorf("audit = %+v, %v", recs, err)
+	}
+}
+
+// TestSiteLogFileHoldReads: reads between HoldReads and release share one
+// read-only open, which keeps other writers out (their lock times out);
+// holds nest; a write of the holding SiteLogFile is refused, not left to
+// wait for its own lock; the last release lets writers in again.
+func TestSiteLogFileHoldReads(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "a.db")
+	f := &SiteLogFile{Path: path}
+	release, err := f.HoldReads(ctx)
+	if err != nil {
+		t.Fatalf("HoldReads on a database that does not exist = %v", err)
+	}
+	if meta, cp, err := f.ReadLogHead(ctx); meta != nil || cp != nil || err != nil {
+		t.Fatalf("head of no database, held = %q, %q, %v", meta, cp, err)
+	}
+	release()
+	if err := f.CreateLog(ctx, []byte("meta"), []byte("cp0")); err != nil {
+		t.Fatal(err)
+	}
+	h := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	other := &SiteLogFile{Path: path, Options: Options{Timeout: 50 * time.Millisecond}}
+	first, err := f.HoldReads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := f.HoldReads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, cp, err := f.ReadLogHead(ctx); string(cp) != "cp0" || err != nil {
+		t.Errorf("held ReadLogHead = %q, %v", cp, err)
+	}
+	if err := f.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrReadsHeld) {
+		t.Errorf("AppendLog while its reads are held = %v, want ErrReadsHeld", err)
+	}
+	first()
+	first() // a second call does nothing
+	if err := other.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrLocked) {
+		t.Errorf("another writer's AppendLog while one hold remains = %v, want ErrLocked", err)
+	}
+	second()
+	if err := other.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); err != nil {
+		t.Errorf("AppendLog after the last release = %v", err)
+	}
+	if _, cp, err := f.ReadLogHead(ctx); string(cp) != "cp1" || err != nil {
+		t.Errorf("ReadLogHead after the append = %q, %v", cp, err)
+	}
+	if err := f.AppendLog(ctx, 1, [][]byte{[]byte("r1")}, 1, [][]byte{h(1), h(2)}, []byte("cp2")); err != nil {
+		t.Errorf("AppendLog of the holder after its release = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto"
 	_ "crypto/sha256" // the hashedrekord digests
 	_ "crypto/sha512"
@@ -28,11 +29,40 @@ const (
 type Verifier struct {
 	PublicKey   crypto.PublicKey
 	Certificate *x509.Certificate
+
+	pem []byte // set by WithPEM
+}
+
+// WithPEM returns v with its PEM made once, for a key that signs a batch:
+// each entry's body then reuses it. Change no field of the result.
+func (v Verifier) WithPEM() (Verifier, error) {
+	p, err := v.makePEM()
+	if err != nil {
+		return v, err
+	}
+	v.pem = p
+	return v, nil
 }
 
 // PEM returns the verifier in Rekor's canonical form: a CERTIFICATE block
 // of the certificate's DER, or a PUBLIC KEY block of the PKIX DER.
 func (v Verifier) PEM() ([]byte, error) {
+	if v.pem != nil {
+		return bytes.Clone(v.pem), nil
+	}
+	return v.makePEM()
+}
+
+// sharedPEM is PEM without the copy, for the body encoders, which only
+// read it.
+func (v Verifier) sharedPEM() ([]byte, error) {
+	if v.pem != nil {
+		return v.pem, nil
+	}
+	return v.makePEM()
+}
+
+func (v Verifier) makePEM() ([]byte, error) {
 	if v.Certificate != nil {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: v.Certificate.Raw}), nil
 	}
@@ -66,7 +96,7 @@ func HashedRekordBody(sig []byte, hash crypto.Hash, digest []byte, v Verifier) (
 	if len(sig) == 0 {
 		return nil, errors.New("hashedrekord signature is empty")
 	}
-	key, err := v.PEM()
+	key, err := v.sharedPEM()
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +140,7 @@ func DSSEBody(envelope, payload []byte, sigs []DSSESignature) ([]byte, error) {
 		if len(s.Sig) == 0 {
 			return nil, errors.New("dsse entry: empty signature")
 		}
-		key, err := s.Verifier.PEM()
+		key, err := s.Verifier.sharedPEM()
 		if err != nil {
 			return nil, err
 		}

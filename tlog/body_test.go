@@ -229,3 +229,41 @@ func TestDSSEBodyIsRekors(t *testing.T) {
 		t.Error("duplicate signatures accepted")
 	}
 }
+
+// TestVerifierWithPEM: a verifier whose PEM was made once gives the same
+// bodies and PEM as one that makes it each time, and PEM hands out a copy.
+func TestVerifierWithPEM(t *testing.T) {
+	key := ecKey(t, elliptic.P256())
+	for name, v := range map[string]tlog.Verifier{
+		"key":         {PublicKey: key.Public()},
+		"certificate": {PublicKey: key.Public(), Certificate: selfSigned(t, key)},
+	} {
+		w, err := v.WithPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := v.PEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.PEM()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: PEM with it made once = %q, %v; want %q", name, got, err, want)
+		}
+		got[0] ^= 1
+		if again, _ := w.PEM(); !bytes.Equal(again, want) {
+			t.Errorf("%s: changing what PEM returned changed the verifier's PEM", name)
+		}
+		digest := sha256.Sum256([]byte("x"))
+		b1, err1 := tlog.HashedRekordBody([]byte{1, 2}, crypto.SHA256, digest[:], v)
+		b2, err2 := tlog.HashedRekordBody([]byte{1, 2}, crypto.SHA256, digest[:], w)
+		if err1 != nil || err2 != nil || !bytes.Equal(b1, b2) {
+			t.Errorf("%s: hashedrekord bodies differ: %v, %v", name, err1, err2)
+		}
+		d1, err1 := tlog.DSSEBody([]byte("{}"), []byte("p"), []tlog.DSSESignature{{Sig: []byte{3}, Verifier: v}})
+		d2, err2 := tlog.DSSEBody([]byte("{}"), []byte("p"), []tlog.DSSESignature{{Sig: []byte{3}, Verifier: w}})
+		if err1 != nil || err2 != nil || !bytes.Equal(d1, d2) {
+			t.Errorf("%s: dsse bodies differ: %v, %v", name, err1, err2)
+		}
+	}
+}

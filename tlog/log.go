@@ -90,6 +90,18 @@ type Store interface {
 	AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error
 }
 
+// ReadHolder is a Store that can serve a run of reads from one opening of
+// what backs it. Log.Prepare reads the head, the last entry and the
+// hashes its batch needs between HoldReads and release (and Find and the
+// proofs read so too), so that a store that opens (and checks) a
+// database file for each read opens it once.
+type ReadHolder interface {
+	// HoldReads keeps the store open for the reads that follow, until
+	// release (which may be called more than once). The caller writes
+	// nothing before release: a store may refuse writes meanwhile.
+	HoldReads(ctx context.Context) (release func(), err error)
+}
+
 // Meta is a log's identity, fixed at Create.
 type Meta struct {
 	Schema int `json:"schema"`
@@ -376,6 +388,45 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	if integrated <= 0 {
 		return nil, errors.New("integrated time is before 1970")
 	}
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := l.layout(ctx, bodies, integrated)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	note, err := SignCheckpoint(b.Checkpoint.Checkpoint, l.key, signer)
+	if err != nil {
+		return nil, err
+	}
+	b.Checkpoint.Note = note
+	if err := l.signSETs(ctx, b.Entries, sign); err != nil {
+		return nil, err
+	}
+	b.records = make([][]byte, len(b.Entries))
+	for i, e := range b.Entries {
+		b.records[i] = encodeRecord(e)
+	}
+	return b, nil
+}
+
+// holdReads holds the store's reads if it can (ReadHolder).
+func (l *Log) holdReads(ctx context.Context) (release func(), err error) {
+	if h, ok := l.store.(ReadHolder); ok {
+		return h.HoldReads(ctx)
+	}
+	return func() {}, nil
+}
+
+// layout reads what the batch of bodies builds on and lays it out: the
+// entries' indexes, the new hashes, the proofs and the new checkpoint
+// (not yet signed). It only reads the store.
+func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64) (*Batch, error) {
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -434,21 +485,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 		b.Entries[i] = Entry{Index: idx, Body: body, IntegratedTime: integrated}
 		b.Proofs[i] = InclusionProof{Index: idx, TreeSize: newSize, RootHash: root, Hashes: p}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	note, err := SignCheckpoint(l.checkpoint(newSize, root), l.key, signer)
-	if err != nil {
-		return nil, err
-	}
-	b.Checkpoint = SignedCheckpoint{Checkpoint: l.checkpoint(newSize, root), Note: note}
-	if err := l.signSETs(ctx, b.Entries, sign); err != nil {
-		return nil, err
-	}
-	b.records = make([][]byte, len(b.Entries))
-	for i, e := range b.Entries {
-		b.records[i] = encodeRecord(e)
-	}
+	b.Checkpoint = SignedCheckpoint{Checkpoint: l.checkpoint(newSize, root)}
 	return b, nil
 }
 
@@ -530,6 +567,11 @@ func (l *Log) Find(ctx context.Context, body []byte) (*Entry, error) {
 	if !ok {
 		return nil, errors.New("the log's store cannot find entries by leaf hash")
 	}
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	leaf := sumdb.RecordHash(body)
 	index, found, err := lf.FindLeaf(ctx, leaf[:])
 	if err != nil {
@@ -565,6 +607,11 @@ func (l *Log) Entry(ctx context.Context, index int64) (*Entry, error) {
 // InclusionProof proves entry index is in the tree of size entries (zero:
 // the latest checkpoint's size).
 func (l *Log) InclusionProof(ctx context.Context, index, size int64) (*InclusionProof, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -605,6 +652,11 @@ func (l *Log) InclusionProof(ctx context.Context, index, size int64) (*Inclusion
 // ConsistencyProof proves the tree of size from is a prefix of the tree of
 // size to (zero: the latest checkpoint's size), RFC 6962 style.
 func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) ([]Hash, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return nil, err
@@ -623,6 +675,11 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) ([]Hash, err
 
 // RootHash returns the root hash of the tree of size entries.
 func (l *Log) RootHash(ctx context.Context, size int64) (Hash, error) {
+	release, err := l.holdReads(ctx)
+	if err != nil {
+		return Hash{}, err
+	}
+	defer release()
 	head, err := l.Checkpoint(ctx)
 	if err != nil {
 		return Hash{}, err

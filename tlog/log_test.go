@@ -518,3 +518,83 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find(never logged) = %v, want ErrNotFound", err)
 	}
 }
+
+// heldStore is a store that counts its reads inside and outside holds.
+type heldStore struct {
+	*cache.SiteLog
+	holds, held, unheld int
+}
+
+func (s *heldStore) HoldReads(ctx context.Context) (func(), error) {
+	s.holds++
+	return func() { s.holds-- }, nil
+}
+
+func (s *heldStore) count() {
+	if s.holds > 0 {
+		s.held++
+	} else {
+		s.unheld++
+	}
+}
+
+func (s *heldStore) ReadLogHead(ctx context.Context) ([]byte, []byte, error) {
+	s.count()
+	return s.SiteLog.ReadLogHead(ctx)
+}
+
+func (s *heldStore) ReadHashes(ctx context.Context, indexes []int64) ([][]byte, error) {
+	s.count()
+	return s.SiteLog.ReadHashes(ctx, indexes)
+}
+
+func (s *heldStore) ReadRecord(ctx context.Context, index int64) ([]byte, error) {
+	s.count()
+	return s.SiteLog.ReadRecord(ctx, index)
+}
+
+func (s *heldStore) FindLeaf(ctx context.Context, leafHash []byte) (int64, bool, error) {
+	s.count()
+	return s.SiteLog.FindLeaf(ctx, leafHash)
+}
+
+// TestPrepareHoldsItsReads: Prepare (and Find and the proofs) read a
+// ReadHolder only while they hold its reads, and release them before they
+// return.
+func TestPrepareHoldsItsReads(t *testing.T) {
+	ctx := context.Background()
+	tl := newLog(t)
+	tl.append(t, bodies(0, 5))
+	s := &heldStore{SiteLog: tl.store}
+	l, err := tlog.Open(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.held, s.unheld = 0, 0
+	b, err := l.Prepare(ctx, bodies(5, 7), t0, tl.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.held < 3 || s.unheld != 0 || s.holds != 0 {
+		t.Errorf("Prepare read %d times held, %d not held; %d holds left", s.held, s.unheld, s.holds)
+	}
+	if err := l.Append(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	s.held, s.unheld = 0, 0
+	if _, err := l.Find(ctx, bodies(7, 1)[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.InclusionProof(ctx, 3, 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ConsistencyProof(ctx, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.RootHash(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if s.held < 4 || s.unheld != 0 || s.holds != 0 {
+		t.Errorf("Find and the proofs read %d times held, %d not held; %d holds left", s.held, s.unheld, s.holds)
+	}
+}

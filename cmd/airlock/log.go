@@ -119,14 +119,23 @@ func openSiteLog(c *cli.Context) (l *tlog.Log, store *cache.SiteLogFile, ok bool
 	if err != nil {
 		return nil, nil, false, err
 	}
+	l, ok, err = openSiteLogIn(c, store)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return l, store, ok, nil
+}
+
+// openSiteLogIn is openSiteLog on store.
+func openSiteLogIn(c *cli.Context, store *cache.SiteLogFile) (l *tlog.Log, ok bool, err error) {
 	l, err = tlog.Open(c.Context, store)
 	switch {
 	case errors.Is(err, tlog.ErrNoLog):
-		return nil, store, false, nil
+		return nil, false, nil
 	case err != nil:
-		return nil, nil, false, fmt.Errorf("site log: %w", err)
+		return nil, false, fmt.Errorf("site log: %w", err)
 	}
-	return l, store, true, nil
+	return l, true, nil
 }
 
 // requireSiteLog is openSiteLog for the read commands: no log is an error.
@@ -442,6 +451,7 @@ func logConsistencyAction(c *cli.Context) error {
 type signingLog struct {
 	log    *tlog.Log
 	store  *cache.SiteLogFile
+	keyRef string // where the log key is, as stored with the log
 	key    *signingKey
 	logger *bundle.SiteLogger
 	// remote is the Logger of a log airlock does not hold (--tlog
@@ -479,7 +489,17 @@ func resolveTlog(c *cli.Context) (*signingLog, error) {
 	default:
 		return nil, usageErrorf("--tlog must be none, site or rekor=URL, not %q", v)
 	}
-	l, store, ok, err := openSiteLog(c)
+	store, err := siteLogStore(c)
+	if err != nil {
+		return nil, err
+	}
+	// The log and its key's reference in one open of the database.
+	release, err := store.HoldReads(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	l, ok, err := openSiteLogIn(c, store)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +510,11 @@ func resolveTlog(c *cli.Context) (*signingLog, error) {
 		}
 		return nil, withHint(errors.New("the database has no site log"), logInitHint)
 	}
-	return &signingLog{log: l, store: store}, nil
+	ref, err := store.LogKeyRef(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	return &signingLog{log: l, store: store, keyRef: ref}, nil
 }
 
 // openKey opens the log key stored with the log (after the signing key:
@@ -499,10 +523,7 @@ func (s *signingLog) openKey(c *cli.Context) error {
 	if s.remote != nil {
 		return nil
 	}
-	ref, err := s.store.LogKeyRef(c.Context)
-	if err != nil {
-		return err
-	}
+	ref := s.keyRef
 	if ref == "" {
 		return errors.New("the database names no key for its site log")
 	}
