@@ -136,28 +136,9 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: root hash %q is not base64 of %d bytes", ErrMalformedCheckpoint, lines[2], HashSize)
 	}
 	copy(c.Hash[:], h)
-	if len(sigs) == 0 || sigs[len(sigs)-1] != '\n' {
-		return Checkpoint{}, nil, fmt.Errorf("%w: signature block does not end in a newline", ErrMalformedCheckpoint)
-	}
-	var out []NoteSignature
-	for _, line := range strings.Split(string(sigs[:len(sigs)-1]), "\n") {
-		rest, ok := strings.CutPrefix(line, "\u2014 ")
-		if !ok {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q does not start with \"\u2014 \"", ErrMalformedCheckpoint, line)
-		}
-		name, b64, ok := strings.Cut(rest, " ")
-		if !ok || name == "" || strings.Contains(b64, " ") {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q is not \"\u2014 <name> <signature>\"", ErrMalformedCheckpoint, line)
-		}
-		raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-		if err != nil || len(raw) < 5 {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature of %q is not base64 of a key hint and a signature", ErrMalformedCheckpoint, name)
-		}
-		var s NoteSignature
-		s.Name = name
-		copy(s.Hint[:], raw[:4])
-		s.Sig = raw[4:]
-		out = append(out, s)
+	out, err := parseNoteSignatures(sigs)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	return c, out, nil
 }
