@@ -438,9 +438,8 @@ type Rotation struct {
 // latest entry's integrated time or the current key's start is
 // ErrTimeRollback. If anything was appended or rotated meanwhile,
 // nothing is written and the error wraps ErrWriteConflict.
-//
-// l itself keeps the metadata it had until it next reads the head (any
-// read, or Prepare), and then follows the rotation.
+// l describes the log with its new key on return; other Logs on the
+// same store follow the rotation when they next read the head.
 func (l *Log) RotateKey(ctx context.Context, oldSigner, newSigner crypto.Signer, at time.Time) (*Rotation, error) {
 	head, st, err := l.checkpointState(ctx)
 	if err != nil {
@@ -507,5 +506,11 @@ func (l *Log) RotateKey(ctx context.Context, oldSigner, newSigner crypto.Signer,
 		}
 		return nil, fmt.Errorf("rotating the site log key: %w", err)
 	}
+	next.raw = metaJSON
+	l.mu.Lock()
+	if l.st == st {
+		l.st, l.head = next, &SignedCheckpoint{Checkpoint: c, Note: bytes.Clone(cp)}
+	}
+	l.mu.Unlock()
 	return &Rotation{Handover: h, Note: note, Checkpoint: SignedCheckpoint{Checkpoint: c, Note: cp}}, nil
 }
