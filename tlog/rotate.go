@@ -417,30 +417,38 @@ func (l *Log) followRotation(st *logState, metaJSON []byte) (*logState, error) {
 	return next, nil
 }
 
-// Rotation is what RotateKey did.
+// Rotation is a key rotation prepared by PrepareRotation: the handover
+// and the re-signed head, all signed before anything is written.
 type Rotation struct {
 	Handover Handover
 	// Note is the handover as the old key signed it (stored with the
 	// retired key).
 	Note []byte
-	// Checkpoint is the latest checkpoint, re-signed by the new key.
+	// Checkpoint is the latest checkpoint, signed again by the new key.
 	Checkpoint SignedCheckpoint
+
+	from, to *logState // the log's metadata before and after
+	prev     []byte    // the head the rotation re-signs
 }
 
-// RotateKey retires the log's current key at at (cut to the whole
-// second, T) and makes newSigner's key (ECDSA P-256, not one the log has
-// had) the log key from T on. oldSigner must be the current key: it signs
-// the handover naming the new key. newSigner signs the latest checkpoint
-// again, and both commit in one store transaction with the new metadata
-// (the old key joins RetiredKeys with its window up to T, the tree size
-// and the handover). Entries the old key signed are integrated at or
-// before T and entries the new one signs at or after T; a T before the
-// latest entry's integrated time or the current key's start is
-// ErrTimeRollback. If anything was appended or rotated meanwhile,
-// nothing is written and the error wraps ErrWriteConflict.
-// l describes the log with its new key on return; other Logs on the
-// same store follow the rotation when they next read the head.
+// RotateKey is PrepareRotation and CommitRotation in one call.
 func (l *Log) RotateKey(ctx context.Context, oldSigner, newSigner crypto.Signer, at time.Time) (*Rotation, error) {
+	r, err := l.PrepareRotation(ctx, oldSigner, newSigner, at)
+	if err != nil {
+		return nil, err
+	}
+	return r, l.CommitRotation(ctx, r)
+}
+
+// PrepareRotation prepares the retirement of the log's current key at at
+// (cut to the whole second, T) in favour of newSigner's key (ECDSA P-256,
+// not one the log has had). oldSigner must be the current key: it signs
+// the handover naming the new key; newSigner signs the latest checkpoint
+// again. Entries the old key signed are integrated at or before T and
+// entries the new one signs at or after T: a T before the latest entry's
+// integrated time or the current key's start is ErrTimeRollback. Nothing
+// is written until CommitRotation.
+func (l *Log) PrepareRotation(ctx context.Context, oldSigner, newSigner crypto.Signer, at time.Time) (*Rotation, error) {
 	head, st, err := l.checkpointState(ctx)
 	if err != nil {
 		return nil, err
@@ -490,27 +498,36 @@ func (l *Log) RotateKey(ctx context.Context, oldSigner, newSigner crypto.Signer,
 	if err != nil {
 		return nil, err // a history this code made must check
 	}
-	metaJSON, err := json.Marshal(next.meta)
-	if err != nil {
+	if next.raw, err = json.Marshal(next.meta); err != nil {
 		return nil, err
 	}
+	return &Rotation{Handover: h, Note: note, Checkpoint: SignedCheckpoint{Checkpoint: c, Note: cp}, from: st, to: next, prev: bytes.Clone(head.Note)}, nil
+}
+
+// CommitRotation writes a prepared rotation in one store transaction:
+// the new metadata (the old key joins RetiredKeys with its window up to
+// T, the tree size and the handover) and the re-signed head. If anything
+// was appended or rotated since it was prepared, nothing is written and
+// the error wraps ErrWriteConflict. On success l describes the log with
+// its new key; other Logs on the same store follow the rotation when they
+// next read the head.
+func (l *Log) CommitRotation(ctx context.Context, r *Rotation) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := l.store.RotateLogKey(ctx, head.Note, metaJSON, cp); err != nil {
+	if err := l.store.RotateLogKey(ctx, r.prev, r.to.raw, r.Checkpoint.Note); err != nil {
 		if errors.Is(err, ErrWriteConflict) {
-			return nil, err
+			return err
 		}
-		if _, now, herr := l.store.ReadLogHead(ctx); herr == nil && !bytes.Equal(now, head.Note) {
-			return nil, fmt.Errorf("%w: the log moved while its key was rotated", ErrWriteConflict)
+		if _, now, herr := l.store.ReadLogHead(ctx); herr == nil && !bytes.Equal(now, r.prev) {
+			return fmt.Errorf("%w: the log moved while its key was rotated", ErrWriteConflict)
 		}
-		return nil, fmt.Errorf("rotating the site log key: %w", err)
+		return fmt.Errorf("rotating the site log key: %w", err)
 	}
-	next.raw = metaJSON
 	l.mu.Lock()
-	if l.st == st {
-		l.st, l.head = next, &SignedCheckpoint{Checkpoint: c, Note: bytes.Clone(cp)}
+	if l.st == r.from {
+		l.st, l.head = r.to, &SignedCheckpoint{Checkpoint: r.Checkpoint.Checkpoint, Note: bytes.Clone(r.Checkpoint.Note)}
 	}
 	l.mu.Unlock()
-	return &Rotation{Handover: h, Note: note, Checkpoint: SignedCheckpoint{Checkpoint: c, Note: cp}}, nil
+	return nil
 }
