@@ -200,4 +200,3 @@ func sgVerify(t *testing.T, rootJSON []byte, pub crypto.PublicKey, b *protobundl
 	_, err = sv.Verify(sb, sgverify.NewPolicy(sgverify.WithArtifact(f), sgverify.WithKey()))
 	return err
 }
-
