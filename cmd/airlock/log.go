@@ -576,7 +576,7 @@ func appendSiteLog(p *bundle.SiteLogAppend, store *cache.SiteLogFile, recs []cac
 	err := p.Log.Append(context.Background(), p.Batch)
 	if errors.Is(err, tlog.ErrWriteConflict) {
 		return withHint(fmt.Errorf("recording the signatures: %w", err),
-			"another airlock process logged signatures meanwhile; nothing was written: sign again")
+			"another airlock process logged signatures or rotated the log key meanwhile; nothing was written: sign again")
 	}
 	if err != nil {
 		return withHint(fmt.Errorf("recording the signatures in the site log and the audit trail: %w", err),

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +17,6 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/airlock-project/airlock/cache"
@@ -43,8 +45,7 @@ func TestSiteLogKill9(t *testing.T) {
 		t.Fatalf("the test binary's airlock command is not in PATH: %v", err)
 	}
 	tok := softhsmtest.New(t) // SOFTHSM2_CONF, inherited by the processes
-	// Every key up front: the test process keeps no module loaded while
-	// the processes it kills use the token.
+	// Every key up front, before any process is killed.
 	const rotations = 6
 	for _, label := range []string{"signer", "logkey"} {
 		tok.GenerateKey(t, label, hsm.ECDSAP256)
@@ -112,7 +113,7 @@ func TestSiteLogKill9(t *testing.T) {
 	}
 	span := time.Since(start)
 	checkSiteLog(t, dir, db)
-	checkLogKeyOnToken(t, bin, db)
+	checkLogKeyOnToken(t, tok, db)
 
 	const rounds = 16
 	var committed, partial, nothing int
@@ -137,7 +138,7 @@ func TestSiteLogKill9(t *testing.T) {
 			partial++ // killed while renaming: the log holds them all
 		}
 		checkSiteLog(t, dir, db)
-		checkLogKeyOnToken(t, bin, db)
+		checkLogKeyOnToken(t, tok, db)
 	}
 	t.Logf("one run: %v; of %d kills, %d left no bundle, %d some (killed while renaming), %d all", span, rounds, nothing, partial, committed)
 
@@ -154,7 +155,7 @@ func TestSiteLogKill9(t *testing.T) {
 	}
 	span = time.Since(start)
 	checkSiteLog(t, dir, db)
-	checkLogKeyOnToken(t, bin, db)
+	checkLogKeyOnToken(t, tok, db)
 	rotated := 1
 	for r := 1; r <= rotations; r++ {
 		cmd := rotate(r)
@@ -166,7 +167,7 @@ func TestSiteLogKill9(t *testing.T) {
 		cmd.Wait()
 		repairToken()
 		checkSiteLog(t, dir, db)
-		n := checkLogKeyOnToken(t, bin, db)
+		n := checkLogKeyOnToken(t, tok, db)
 		if n != rotated && n != rotated+1 {
 			t.Fatalf("%d retired keys after %d rotations and a killed one", n, rotated)
 		}
@@ -180,12 +181,12 @@ func TestSiteLogKill9(t *testing.T) {
 	t.Logf("one rotation: %v; %d of %d killed rotations committed; SoftHSM's token file truncated by %d kills", span, rotated-1, rotations, truncated)
 }
 
-// checkLogKeyOnToken has airlock (a process of its own, as the killed
-// ones) read the public half of the log key the database names from the
-// token, and checks that it is the site log's current key, and that each
-// key rotation left one audit record. It returns the number of retired
-// keys.
-func checkLogKeyOnToken(t *testing.T, bin, db string) int {
+// checkLogKeyOnToken opens the log key the database names on the token
+// (the module loaded for this check only, as a process of its own would)
+// and checks that it is the site log's current key and still signs, and
+// that each key rotation left one audit record. It returns the number of
+// retired keys.
+func checkLogKeyOnToken(t *testing.T, tok *softhsmtest.Token, db string) int {
 	t.Helper()
 	ctx := context.Background()
 	store := &cache.SiteLogFile{Path: db, Options: cache.Options{ReadOnly: true}}
@@ -197,16 +198,23 @@ func checkLogKeyOnToken(t *testing.T, bin, db string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "hsm", "pubkey", ref).Output()
+	u, err := hsm.ParseURI(ref)
 	if err != nil {
-		t.Fatalf("the token after a kill: airlock hsm pubkey %s: %v", ref, err)
+		t.Fatalf("the stored log key reference %q: %v", ref, err)
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(out)
+	k, err := hsm.OpenKey(u, hsm.KeyOptions{ModulePath: tok.Module, PIN: tok.PINFunc()})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the token after a kill: %v", err)
 	}
-	if k, ok := pub.(*ecdsa.PublicKey); !ok || !k.Equal(l.Key().Public) {
+	pub, ok := k.Public().(*ecdsa.PublicKey)
+	digest := sha256.Sum256([]byte("still signing"))
+	sig, serr := k.Sign(rand.Reader, digest[:], crypto.SHA256)
+	k.Close()
+	if !ok || !pub.Equal(l.Key().Public) {
 		t.Fatalf("the key the database names (%s) is not the site log's key", ref)
+	}
+	if serr != nil || !ecdsa.VerifyASN1(pub, digest[:], sig) {
+		t.Fatalf("the token's log key does not sign after a kill: %v", serr)
 	}
 	d, err := cache.Open(db, cache.Options{ReadOnly: true})
 	if err != nil {
