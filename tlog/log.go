@@ -372,11 +372,14 @@ func (l *Log) checkpointState(ctx context.Context) (*SignedCheckpoint, *logState
 // entries long, or nil if it signed none at that size (a size inside a
 // batch).
 func (l *Log) CheckpointAt(ctx context.Context, size int64) (*SignedCheckpoint, error) {
+	_, st, err := l.checkpointState(ctx) // the keys as the store has them now
+	if err != nil {
+		return nil, err
+	}
 	cp, err := l.store.ReadCheckpointAt(ctx, size)
 	if err != nil || cp == nil {
 		return nil, err
 	}
-	st := l.state()
 	c, err := st.openCheckpoint(cp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: checkpoint of size %d: %v", ErrCorrupt, size, err)
@@ -434,7 +437,12 @@ type Batch struct {
 // log key. No transaction is held while it signs; Append then commits the
 // batch if nobody appended in between.
 func (l *Log) Prepare(ctx context.Context, bodies [][]byte, integratedTime time.Time, signer crypto.Signer) (*Batch, error) {
-	key := l.Key()
+	// The key as the store has it now: this Log may predate a rotation.
+	_, st, err := l.checkpointState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := st.key
 	if err := checkSigner(key, signer); err != nil {
 		return nil, err
 	}

@@ -34,6 +34,10 @@ func TestRotateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	staleSigner, err := tlog.Open(ctx, tl.store) // opened before it, prepares after it
+	if err != nil {
+		t.Fatal(err)
+	}
 	pending, err := tl.log.Prepare(ctx, bodies(50, 2), t0, tl.key) // prepared before it
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +133,11 @@ func TestRotateKey(t *testing.T) {
 			t.Errorf("checkpoint %d: %v", size, err)
 		}
 	}
-	// A Log opened before the rotation follows it when it reads the head.
+	// A Log opened before the rotation follows it when it reads the head
+	// (Prepare with the new key, CheckpointAt, any read).
+	if _, err := staleSigner.Prepare(ctx, bodies(9, 1), T, next); err != nil {
+		t.Errorf("Prepare with the new key on a Log opened before the rotation: %v", err)
+	}
 	if _, err := stale.Checkpoint(ctx); err != nil {
 		t.Fatalf("the Log opened before the rotation: %v", err)
 	}
