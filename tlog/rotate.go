@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -83,23 +82,7 @@ func SignHandover(h Handover, old *LogKey, signer crypto.Signer) ([]byte, error)
 	if h.New == nil || h.Old != old.ID || h.TreeID < 0 || h.Size < 0 || h.Time.Unix() <= 0 || !h.Time.Equal(h.Time.Truncate(time.Second)) {
 		return nil, errors.New("handover: want the retiring key's ID, a new key, a whole-second time after 1970 and non-negative numbers")
 	}
-	text := h.Text()
-	d := sha256.Sum256(text)
-	sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("signing the key handover: %w", err)
-	}
-	if !ecdsa.VerifyASN1(old.Public, d[:], sig) {
-		return nil, fmt.Errorf("%w: the signer's handover signature (is it the retiring key?)", ErrBadSignature)
-	}
-	var b bytes.Buffer
-	b.Write(text)
-	b.WriteString("\n\u2014 ")
-	b.WriteString(h.Origin)
-	b.WriteByte(' ')
-	b.WriteString(base64.StdEncoding.EncodeToString(append(old.Hint[:], sig...)))
-	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return signNote(h.Text(), h.Origin, "key handover", old, signer)
 }
 
 // ErrMalformedHandover is returned for text that is not a handover note.

@@ -331,27 +331,10 @@ func TestOpenRefusesForgedKeyHistory(t *testing.T) {
 	}
 }
 
-// putMeta writes the log's metadata record as an attacker would: with
-// bbolt directly, then airlock opens the file again.
+// putMeta writes the log's metadata record as an attacker would.
 func putMeta(t *testing.T, tl *testLog, meta []byte) {
 	t.Helper()
-	tl.db.Close()
-	bdb, err := bolt.Open(tl.path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket(cache.BucketLog).Put([]byte("meta"), meta) })
-	if cerr := bdb.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tl.db, err = cache.Open(tl.path, cache.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tl.db.Close() })
-	tl.store.DB = tl.db
+	tl.edit(t, func(tx *bolt.Tx) error { return tx.Bucket(cache.BucketLog).Put([]byte("meta"), meta) })
 }
 
 // TestParseHandoverRejects: only the canonical text parses.

@@ -172,6 +172,22 @@ func openLogKey(c *cli.Context, ref string, want *tlog.LogKey) (*signingKey, *tl
 	return key, lk, nil
 }
 
+// warnLogKeyFile warns that a log key given as a file is for tests only.
+func warnLogKeyFile(c *cli.Context, ref string) {
+	if !isTokenRef(ref) {
+		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: the log key %q is a key file: for tests only; a site log's key belongs in an HSM\n", ref)
+	}
+}
+
+// storedLogKeyRef is how the database names an opened log key: the
+// token key's URI, or the key file's path, opened again at signing.
+func storedLogKeyRef(key *signingKey) string {
+	if isTokenRef(key.ref) {
+		return key.ref
+	}
+	return strings.TrimPrefix(key.ref, "file:")
+}
+
 func logInitAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("log init takes no arguments, got %q", c.Args().First())
@@ -209,18 +225,13 @@ func logInitAction(c *cli.Context) error {
 			return err
 		}
 	}
-	if !isTokenRef(ref) {
-		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: the log key %q is a key file: for tests only; a site log's key belongs in an HSM\n", ref)
-	}
+	warnLogKeyFile(c, ref)
 	key, lk, err := openLogKey(c, ref, nil)
 	if err != nil {
 		return err
 	}
 	defer key.Close()
-	stored := key.ref
-	if !isTokenRef(stored) {
-		stored = strings.TrimPrefix(stored, "file:") // the path, opened again at signing
-	}
+	stored := storedLogKeyRef(key)
 	now := time.Now().UTC()
 	store, err := siteLogStore(c)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -98,9 +97,7 @@ func logRotateKeyAction(c *cli.Context) error {
 			return withHint(errors.New("the database names no key for its site log"), "name the current log key with --old-key OLDKEY")
 		}
 	}
-	if !isTokenRef(ref) {
-		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: the log key %q is a key file: for tests only; a site log's key belongs in an HSM\n", ref)
-	}
+	warnLogKeyFile(c, ref)
 	// The new key first: the stored reference of the old one names no
 	// PIN source, and a token shared by both logs in once.
 	cur := l.Key()
@@ -114,10 +111,7 @@ func logRotateKeyAction(c *cli.Context) error {
 		return err
 	}
 	defer oldKey.Close()
-	stored := newKey.ref
-	if !isTokenRef(stored) {
-		stored = strings.TrimPrefix(stored, "file:") // the path, opened again at signing
-	}
+	stored := storedLogKeyRef(newKey)
 	rot, err := l.PrepareRotation(c.Context, oldKey.signer, newKey.signer, time.Now())
 	if errors.Is(err, tlog.ErrKeyReused) {
 		return withHint(fmt.Errorf("--key %q (%s): %w", ref, logKeyFingerprint(nlk), err),
