@@ -33,10 +33,11 @@ var (
 // are tlog's, stored as given.
 type SiteLog struct {
 	DB *DB
-	// InTx, if set, runs inside every CreateLog and AppendLog transaction
-	// after the writes and before the commit; its error aborts the
-	// operation. It lets one transaction also carry what the batch signed
-	// (audit records, AuditTx) or the log key's reference (LogInitTx).
+	// InTx, if set, runs inside every CreateLog, AppendLog and
+	// RotateLogKey transaction after the writes and before the commit;
+	// its error aborts the operation. It lets one transaction also carry
+	// what the batch signed (audit records, AuditTx) or the log key's
+	// reference (LogInitTx).
 	InTx func(tx *bolt.Tx) error
 	// ConflictErr, if set, is returned (wrapped) instead of
 	// ErrLogConflict, so that callers can use their own sentinel.
@@ -169,14 +170,44 @@ func (s *SiteLog) CreateLog(ctx context.Context, meta, checkpoint []byte) error 
 	})
 }
 
-// AppendLog commits a batch in one transaction if the log is still size
-// entries long and its next stored hash index is firstHash.
-func (s *SiteLog) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
+// AppendLog commits a batch in one transaction if the latest checkpoint
+// is still prev, the log is still size entries long and its next stored
+// hash index is firstHash.
+func (s *SiteLog) AppendLog(ctx context.Context, prev []byte, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return s.DB.update(func(tx *bolt.Tx) error {
-		if err := AppendSiteLogTx(tx, size, records, firstHash, hashes, checkpoint, s.conflict()); err != nil {
+		if err := AppendSiteLogTx(tx, prev, size, records, firstHash, hashes, checkpoint, s.conflict()); err != nil {
+			return err
+		}
+		if s.InTx != nil {
+			return s.InTx(tx)
+		}
+		return nil
+	})
+}
+
+// RotateLogKey replaces the log's metadata and its latest checkpoint in
+// one transaction if the latest checkpoint is still prev. The checkpoints
+// stored by size keep what they hold: the one of the current size stays
+// the retired key's.
+func (s *SiteLog) RotateLogKey(ctx context.Context, prev, meta, checkpoint []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.DB.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(BucketLog)
+		if b == nil || b.Get(logKeyMeta) == nil {
+			return errors.New("no site log in the database")
+		}
+		if !bytes.Equal(b.Get(logKeyHead), prev) {
+			return fmt.Errorf("%w: the latest checkpoint is not the one the rotation re-signs", s.conflict())
+		}
+		if err := b.Put(logKeyMeta, meta); err != nil {
+			return err
+		}
+		if err := b.Put(logKeyHead, checkpoint); err != nil {
 			return err
 		}
 		if s.InTx != nil {
@@ -195,10 +226,16 @@ func (s *SiteLog) conflict() error {
 
 // AppendSiteLogTx is AppendLog inside tx, for a caller that commits more
 // with it; conflict is the error wrapped when the log moved.
-func AppendSiteLogTx(tx *bolt.Tx, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte, conflict error) error {
+func AppendSiteLogTx(tx *bolt.Tx, prev []byte, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte, conflict error) error {
 	b := tx.Bucket(BucketLog)
 	if b == nil || b.Get(logKeyMeta) == nil {
 		return errors.New("no site log in the database")
+	}
+	// The head, not only the size: a key rotation re-signs the head at
+	// the same size, and a batch signed by the retired key must not land
+	// after it.
+	if !bytes.Equal(b.Get(logKeyHead), prev) {
+		return fmt.Errorf("%w: the latest checkpoint is not the one the batch extends", conflict)
 	}
 	cur := b.Get(logKeySize)
 	if len(cur) != 8 {
@@ -436,12 +473,25 @@ func (f *SiteLogFile) CreateLog(ctx context.Context, meta, checkpoint []byte) er
 }
 
 // AppendLog is SiteLog.AppendLog.
-func (f *SiteLogFile) AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
+func (f *SiteLogFile) AppendLog(ctx context.Context, prev []byte, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error {
 	s, done, err := f.writer()
 	if err != nil {
 		return err
 	}
-	if err := s.AppendLog(ctx, size, records, firstHash, hashes, checkpoint); err != nil {
+	if err := s.AppendLog(ctx, prev, size, records, firstHash, hashes, checkpoint); err != nil {
+		done()
+		return err
+	}
+	return done()
+}
+
+// RotateLogKey is SiteLog.RotateLogKey.
+func (f *SiteLogFile) RotateLogKey(ctx context.Context, prev, meta, checkpoint []byte) error {
+	s, done, err := f.writer()
+	if err != nil {
+		return err
+	}
+	if err := s.RotateLogKey(ctx, prev, meta, checkpoint); err != nil {
 		done()
 		return err
 	}
@@ -461,9 +511,9 @@ func AuditTx(recs ...AuditRecord) func(*bolt.Tx) error {
 	}
 }
 
-// LogInitTx returns an InTx for CreateLog that stores keyRef, where the
-// log key is (a pkcs11: URI without any PIN, or a key file's path), and
-// appends recs to the audit trail.
+// LogInitTx returns an InTx for CreateLog (and RotateLogKey) that stores
+// keyRef, where the log key is (a pkcs11: URI without any PIN, or a key
+// file's path), and appends recs to the audit trail.
 func LogInitTx(keyRef string, recs ...AuditRecord) func(*bolt.Tx) error {
 	audit := AuditTx(recs...)
 	return func(tx *bolt.Tx) error {

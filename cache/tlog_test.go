@@ -29,22 +29,32 @@ func TestSiteLogAppend(t *testing.T) {
 		t.Errorf("second CreateLog = %v, want ErrLogConflict", err)
 	}
 	h := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
-	if err := s.AppendLog(ctx, 0, [][]byte{[]byte("r0"), []byte("r1")}, 0, [][]byte{h(0), h(1), h(2)}, []byte("cp2")); err != nil {
+	if err := s.AppendLog(ctx, []byte("cp0"), 0, [][]byte{[]byte("r0"), []byte("r1")}, 0, [][]byte{h(0), h(1), h(2)}, []byte("cp2")); err != nil {
 		t.Fatal(err)
 	}
 	for name, fn := range map[string]func() error{
-		"stale size":       func() error { return s.AppendLog(ctx, 0, [][]byte{[]byte("x")}, 0, [][]byte{h(9)}, []byte("bad")) },
-		"wrong first hash": func() error { return s.AppendLog(ctx, 2, [][]byte{[]byte("x")}, 2, [][]byte{h(9)}, []byte("bad")) },
+		"stale size": func() error {
+			return s.AppendLog(ctx, []byte("cp2"), 0, [][]byte{[]byte("x")}, 0, [][]byte{h(9)}, []byte("bad"))
+		},
+		"stale head": func() error {
+			return s.AppendLog(ctx, []byte("cp0"), 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad"))
+		},
+		"wrong first hash": func() error {
+			return s.AppendLog(ctx, []byte("cp2"), 2, [][]byte{[]byte("x")}, 2, [][]byte{h(9)}, []byte("bad"))
+		},
 		"failing InTx hook": func() error {
-			return (&SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}).AppendLog(ctx, 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad"))
+			return (&SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}).AppendLog(ctx, []byte("cp2"), 2, [][]byte{[]byte("x")}, 3, [][]byte{h(9)}, []byte("bad"))
 		},
 	} {
 		if err := fn(); err == nil {
 			t.Errorf("%s: append succeeded", name)
 		}
 	}
-	if err := s.AppendLog(ctx, 0, nil, 3, nil, []byte("bad")); !errors.Is(err, ErrLogConflict) {
+	if err := s.AppendLog(ctx, []byte("cp2"), 0, nil, 3, nil, []byte("bad")); !errors.Is(err, ErrLogConflict) {
 		t.Errorf("stale size: %v, want ErrLogConflict", err)
+	}
+	if err := s.AppendLog(ctx, []byte("cp0"), 2, nil, 3, nil, []byte("bad")); !errors.Is(err, ErrLogConflict) {
+		t.Errorf("stale head: %v, want ErrLogConflict", err)
 	}
 	_, cp, _ := s.ReadLogHead(ctx)
 	if string(cp) != "cp2" {
@@ -131,22 +141,73 @@ func TestSiteLogFileHoldReads(t *testing.T) {
 	if _, cp, err := f.ReadLogHead(ctx); string(cp) != "cp0" || err != nil {
 		t.Errorf("held ReadLogHead = %q, %v", cp, err)
 	}
-	if err := f.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrReadsHeld) {
+	if err := f.AppendLog(ctx, []byte("cp0"), 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrReadsHeld) {
 		t.Errorf("AppendLog while its reads are held = %v, want ErrReadsHeld", err)
 	}
 	first()
 	first() // a second call does nothing
-	if err := other.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrLocked) {
+	if err := other.AppendLog(ctx, []byte("cp0"), 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); !errors.Is(err, ErrLocked) {
 		t.Errorf("another writer's AppendLog while one hold remains = %v, want ErrLocked", err)
 	}
 	second()
-	if err := other.AppendLog(ctx, 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); err != nil {
+	if err := other.AppendLog(ctx, []byte("cp0"), 0, [][]byte{[]byte("r0")}, 0, [][]byte{h(0)}, []byte("cp1")); err != nil {
 		t.Errorf("AppendLog after the last release = %v", err)
 	}
 	if _, cp, err := f.ReadLogHead(ctx); string(cp) != "cp1" || err != nil {
 		t.Errorf("ReadLogHead after the append = %q, %v", cp, err)
 	}
-	if err := f.AppendLog(ctx, 1, [][]byte{[]byte("r1")}, 1, [][]byte{h(1), h(2)}, []byte("cp2")); err != nil {
+	if err := f.AppendLog(ctx, []byte("cp1"), 1, [][]byte{[]byte("r1")}, 1, [][]byte{h(1), h(2)}, []byte("cp2")); err != nil {
 		t.Errorf("AppendLog of the holder after its release = %v", err)
+	}
+}
+
+// TestSiteLogRotateKey: RotateLogKey replaces the metadata and the head
+// only while the head is the one it re-signs, with InTx in the same
+// transaction; the checkpoints stored by size stay, and a batch prepared
+// before the rotation no longer appends.
+func TestSiteLogRotateKey(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "a.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := &SiteLog{DB: db}
+	if err := s.RotateLogKey(ctx, nil, []byte("meta2"), []byte("cp0'")); err == nil {
+		t.Error("RotateLogKey without a log succeeded")
+	}
+	if err := s.CreateLog(ctx, []byte("meta"), []byte("cp0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RotateLogKey(ctx, []byte("other"), []byte("meta2"), []byte("cp0'")); !errors.Is(err, ErrLogConflict) {
+		t.Errorf("stale head: %v, want ErrLogConflict", err)
+	}
+	fail := &SiteLog{DB: db, InTx: func(*bolt.Tx) error { return errors.New("no") }}
+	if err := fail.RotateLogKey(ctx, []byte("cp0"), []byte("meta2"), []byte("cp0'")); err == nil {
+		t.Error("RotateLogKey with a failing hook succeeded")
+	}
+	if meta, cp, _ := s.ReadLogHead(ctx); string(meta) != "meta" || string(cp) != "cp0" {
+		t.Fatalf("failed rotations left %q, %q", meta, cp)
+	}
+	s.InTx = LogInitTx("new-ref", AuditRecord{Kind: "log-rotate-key"})
+	if err := s.RotateLogKey(ctx, []byte("cp0"), []byte("meta2"), []byte("cp0'")); err != nil {
+		t.Fatal(err)
+	}
+	s.InTx = nil
+	if meta, cp, _ := s.ReadLogHead(ctx); string(meta) != "meta2" || string(cp) != "cp0'" {
+		t.Errorf("after the rotation: %q, %q", meta, cp)
+	}
+	if cp, _ := s.ReadCheckpointAt(ctx, 0); string(cp) != "cp0" {
+		t.Errorf("checkpoint 0 = %q, want the old key's", cp)
+	}
+	if ref, _ := s.LogKeyRef(ctx); ref != "new-ref" {
+		t.Errorf("key ref = %q", ref)
+	}
+	if recs, err := db.Audit(); err != nil || len(recs) != 1 || recs[0].Kind != "log-rotate-key" {
+		t.Errorf("audit = %+v, %v", recs, err)
+	}
+	h := bytes.Repeat([]byte{1}, 32)
+	if err := s.AppendLog(ctx, []byte("cp0"), 0, [][]byte{[]byte("r0")}, 0, [][]byte{h}, []byte("cp1")); !errors.Is(err, ErrLogConflict) {
+		t.Errorf("append prepared before the rotation: %v, want ErrLogConflict", err)
 	}
 }

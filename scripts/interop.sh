@@ -488,6 +488,26 @@ site_log_checks() {
     env AIRLOCK_DB="$db" "$A" verify-attestation --key p256.pub --type spdxjson --signature site.att hello.tgz
   rejects "airlock verify-blob --signature: a .sig the site log never saw" 1 \
     env AIRLOCK_DB="$db" "$A" verify-blob --key cosign.pub --signature cosign.sig hello.tgz
+
+  # A key rotation: bundles logged before it verify with stock cosign against the root exported
+  # after it (both keys, each with its validFor window; cosign picks the key by the entry's log
+  # ID); bundles logged after it are the new key's, which the root exported before it lacks.
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out logkey2.pem 2>/dev/null
+  ok "airlock log rotate-key" env AIRLOCK_DB="$db" "$A" log rotate-key --key logkey2.pem --old-key logkey.pem
+  ok "airlock sign-blob after the rotation (the new log key)" env AIRLOCK_DB="$db" "$A" sign-blob --key p256.key \
+    --bundle rotated.sigstore.json hello.tgz
+  ok "airlock trust export-root (both log keys)" env AIRLOCK_DB="$db" "$A" trust export-root --out rotated-root.json
+  ok "cosign verify-blob <- a bundle logged before the rotation, root exported after" \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root rotated-root.json --bundle site.sigstore.json hello.tgz
+  ok "cosign verify-blob-attestation <- logged before the rotation, root exported after" \
+    "$COSIGN" verify-blob-attestation --key p256.pub --trusted-root rotated-root.json --type spdxjson \
+    --bundle site.att.sigstore.json hello.tgz
+  ok "cosign verify-blob <- a bundle logged after the rotation" \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root rotated-root.json --bundle rotated.sigstore.json hello.tgz
+  rejects "cosign verify-blob rejects the new key's bundle under the root exported before the rotation" any \
+    "$COSIGN" verify-blob --key p256.pub --trusted-root site-root.json --bundle rotated.sigstore.json hello.tgz
+  ok "airlock verify-blob --signature .sig logged before the rotation (database trust)" \
+    env AIRLOCK_DB="$db" "$A" verify-blob --key p256.pub --signature site.sig hello.tgz
 }
 site_log_checks
 

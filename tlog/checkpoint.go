@@ -76,19 +76,26 @@ func SignCheckpoint(c Checkpoint, key *LogKey, signer crypto.Signer) ([]byte, er
 	if c.Extra != "" && (c.Extra[0] == '\n' || !strings.HasSuffix(c.Extra, "\n") || strings.Contains(c.Extra, "\n\n")) {
 		return nil, errors.New("checkpoint extra text must be non-empty lines, each ending in a newline")
 	}
-	text := c.Text()
+	return signNote(c.Text(), c.Origin, "checkpoint", key, signer)
+}
+
+// signNote signs text as a note under name: the text, a blank line and
+// "— <name> <base64(key hint || ASN.1 ECDSA signature over SHA-256 of
+// the text)>". The signature is checked with key before it is returned;
+// what names the note's kind in errors.
+func signNote(text []byte, name, what string, key *LogKey, signer crypto.Signer) ([]byte, error) {
 	d := sha256.Sum256(text)
 	sig, err := signer.Sign(rand.Reader, d[:], crypto.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("signing checkpoint: %w", err)
+		return nil, fmt.Errorf("signing the %s: %w", what, err)
 	}
 	if !ecdsa.VerifyASN1(key.Public, d[:], sig) {
-		return nil, fmt.Errorf("%w: the signer's checkpoint signature (is it the log key?)", ErrBadSignature)
+		return nil, fmt.Errorf("%w: the signer's %s signature (is it the right log key?)", ErrBadSignature, what)
 	}
 	var b bytes.Buffer
 	b.Write(text)
 	b.WriteString("\n\u2014 ")
-	b.WriteString(c.Origin)
+	b.WriteString(name)
 	b.WriteByte(' ')
 	b.WriteString(base64.StdEncoding.EncodeToString(append(key.Hint[:], sig...)))
 	b.WriteByte('\n')
@@ -136,28 +143,9 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: root hash %q is not base64 of %d bytes", ErrMalformedCheckpoint, lines[2], HashSize)
 	}
 	copy(c.Hash[:], h)
-	if len(sigs) == 0 || sigs[len(sigs)-1] != '\n' {
-		return Checkpoint{}, nil, fmt.Errorf("%w: signature block does not end in a newline", ErrMalformedCheckpoint)
-	}
-	var out []NoteSignature
-	for _, line := range strings.Split(string(sigs[:len(sigs)-1]), "\n") {
-		rest, ok := strings.CutPrefix(line, "\u2014 ")
-		if !ok {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q does not start with \"\u2014 \"", ErrMalformedCheckpoint, line)
-		}
-		name, b64, ok := strings.Cut(rest, " ")
-		if !ok || name == "" || strings.Contains(b64, " ") {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q is not \"\u2014 <name> <signature>\"", ErrMalformedCheckpoint, line)
-		}
-		raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-		if err != nil || len(raw) < 5 {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature of %q is not base64 of a key hint and a signature", ErrMalformedCheckpoint, name)
-		}
-		var s NoteSignature
-		s.Name = name
-		copy(s.Hint[:], raw[:4])
-		s.Sig = raw[4:]
-		out = append(out, s)
+	out, err := parseNoteSignatures(sigs)
+	if err != nil {
+		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	return c, out, nil
 }

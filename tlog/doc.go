@@ -35,6 +35,13 @@
 // ErrWriteConflict and nothing changed. TransparencyLogEntry turns an
 // entry, its proof and checkpoint into a bundle's tlog entry.
 //
+// Rotation. PrepareRotation and CommitRotation (RotateKey) retire the
+// current key at a whole second T for a new one: the old key signs a
+// handover note naming the new key (VerifyHandover, Meta.FollowHandovers),
+// the new key signs the head again, and the metadata keeps each retired
+// key with its window (Meta.Keys) and part of the tree (EntryKey), so
+// that entries and checkpoints it signed keep verifying.
+//
 // Tiles. TilePath, ReadTile, ExportTiles and TileHandler publish the log
 // as C2SP tlog-tiles (checkpoint, tile/<L>/<N>[.p/<W>] hash tiles of
 // height 8, tile/entries/<N>[.p/<W>] entry bundles of uint16-length-prefixed

@@ -82,12 +82,21 @@ type Store interface {
 	// AppendLog commits, in one transaction: records at indexes size,
 	// size+1, ...; hashes at stored hash indexes firstHash, firstHash+1,
 	// ...; checkpoint as the latest checkpoint and as the one of the new
-	// size (size+len(records)). If the log's size is not size, or the
-	// next stored hash index is not firstHash, it writes nothing and
-	// returns an error; Log.Append then reports ErrWriteConflict if the
-	// size moved. An implementation may return an error that wraps
-	// ErrWriteConflict itself.
-	AppendLog(ctx context.Context, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error
+	// size (size+len(records)). If the latest checkpoint is not prev (the
+	// one the batch extends: another writer appended, or the log key was
+	// rotated), the log's size is not size, or the next stored hash index
+	// is not firstHash, it writes nothing and returns an error;
+	// Log.Append then reports ErrWriteConflict if the head moved. An
+	// implementation may return an error that wraps ErrWriteConflict
+	// itself.
+	AppendLog(ctx context.Context, prev []byte, size int64, records [][]byte, firstHash int64, hashes [][]byte, checkpoint []byte) error
+	// RotateLogKey replaces, in one transaction, the log's metadata with
+	// meta and its latest checkpoint with checkpoint (of the same size,
+	// signed by the new key), if the latest checkpoint is still prev;
+	// otherwise it writes nothing and returns an error (Log.RotateKey
+	// then reports ErrWriteConflict). Entries, hashes and the checkpoints
+	// stored by size are left as they are.
+	RotateLogKey(ctx context.Context, prev, meta, checkpoint []byte) error
 }
 
 // ReadHolder is a Store that can serve a run of reads from one opening of
@@ -121,11 +130,21 @@ type Meta struct {
 	RetiredKeys []KeyPeriod `json:"retiredKeys,omitempty"`
 }
 
-// KeyPeriod is a log key (PKIX DER) and the window in which it signed.
+// KeyPeriod is a log key (PKIX DER) and the window in which it signed:
+// entries whose integrated time is in [From, To] (To zero: still
+// signing). A retired key also records where its part of the tree ends
+// and the handover it signed.
 type KeyPeriod struct {
 	PublicKey []byte    `json:"publicKey"`
 	From      time.Time `json:"from"`
 	To        time.Time `json:"to"`
+	// Size is the tree size when the key was retired: it signed the
+	// entries below Size and the checkpoints of sizes up to Size (zero for
+	// the current key).
+	Size int64 `json:"size,omitempty"`
+	// Handover is the signed note in which the key, as it was retired,
+	// named its successor (see Handover); nil for the current key.
+	Handover []byte `json:"handover,omitempty"`
 }
 
 // Keys lists every key of the log with its window, oldest first: the
@@ -151,11 +170,33 @@ type Config struct {
 // Append's compare-and-swap.
 type Log struct {
 	store Store
-	meta  Meta
-	key   *LogKey
 
 	mu   sync.Mutex
+	st   *logState         // the metadata as last read; replaced when the log follows a rotation
 	head *SignedCheckpoint // the last head verified, to skip re-verifying
+}
+
+// logState is the log's metadata with its keys parsed. It is never
+// changed once made: a rotation replaces it whole.
+type logState struct {
+	raw     []byte // the stored metadata record
+	meta    Meta
+	key     *LogKey // the current key
+	history []keyRange
+}
+
+// keyRange is one key of the log and the part of the tree it signed:
+// entries first..end-1 and checkpoints of sizes first..end (end -1: the
+// current key, open-ended).
+type keyRange struct {
+	key        *LogKey
+	first, end int64
+}
+
+func (l *Log) state() *logState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.st
 }
 
 // Create starts a new empty log signed by signer (an ECDSA P-256 key) and
@@ -182,18 +223,21 @@ func Create(ctx context.Context, store Store, cfg Config, signer crypto.Signer, 
 			return nil, err
 		}
 	}
-	l := &Log{store: store, key: key, meta: Meta{
-		Schema: SchemaVersion, Origin: cfg.Origin, TreeID: tree, PublicKey: key.DER, Created: now.UTC(),
-	}}
-	metaJSON, err := json.Marshal(l.meta)
+	st, err := newState(Meta{Schema: SchemaVersion, Origin: cfg.Origin, TreeID: tree, PublicKey: key.DER, Created: now.UTC()})
 	if err != nil {
 		return nil, err
 	}
+	metaJSON, err := json.Marshal(st.meta)
+	if err != nil {
+		return nil, err
+	}
+	st.raw = metaJSON
+	l := &Log{store: store, st: st}
 	empty, err := sumdb.TreeHash(0, nil)
 	if err != nil {
 		return nil, err
 	}
-	cp, err := SignCheckpoint(l.checkpoint(0, empty), key, signer)
+	cp, err := SignCheckpoint(st.checkpoint(0, empty), key, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +271,20 @@ func Open(ctx context.Context, store Store) (*Log, error) {
 	if metaJSON == nil {
 		return nil, ErrNoLog
 	}
+	st, err := parseState(metaJSON)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{store: store, st: st}
+	if _, err := l.openHead(st, cp); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parseState decodes a stored metadata record and checks its key history
+// (checkHistory).
+func parseState(metaJSON []byte) (*logState, error) {
 	var m Meta
 	if err := json.Unmarshal(metaJSON, &m); err != nil {
 		return nil, fmt.Errorf("%w: metadata: %v", ErrCorrupt, err)
@@ -234,40 +292,55 @@ func Open(ctx context.Context, store Store) (*Log, error) {
 	if m.Schema > SchemaVersion || m.Schema < 1 {
 		return nil, fmt.Errorf("site log has schema %d, this airlock understands up to %d", m.Schema, SchemaVersion)
 	}
-	key, err := ParseLogKey(m.PublicKey)
+	st, err := newState(m)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	l := &Log{store: store, meta: m, key: key}
-	if _, err := l.openHead(cp); err != nil {
+	st.raw = bytes.Clone(metaJSON)
+	return st, nil
+}
+
+func newState(m Meta) (*logState, error) {
+	key, err := ParseLogKey(m.PublicKey)
+	if err != nil {
 		return nil, err
 	}
-	return l, nil
+	history, err := checkHistory(m, key)
+	if err != nil {
+		return nil, err
+	}
+	return &logState{meta: m, key: key, history: history}, nil
 }
 
-// Meta returns the log's identity.
-func (l *Log) Meta() Meta { return l.meta }
+// Meta returns the log's identity and keys, as last read: a Log follows
+// a rotation made by another process when it next reads the head.
+func (l *Log) Meta() Meta { return l.state().meta }
 
-// Key returns the log key.
-func (l *Log) Key() *LogKey { return l.key }
+// Key returns the current log key.
+func (l *Log) Key() *LogKey { return l.state().key }
 
-func (l *Log) checkpoint(size int64, root Hash) Checkpoint {
-	return Checkpoint{Origin: l.meta.Origin, TreeID: l.meta.TreeID, Size: size, Hash: root}
+func (st *logState) checkpoint(size int64, root Hash) Checkpoint {
+	return Checkpoint{Origin: st.meta.Origin, TreeID: st.meta.TreeID, Size: size, Hash: root}
 }
 
-func (l *Log) openHead(cp []byte) (*SignedCheckpoint, error) {
+// openHead checks cp, the latest checkpoint read with st's metadata,
+// against st's current key. A Log opened before a rotation meets a head
+// signed by a key it does not know: it reads the metadata again and
+// follows the rotation only through handovers its own key signed
+// (followRotation).
+func (l *Log) openHead(st *logState, cp []byte) (*SignedCheckpoint, error) {
 	l.mu.Lock()
 	last := l.head
 	l.mu.Unlock()
 	if last != nil && bytes.Equal(last.Note, cp) {
 		return &SignedCheckpoint{Checkpoint: last.Checkpoint, Note: cp}, nil
 	}
-	c, err := OpenCheckpoint(cp, l.meta.Origin, l.key)
+	c, err := OpenCheckpoint(cp, st.meta.Origin, st.key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: latest checkpoint: %v", ErrCorrupt, err)
 	}
-	if c.TreeID != l.meta.TreeID {
-		return nil, fmt.Errorf("%w: latest checkpoint is of tree %d, the log's is %d", ErrCorrupt, c.TreeID, l.meta.TreeID)
+	if c.TreeID != st.meta.TreeID {
+		return nil, fmt.Errorf("%w: latest checkpoint is of tree %d, the log's is %d", ErrCorrupt, c.TreeID, st.meta.TreeID)
 	}
 	l.mu.Lock()
 	l.head = &SignedCheckpoint{Checkpoint: c, Note: bytes.Clone(cp)}
@@ -283,25 +356,47 @@ type SignedCheckpoint struct {
 
 // Checkpoint returns the latest signed checkpoint.
 func (l *Log) Checkpoint(ctx context.Context) (*SignedCheckpoint, error) {
-	_, cp, err := l.store.ReadLogHead(ctx)
+	sc, _, err := l.checkpointState(ctx)
+	return sc, err
+}
+
+// checkpointState returns the latest signed checkpoint and the metadata
+// it was checked with.
+func (l *Log) checkpointState(ctx context.Context) (*SignedCheckpoint, *logState, error) {
+	metaJSON, cp, err := l.store.ReadLogHead(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return l.openHead(cp)
+	st := l.state()
+	if metaJSON == nil {
+		return nil, nil, fmt.Errorf("%w: the site log is gone from its store", ErrCorrupt)
+	}
+	if !bytes.Equal(metaJSON, st.raw) {
+		if st, err = l.followRotation(st, metaJSON); err != nil {
+			return nil, nil, err
+		}
+	}
+	sc, err := l.openHead(st, cp)
+	return sc, st, err
 }
 
 // CheckpointAt returns the checkpoint the log signed when it was size
 // entries long, or nil if it signed none at that size (a size inside a
 // batch).
 func (l *Log) CheckpointAt(ctx context.Context, size int64) (*SignedCheckpoint, error) {
+	_, st, err := l.checkpointState(ctx) // the keys as the store has them now
+	if err != nil {
+		return nil, err
+	}
 	cp, err := l.store.ReadCheckpointAt(ctx, size)
 	if err != nil || cp == nil {
 		return nil, err
 	}
-	sc, err := l.openHead(cp)
+	c, err := st.openCheckpoint(cp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: checkpoint of size %d: %v", ErrCorrupt, size, err)
 	}
+	sc := &SignedCheckpoint{Checkpoint: c, Note: cp}
 	if sc.Size != size {
 		return nil, fmt.Errorf("%w: checkpoint stored for size %d is of size %d", ErrCorrupt, size, sc.Size)
 	}
@@ -340,6 +435,7 @@ type Batch struct {
 	Proofs     []InclusionProof
 	Checkpoint SignedCheckpoint
 
+	prev      []byte // the head the batch extends
 	logID     [32]byte
 	firstHash int64
 	hashes    [][]byte
@@ -353,24 +449,30 @@ type Batch struct {
 // log key. No transaction is held while it signs; Append then commits the
 // batch if nobody appended in between.
 func (l *Log) Prepare(ctx context.Context, bodies [][]byte, integratedTime time.Time, signer crypto.Signer) (*Batch, error) {
-	if err := l.checkSigner(signer); err != nil {
+	// The key as the store has it now: this Log may predate a rotation.
+	_, st, err := l.checkpointState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := st.key
+	if err := checkSigner(key, signer); err != nil {
 		return nil, err
 	}
 	t := integratedTime.Unix()
 	return l.prepare(ctx, bodies, t, func(body []byte, index int64) ([]byte, error) {
-		set, err := SignSET(signer, body, t, l.key.ID, index)
+		set, err := SignSET(signer, body, t, key.ID, index)
 		if err != nil {
 			return nil, err
 		}
 		// A damaged SET would make verifiers skip the entry: check
 		// before anything is written.
-		return set, VerifySET(l.key, set, body, t, index)
+		return set, VerifySET(key, set, body, t, index)
 	}, signer)
 }
 
-func (l *Log) checkSigner(signer crypto.Signer) error {
+func checkSigner(key *LogKey, signer crypto.Signer) error {
 	pub, ok := signer.Public().(*ecdsa.PublicKey)
-	if !ok || !pub.Equal(l.key.Public) {
+	if !ok || !pub.Equal(key.Public) {
 		return ErrKeyMismatch
 	}
 	return nil
@@ -392,7 +494,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	if err != nil {
 		return nil, err
 	}
-	b, err := l.layout(ctx, bodies, integrated)
+	b, st, err := l.layout(ctx, bodies, integrated, signer)
 	release()
 	if err != nil {
 		return nil, err
@@ -400,7 +502,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	note, err := SignCheckpoint(b.Checkpoint.Checkpoint, l.key, signer)
+	note, err := SignCheckpoint(b.Checkpoint.Checkpoint, st.key, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -425,43 +527,49 @@ func (l *Log) holdReads(ctx context.Context) (release func(), err error) {
 
 // layout reads what the batch of bodies builds on and lays it out: the
 // entries' indexes, the new hashes, the proofs and the new checkpoint
-// (not yet signed). It only reads the store.
-func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64) (*Batch, error) {
-	head, err := l.Checkpoint(ctx)
+// (not yet signed), and the key state it is to be signed under. It only
+// reads the store.
+func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64, signer crypto.Signer) (*Batch, *logState, error) {
+	head, st, err := l.checkpointState(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// The key may have been rotated since the caller looked.
+	if err := checkSigner(st.key, signer); err != nil {
+		return nil, nil, err
 	}
 	size := head.Size
 	// Integrated times never go back: verifiers order entries by them,
-	// and a trusted root's validFor starts at the log's creation.
-	latest := l.meta.Created.Unix()
+	// and a trusted root's validFor starts at the log's creation (or the
+	// current key's at its rotation).
+	latest := st.keySince().Unix()
 	if size > 0 {
 		last, err := l.Entry(ctx, size-1)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		latest = max(latest, last.IntegratedTime)
 	}
 	if integrated < latest {
-		return nil, fmt.Errorf("%w: %s, the log has %s", ErrTimeRollback, time.Unix(integrated, 0).UTC().Format(time.RFC3339), time.Unix(latest, 0).UTC().Format(time.RFC3339))
+		return nil, nil, fmt.Errorf("%w: %s, the log has %s", ErrTimeRollback, time.Unix(integrated, 0).UTC().Format(time.RFC3339), time.Unix(latest, 0).UTC().Format(time.RFC3339))
 	}
 	r := &overlay{ctx: ctx, store: l.store, known: map[int64]Hash{}}
 	// The stored root must be the one the checkpoint signs, or the new
 	// tree would extend something no one has seen.
 	if root, err := sumdb.TreeHash(size, r); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	} else if root != head.Hash {
-		return nil, fmt.Errorf("%w: stored hashes give root %x for size %d, the checkpoint signs %x", ErrCorrupt, root[:], size, head.Hash[:])
+		return nil, nil, fmt.Errorf("%w: stored hashes give root %x for size %d, the checkpoint signs %x", ErrCorrupt, root[:], size, head.Hash[:])
 	}
-	b := &Batch{Size: size, logID: l.key.ID, firstHash: sumdb.StoredHashCount(size)}
+	b := &Batch{Size: size, prev: bytes.Clone(head.Note), logID: st.key.ID, firstHash: sumdb.StoredHashCount(size)}
 	next := b.firstHash
 	for i, body := range bodies {
 		if len(body) == 0 {
-			return nil, fmt.Errorf("entry %d of the batch is empty", i)
+			return nil, nil, fmt.Errorf("entry %d of the batch is empty", i)
 		}
 		hs, err := sumdb.StoredHashesForRecordHash(size+int64(i), sumdb.RecordHash(body), r)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return nil, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 		}
 		for _, h := range hs {
 			r.known[next] = h
@@ -472,7 +580,7 @@ func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64) (*B
 	newSize := size + int64(len(bodies))
 	root, err := sumdb.TreeHash(newSize, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b.Entries = make([]Entry, len(bodies))
 	b.Proofs = make([]InclusionProof, len(bodies))
@@ -480,13 +588,13 @@ func (l *Log) layout(ctx context.Context, bodies [][]byte, integrated int64) (*B
 		idx := size + int64(i)
 		p, err := sumdb.ProveRecord(newSize, idx, r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b.Entries[i] = Entry{Index: idx, Body: body, IntegratedTime: integrated}
 		b.Proofs[i] = InclusionProof{Index: idx, TreeSize: newSize, RootHash: root, Hashes: p}
 	}
-	b.Checkpoint = SignedCheckpoint{Checkpoint: l.checkpoint(newSize, root)}
-	return b, nil
+	b.Checkpoint = SignedCheckpoint{Checkpoint: st.checkpoint(newSize, root)}
+	return b, st, nil
 }
 
 // signSETs signs the entries' timestamps on a few goroutines:
@@ -536,16 +644,22 @@ func cmpErr(old, err error) error {
 }
 
 // Append commits a prepared batch: its entries, the new hashes and the
-// checkpoint, in one store transaction. If another append came first it
-// returns an error wrapping ErrWriteConflict and the log is unchanged.
+// checkpoint, in one store transaction. If another append or a key
+// rotation came first it returns an error wrapping ErrWriteConflict and
+// the log is unchanged.
 func (l *Log) Append(ctx context.Context, b *Batch) error {
-	err := l.store.AppendLog(ctx, b.Size, b.records, b.firstHash, b.hashes, b.Checkpoint.Note)
+	err := l.store.AppendLog(ctx, b.prev, b.Size, b.records, b.firstHash, b.hashes, b.Checkpoint.Note)
 	if err == nil || errors.Is(err, ErrWriteConflict) {
 		return err
 	}
-	// The store's own conflict error need not be ours: the size says.
-	if head, herr := l.Checkpoint(ctx); herr == nil && head.Size != b.Size {
-		return fmt.Errorf("%w: prepared for size %d, the log is now %d", ErrWriteConflict, b.Size, head.Size)
+	// The store's own conflict error need not be ours: the head says.
+	if _, cp, herr := l.store.ReadLogHead(ctx); herr == nil && !bytes.Equal(cp, b.prev) {
+		if c, _, perr := ParseCheckpoint(cp); perr == nil && c.Size == b.Size {
+			return fmt.Errorf("%w: the log key was rotated after the batch was prepared", ErrWriteConflict)
+		} else if perr == nil {
+			return fmt.Errorf("%w: prepared for size %d, the log is now %d", ErrWriteConflict, b.Size, c.Size)
+		}
+		return fmt.Errorf("%w: the latest checkpoint is not the one the batch extends", ErrWriteConflict)
 	}
 	return err
 }

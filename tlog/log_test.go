@@ -56,6 +56,29 @@ func newLog(t testing.TB) *testLog {
 	return &testLog{log: l, key: key, store: store, db: db, path: path}
 }
 
+// edit changes the database file as an attacker would: with bbolt
+// directly, then airlock opens it again.
+func (tl *testLog) edit(t testing.TB, change func(tx *bolt.Tx) error) {
+	t.Helper()
+	tl.db.Close()
+	bdb, err := bolt.Open(tl.path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(change)
+	if cerr := bdb.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.db, err = cache.Open(tl.path, cache.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.db.Close() })
+	tl.store.DB = tl.db
+}
+
 func bodies(from, n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
@@ -375,28 +398,10 @@ func TestDamagedStore(t *testing.T) {
 	tl.append(t, bodies(0, 20))
 	damage := func(index int64) {
 		t.Helper()
-		// As an attacker would: the file edited with bbolt directly,
-		// then opened again by airlock.
-		tl.db.Close()
-		bdb, err := bolt.Open(tl.path, 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = bdb.Update(func(tx *bolt.Tx) error {
+		tl.edit(t, func(tx *bolt.Tx) error {
 			hb := tx.Bucket(cache.BucketLog).Bucket([]byte("hashes"))
 			return hb.Put(binary.BigEndian.AppendUint64(nil, uint64(index)), bytes.Repeat([]byte{7}, 32))
 		})
-		if cerr := bdb.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tl.db, err = cache.Open(tl.path, cache.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { tl.db.Close() })
-		tl.store.DB = tl.db
 	}
 	damage(sumdb.StoredHashIndex(0, 0)) // entry 0's leaf hash, in entry 1's proof
 	if _, err := tl.log.InclusionProof(ctx, 1, 0); !errors.Is(err, tlog.ErrCorrupt) {

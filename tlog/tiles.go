@@ -363,16 +363,18 @@ func (l *Log) checkExportDir(ctx context.Context, root *os.Root, dir string) err
 	if err != nil {
 		return err
 	}
-	old, err := OpenCheckpoint(note, l.meta.Origin, l.key)
-	if err != nil {
-		return fmt.Errorf("%w: its checkpoint: %v", ErrForeignExport, err)
-	}
-	head, err := l.Checkpoint(ctx)
+	head, st, err := l.checkpointState(ctx)
 	if err != nil {
 		return err
 	}
-	if old.TreeID != l.meta.TreeID || old.Size > head.Size {
-		return fmt.Errorf("%w: its checkpoint is of tree %d size %d, the log is tree %d size %d", ErrForeignExport, old.TreeID, old.Size, l.meta.TreeID, head.Size)
+	// An export made before a key rotation carries the old key's
+	// checkpoint.
+	old, err := st.openCheckpoint(note)
+	if err != nil {
+		return fmt.Errorf("%w: its checkpoint: %v", ErrForeignExport, err)
+	}
+	if old.TreeID != st.meta.TreeID || old.Size > head.Size {
+		return fmt.Errorf("%w: its checkpoint is of tree %d size %d, the log is tree %d size %d", ErrForeignExport, old.TreeID, old.Size, st.meta.TreeID, head.Size)
 	}
 	if root, err := l.RootHash(ctx, old.Size); err != nil {
 		return err

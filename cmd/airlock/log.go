@@ -23,7 +23,7 @@ import (
 func logCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "log",
-		Usage: "the site transparency log: create it, read its checkpoint and proofs",
+		Usage: "the site transparency log: create it, rotate its key, read its checkpoint and proofs",
 		Description: `The site transparency log lives in the database. Once it exists, sign-blob and
 attest-blob log every signature in it and every bundle carries its entry, an
 inclusion proof, the signed checkpoint and a signed entry timestamp.
@@ -31,6 +31,7 @@ inclusion proof, the signed checkpoint and a signed entry timestamp.
 Examples:
    airlock log init --key 'pkcs11:token=site;object=logkey' --origin transparency.site.example
    airlock log status
+   airlock log rotate-key --key 'pkcs11:token=site;object=logkey-2027'
    airlock log checkpoint
    airlock log proof --index 0
    airlock log consistency --from 10`,
@@ -55,6 +56,7 @@ Examples:
 				},
 				Action: logInitAction,
 			},
+			logRotateKeyCommand(),
 			{
 				Name:        "status",
 				Usage:       "print the site log's origin, tree id, size, key and times",
@@ -174,9 +176,25 @@ func openLogKey(c *cli.Context, ref string, want *tlog.LogKey) (*signingKey, *tl
 	if want != nil && lk.ID != want.ID {
 		key.Close()
 		return nil, nil, withHint(fmt.Errorf("log key %q (%s): %w (%s)", ref, logKeyFingerprint(lk), tlog.ErrKeyMismatch, logKeyFingerprint(want)),
-			"the database names the key the log was created with; check the token and the key's label")
+			"the database names the log's current key (airlock log status shows its fingerprint): check the token and the key's label")
 	}
 	return key, lk, nil
+}
+
+// warnLogKeyFile warns that a log key given as a file is for tests only.
+func warnLogKeyFile(c *cli.Context, ref string) {
+	if !isTokenRef(ref) {
+		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: the log key %q is a key file: for tests only; a site log's key belongs in an HSM\n", ref)
+	}
+}
+
+// storedLogKeyRef is how the database names an opened log key: the
+// token key's URI, or the key file's path, opened again at signing.
+func storedLogKeyRef(key *signingKey) string {
+	if isTokenRef(key.ref) {
+		return key.ref
+	}
+	return strings.TrimPrefix(key.ref, "file:")
 }
 
 func logInitAction(c *cli.Context) error {
@@ -216,18 +234,13 @@ func logInitAction(c *cli.Context) error {
 			return err
 		}
 	}
-	if !isTokenRef(ref) {
-		fmt.Fprintf(c.App.ErrWriter, "airlock: warning: the log key %q is a key file: for tests only; a site log's key belongs in an HSM\n", ref)
-	}
+	warnLogKeyFile(c, ref)
 	key, lk, err := openLogKey(c, ref, nil)
 	if err != nil {
 		return err
 	}
 	defer key.Close()
-	stored := key.ref
-	if !isTokenRef(stored) {
-		stored = strings.TrimPrefix(stored, "file:") // the path, opened again at signing
-	}
+	stored := storedLogKeyRef(key)
 	now := time.Now().UTC()
 	store, err := siteLogStore(c)
 	if err != nil {
@@ -263,6 +276,19 @@ type logStatus struct {
 	Key            string `json:"key,omitempty"` // where the log key is
 	Created        string `json:"created"`
 	LastAppend     string `json:"lastAppend,omitempty"`
+	// KeySince and RetiredKeys describe a rotated log: when the current
+	// key began signing, and the earlier keys, oldest first.
+	KeySince    string          `json:"keySince,omitempty"`
+	RetiredKeys []logRetiredKey `json:"retiredKeys,omitempty"`
+}
+
+// logRetiredKey is a key the log retired (log rotate-key).
+type logRetiredKey struct {
+	KeyFingerprint string `json:"keyFingerprint"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Size           int64  `json:"size"`     // the tree size at its rotation
+	Handover       string `json:"handover"` // the signed note naming the next key
 }
 
 func logStatusAction(c *cli.Context) error {
@@ -295,6 +321,17 @@ func logStatusAction(c *cli.Context) error {
 		}
 		st.LastAppend = time.Unix(e.IntegratedTime, 0).UTC().Format(time.RFC3339)
 	}
+	if len(m.RetiredKeys) > 0 {
+		st.KeySince = m.KeySince.UTC().Format(time.RFC3339)
+	}
+	for _, k := range m.RetiredKeys {
+		lk, err := tlog.ParseLogKey(k.PublicKey)
+		if err != nil {
+			return err // Open checked the history
+		}
+		st.RetiredKeys = append(st.RetiredKeys, logRetiredKey{KeyFingerprint: logKeyFingerprint(lk), From: k.From.UTC().Format(time.RFC3339),
+			To: k.To.UTC().Format(time.RFC3339), Size: k.Size, Handover: string(k.Handover)})
+	}
 	if asJSON {
 		return writeJSON(c.App.Writer, st)
 	}
@@ -302,8 +339,23 @@ func logStatusAction(c *cli.Context) error {
 	if last == "" {
 		last = "never"
 	}
-	fmt.Fprintf(c.App.Writer, "origin:      %s\ntree id:     %d\nsize:        %d\nroot hash:   %s\nlog key:     %s\nfingerprint: %s\ncreated:     %s\nlast append: %s\n",
-		st.Origin, st.TreeID, st.Size, st.RootHash, st.Key, st.KeyFingerprint, st.Created, last)
+	w := c.App.Writer
+	fmt.Fprintf(w, "origin:      %s\ntree id:     %d\nsize:        %d\nroot hash:   %s\nlog key:     %s\nfingerprint: %s\n",
+		st.Origin, st.TreeID, st.Size, st.RootHash, st.Key, st.KeyFingerprint)
+	if st.KeySince != "" {
+		fmt.Fprintf(w, "key since:   %s\n", st.KeySince)
+	}
+	fmt.Fprintf(w, "created:     %s\nlast append: %s\n", st.Created, last)
+	for _, k := range st.RetiredKeys {
+		fmt.Fprintf(w, "retired key: %s, %s to %s, tree size %d; handover:\n", k.KeyFingerprint, k.From, k.To, k.Size)
+		for _, line := range strings.Split(strings.TrimSuffix(k.Handover, "\n"), "\n") {
+			if line == "" {
+				fmt.Fprintln(w)
+				continue
+			}
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
 	return nil
 }
 
@@ -556,7 +608,7 @@ func appendSiteLog(p *bundle.SiteLogAppend, store *cache.SiteLogFile, recs []cac
 	err := p.Log.Append(context.Background(), p.Batch)
 	if errors.Is(err, tlog.ErrWriteConflict) {
 		return withHint(fmt.Errorf("recording the signatures: %w", err),
-			"another airlock process logged signatures meanwhile; nothing was written: sign again")
+			"another airlock process logged signatures or rotated the log key meanwhile; nothing was written: sign again")
 	}
 	if err != nil {
 		return withHint(fmt.Errorf("recording the signatures in the site log and the audit trail: %w", err),

@@ -80,7 +80,9 @@ func (s siteLogEntries) FindEntry(body []byte) (*bundle.FoundEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := s.log.Key()
+	// The key current when the entry was appended signed its SET: a
+	// rotated log's earlier entries are a retired key's.
+	key := s.log.EntryKey(e.Index)
 	if err := tlog.VerifySET(key, e.SET, e.Body, e.IntegratedTime, e.Index); err != nil {
 		return nil, err
 	}
