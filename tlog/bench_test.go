@@ -100,7 +100,7 @@ func benchLog(b *testing.B) *Log {
 		// The fill skips the SETs' signatures (a SET-sized placeholder):
 		// a million P-256 signatures would only slow the setup.
 		fakeSET := make([]byte, 71)
-		fake := func([]byte, int64) ([]byte, error) { return fakeSET, nil }
+		fake := func(*LogKey, []byte, int64) ([]byte, error) { return fakeSET, nil }
 		const chunk = 50_000
 		for n := int64(0); n < benchEntries; n += chunk {
 			bodies := make([][]byte, chunk)
@@ -179,7 +179,7 @@ func BenchmarkAppend1000(b *testing.B) {
 				if withSETs {
 					batch, err = l.Prepare(ctx, bodies, benchTime, bench.key)
 				} else {
-					batch, err = l.prepare(ctx, bodies, benchTime.Unix(), func([]byte, int64) ([]byte, error) { return fakeSET, nil }, bench.key)
+					batch, err = l.prepare(ctx, bodies, benchTime.Unix(), func(*LogKey, []byte, int64) ([]byte, error) { return fakeSET, nil }, bench.key)
 				}
 				if err == nil {
 					err = l.Append(ctx, batch)

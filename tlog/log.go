@@ -449,17 +449,10 @@ type Batch struct {
 // log key. No transaction is held while it signs; Append then commits the
 // batch if nobody appended in between.
 func (l *Log) Prepare(ctx context.Context, bodies [][]byte, integratedTime time.Time, signer crypto.Signer) (*Batch, error) {
-	// The key as the store has it now: this Log may predate a rotation.
-	_, st, err := l.checkpointState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key := st.key
-	if err := checkSigner(key, signer); err != nil {
-		return nil, err
-	}
 	t := integratedTime.Unix()
-	return l.prepare(ctx, bodies, t, func(body []byte, index int64) ([]byte, error) {
+	// prepare checks signer against the key as the store has it now (this
+	// Log may predate a rotation) and hands that key here.
+	return l.prepare(ctx, bodies, t, func(key *LogKey, body []byte, index int64) ([]byte, error) {
 		set, err := SignSET(signer, body, t, key.ID, index)
 		if err != nil {
 			return nil, err
@@ -480,7 +473,7 @@ func checkSigner(key *LogKey, signer crypto.Signer) error {
 
 // prepare is Prepare with the SET signing as a parameter, so that
 // benchmarks can fill a large log quickly.
-func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, sign func(body []byte, index int64) ([]byte, error), signer crypto.Signer) (*Batch, error) {
+func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, sign func(key *LogKey, body []byte, index int64) ([]byte, error), signer crypto.Signer) (*Batch, error) {
 	if len(bodies) == 0 {
 		return nil, errors.New("nothing to log")
 	}
@@ -507,7 +500,7 @@ func (l *Log) prepare(ctx context.Context, bodies [][]byte, integrated int64, si
 		return nil, err
 	}
 	b.Checkpoint.Note = note
-	if err := l.signSETs(ctx, b.Entries, sign); err != nil {
+	if err := l.signSETs(ctx, b.Entries, func(body []byte, index int64) ([]byte, error) { return sign(st.key, body, index) }); err != nil {
 		return nil, err
 	}
 	b.records = make([][]byte, len(b.Entries))
