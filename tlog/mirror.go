@@ -629,4 +629,3 @@ func ListMirror(ctx context.Context, r MirrorReader, origin string) ([]MirroredL
 	}
 	return logs, ev, nil
 }
-
