@@ -50,9 +50,11 @@ func auditRecord(a tlog.MirrorAudit) cache.AuditRecord {
 // trustedLogs lists the transparency logs sel vouches for, as the mirror
 // takes them: every Rekor log of every source (TUF repositories, pinned
 // trusted roots, and the site log's keys, which trust.WithSiteLog adds as
-// a source of their own). A log's host is its base URL's host name, the
-// name its checkpoints are signed under. Logs of a key type no checkpoint
-// is signed with are left out.
+// a source of their own). A log's host is the name its checkpoints are
+// signed under: its base URL's host, with the port if it has one (Rekor
+// v1 names itself so: "localhost:8000") and without (rekor-tiles' origin
+// is its --hostname). Logs of a key type no checkpoint is signed with are
+// left out.
 func trustedLogs(sel *trust.Selection) []tlog.TrustedLog {
 	if sel == nil {
 		return nil
@@ -74,13 +76,18 @@ func trustedLogs(sel *trust.Selection) []tlog.TrustedLog {
 			if err != nil || u.Hostname() == "" {
 				continue
 			}
-			host := u.Hostname()
-			logID, err := tlog.LogID(host, l.PublicKey)
-			if err != nil {
-				continue
+			hosts := []string{u.Hostname()}
+			if u.Port() != "" {
+				hosts = append(hosts, u.Host)
 			}
-			out = append(out, tlog.TrustedLog{Host: host, Key: l.PublicKey, LogID: logID, Source: s.Name,
-				Start: l.ValidityPeriodStart, End: l.ValidityPeriodEnd})
+			for _, host := range hosts {
+				logID, err := tlog.LogID(host, l.PublicKey)
+				if err != nil {
+					continue
+				}
+				out = append(out, tlog.TrustedLog{Host: host, Key: l.PublicKey, LogID: logID, Source: s.Name,
+					Start: l.ValidityPeriodStart, End: l.ValidityPeriodEnd})
+			}
 		}
 	}
 	return out
