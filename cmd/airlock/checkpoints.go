@@ -165,7 +165,7 @@ func rejectMirror(err error) error {
 func reportInconsistency(c *cli.Context, err error) error {
 	var ie *tlog.InconsistencyError
 	if errors.As(err, &ie) {
-		printSecurityError(c.App.ErrWriter, ie)
+		printSecurityError(c.App.ErrWriter, err, ie)
 		return &silentError{exitRejected}
 	}
 	return rejectMirror(err)
@@ -233,17 +233,21 @@ func checkpointsImportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := openMirrorDB(c, false)
+	// Trust is read from a read-only open; the import reads and commits
+	// through a file store, so a refused pack writes nothing.
+	db, err := openMirrorDB(c, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	now := time.Now().UTC()
 	logs, err := databaseLogs(c.Context, db, now, maxAge)
+	db.Close()
 	if err != nil {
 		return err
 	}
-	res, err := tlog.ImportPack(c.Context, mirrorStore(db), pack, tlog.ImportOptions{
+	store, done := mirrorFile(db.Path())
+	defer done()
+	res, err := tlog.ImportPack(c.Context, store, pack, tlog.ImportOptions{
 		Logs: logs, Witness: policy, Source: filepath.Base(name), Now: now,
 	})
 	if err != nil {
