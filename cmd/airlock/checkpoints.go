@@ -27,7 +27,7 @@ from the mirrored one; verification then checks every bundle's checkpoint
 against the mirror. See docs/mirror.md.
 
 Examples:
-   airlock checkpoints import /media/usb/rekor.pack
+   airlock checkpoints import /media/usb/site-a.pack
    airlock checkpoints list
    airlock checkpoints verify-consistency old.txt new.txt --proof proof.txt`,
 		Subcommands: []*cli.Command{
@@ -43,8 +43,8 @@ audit record. A bad pack changes nothing. A checkpoint that contradicts the
 mirror is a SECURITY ERROR (exit 1): the evidence is printed and stored.
 
 Examples:
-   airlock checkpoints import /media/usb/rekor.pack
-   airlock checkpoints import site-b.pack --witness-policy witnesses.txt -o json`,
+   airlock checkpoints import /media/usb/site-a.pack
+   airlock checkpoints import /media/usb/site-a.pack --witness-policy witnesses.txt -o json`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "witness-policy", Usage: "check cosignatures against the witness policy `FILE` instead of the stored one"},
 				},
