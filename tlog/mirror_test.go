@@ -39,6 +39,12 @@ func newMirror(t testing.TB) *mirrorDB {
 // key: two of them with one key are one log's key showing two histories.
 func logWithKey(t testing.TB, key *ecdsa.PrivateKey) *testLog {
 	t.Helper()
+	return createLog(t, origin, 1193050959916656506, key)
+}
+
+// createLog creates a site log in a database of its own.
+func createLog(t testing.TB, o string, tree int64, key *ecdsa.PrivateKey) *testLog {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "airlock.db")
 	db, err := cache.Open(path, cache.Options{})
 	if err != nil {
@@ -46,7 +52,7 @@ func logWithKey(t testing.TB, key *ecdsa.PrivateKey) *testLog {
 	}
 	t.Cleanup(func() { db.Close() })
 	store := &cache.SiteLog{DB: db}
-	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: origin, TreeID: 1193050959916656506}, key, t0)
+	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: o, TreeID: tree}, key, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
