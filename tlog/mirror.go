@@ -446,8 +446,11 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 	if err != nil {
 		return nil, err
 	}
-	tos := slices.Sorted(maps.Keys(proofs))
-	for _, to := range slices.Backward(tos) {
+	// A stored proof is not signed: one that fails does not show a fork
+	// while another proves the claim. Only when every proof to a mirrored
+	// size fails is the claim reported inconsistent (with the first).
+	var failed error
+	for _, to := range slices.Backward(slices.Sorted(maps.Keys(proofs))) {
 		at, err := checkpointAt(ctx, r, c.Origin, to)
 		if err != nil {
 			return nil, err
@@ -460,10 +463,16 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 			return nil, fmt.Errorf("%w: stored proof of %q from %d to %d", ErrMirrorCorrupt, c.Origin, c.Size, to)
 		}
 		if err := VerifyConsistency(*pr, c.Root, at.note.Root); err != nil {
-			return nil, withNotes(err, c.Signed, at.note.Signed)
+			if failed == nil {
+				failed = withNotes(err, c.Signed, at.note.Signed)
+			}
+			continue
 		}
 		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorProved, to, at.Cosigners
 		return mc, nil
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	mc.Status = MirrorUnproved
 	return mc, nil

@@ -326,4 +326,20 @@ func TestCheckMirror(t *testing.T) {
 	if _, err := tlog.CheckMirror(ctx, m.store, c); !errors.Is(err, tlog.ErrInconsistent) {
 		t.Errorf("forked claim at the mirrored size: got %v, want ErrInconsistent", err)
 	}
+
+	// A pack's proof from a size the mirror does not hold cannot be
+	// checked at import; a forged one stored beside a good one does not
+	// make the claim inconsistent while the good one proves it.
+	p := tl.pack(t, 15, 5)
+	for i := range p.Logs[0].Proofs {
+		if p.Logs[0].Proofs[i].From == 5 {
+			p.Logs[0].Proofs[i].Hashes[0][0] ^= 1
+		}
+	}
+	if _, err := m.importPack(t, tl, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tlog.CheckMirror(ctx, m.store, claim(at5.Note)); err != nil || got.Status != tlog.MirrorProved || got.MirrorSize != 15 {
+		t.Errorf("claim at 5 with a forged proof to 20 and a good one to 15: %+v, %v", got, err)
+	}
 }
