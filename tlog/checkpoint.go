@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxCheckpointSize bounds a signed checkpoint read from anywhere: the
@@ -108,13 +107,11 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 	if len(signed) > MaxCheckpointSize {
 		return Checkpoint{}, nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformedCheckpoint, MaxCheckpointSize)
 	}
-	if !utf8.Valid(signed) {
-		return Checkpoint{}, nil, fmt.Errorf("%w: not UTF-8", ErrMalformedCheckpoint)
+	textNL, out, err := splitNote(signed)
+	if err != nil {
+		return Checkpoint{}, nil, err
 	}
-	text, sigs, ok := bytes.Cut(signed, []byte("\n\n"))
-	if !ok {
-		return Checkpoint{}, nil, fmt.Errorf("%w: no blank line before the signatures", ErrMalformedCheckpoint)
-	}
+	text := textNL[:len(textNL)-1]
 	lines := strings.SplitN(string(text), "\n", 4)
 	if len(lines) < 3 {
 		return Checkpoint{}, nil, fmt.Errorf("%w: want 3 lines of text (origin, size, root hash), have %d", ErrMalformedCheckpoint, len(lines))
@@ -131,7 +128,6 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	c.Origin = origin
-	var err error
 	if c.TreeID, err = parseDecimal(tree); err != nil {
 		return Checkpoint{}, nil, fmt.Errorf("%w: tree id %q", ErrMalformedCheckpoint, tree)
 	}
@@ -143,10 +139,6 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: root hash %q is not base64 of %d bytes", ErrMalformedCheckpoint, lines[2], HashSize)
 	}
 	copy(c.Hash[:], h)
-	out, err := parseNoteSignatures(sigs)
-	if err != nil {
-		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
-	}
 	return c, out, nil
 }
 

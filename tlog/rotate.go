@@ -190,33 +190,6 @@ func VerifyHandover(old *LogKey, note []byte) (*Handover, error) {
 	return nil, fmt.Errorf("%w: no signature of the retiring key on the handover of %q", ErrBadSignature, h.Origin)
 }
 
-// parseNoteSignatures parses a note's signature block (the lines after
-// the blank line, each ending in a newline).
-func parseNoteSignatures(block []byte) ([]NoteSignature, error) {
-	if len(block) == 0 || block[len(block)-1] != '\n' {
-		return nil, errors.New("signature block does not end in a newline")
-	}
-	var out []NoteSignature
-	for _, line := range strings.Split(string(block[:len(block)-1]), "\n") {
-		rest, ok := strings.CutPrefix(line, "\u2014 ")
-		if !ok {
-			return nil, fmt.Errorf("signature line %q does not start with \"\u2014 \"", line)
-		}
-		name, b64, ok := strings.Cut(rest, " ")
-		if !ok || name == "" || strings.Contains(b64, " ") {
-			return nil, fmt.Errorf("signature line %q is not \"\u2014 <name> <signature>\"", line)
-		}
-		raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-		if err != nil || len(raw) < 5 {
-			return nil, fmt.Errorf("signature of %q is not base64 of a key hint and a signature", name)
-		}
-		s := NoteSignature{Name: name, Sig: raw[4:]}
-		copy(s.Hint[:], raw[:4])
-		out = append(out, s)
-	}
-	return out, nil
-}
-
 // Handovers returns the handover notes of the log's retired keys, oldest
 // first: the i-th is signed by RetiredKeys[i] and names the next key.
 func (m Meta) Handovers() [][]byte {

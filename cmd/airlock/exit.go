@@ -93,6 +93,7 @@ var rejectionErrors = []error{
 	errAuditBroken,
 	trust.ErrRejected,       // TUF metadata refused on import
 	trust.ErrNotTrustedRoot, // a file pinned as a trusted root is not one
+	errMirrorRejected,       // a checkpoint, proof or pack refused (checkpoints.go)
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
 	// trust from a bad artifact. A *staleTrustError (a rejection for want of
