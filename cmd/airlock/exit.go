@@ -117,6 +117,7 @@ func report(stderr io.Writer, err error) int {
 	msg := strings.Join(strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
 	fmt.Fprintf(stderr, "airlock: error: %s\n", msg)
+	printEvidence(stderr, err)
 	var he *hintError
 	if errors.As(err, &he) && he.hint != "" {
 		fmt.Fprintf(stderr, "airlock: hint: %s\n", he.hint)
@@ -234,6 +235,15 @@ var reasonTable = map[bundle.Reason]reasonRow{
 		return ""
 	}},
 	bundle.ReasonOutsideValidity:     {exitRejected, nil},
+	bundle.ReasonSplitView: {exitRejected, func(hintContext) string {
+		return "the log signed two different histories: keep the bundle and the evidence printed above, hand them to the log's operator and your security team, and do not trust entries of this log until it is resolved"
+	}},
+	bundle.ReasonNotMirrored: {exitRejected, func(hintContext) string {
+		return "import a newer mirror pack for the log with 'airlock checkpoints import PACK' (its checkpoint at or after the bundle's, or a consistency proof from the bundle's size), or verify without --require-mirrored (a warning then)"
+	}},
+	bundle.ReasonWitnessQuorum: {exitRejected, func(hintContext) string {
+		return "import a mirror pack whose checkpoints carry the witnesses' cosignatures, or check the witness policy (--witness-policy, 'airlock checkpoints policy')"
+	}},
 	bundle.ReasonTlogUnverified:      {exitRejected, trustedRootMissing},
 	bundle.ReasonNoSigningTime:       {exitRejected, nil},
 	bundle.ReasonTimestampUnverified: {exitRejected, trustedRootMissing},

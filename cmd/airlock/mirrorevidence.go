@@ -1,0 +1,26 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/airlock-project/airlock/bundle"
+)
+
+// printEvidence prints the evidence a split view carries (both signed
+// checkpoints and the proof that fails), verbatim between two marker
+// lines, so that an operator can hand it over as it is. Nothing for
+// other errors.
+func printEvidence(w io.Writer, err error) {
+	var sv *bundle.SplitViewError
+	if !errors.As(err, &sv) {
+		return
+	}
+	ev := sv.Evidence()
+	if !strings.HasSuffix(ev, "\n") {
+		ev += "\n"
+	}
+	fmt.Fprintf(w, "----- BEGIN SPLIT-VIEW EVIDENCE (log %q) -----\n%s----- END SPLIT-VIEW EVIDENCE -----\n", sv.Err.Origin, ev)
+}
