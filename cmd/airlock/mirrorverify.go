@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/airlock-project/airlock/bundle"
+	"github.com/airlock-project/airlock/cache"
+	"github.com/airlock-project/airlock/tlog"
+)
+
+// mirrorFlags are the verification commands' flags for the checkpoint
+// mirror (issue 11; docs/mirror-verify.md).
+func mirrorFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "require-mirrored", Usage: "reject a bundle whose log checkpoint the database's mirror does not vouch for (newer than the mirror, older with no consistency proof, or of a log not mirrored) instead of warning; needs database trust"},
+		&cli.StringFlag{Name: "witness-policy", Usage: "witness policy `FILE` (C2SP tlog-policy text) the checkpoints must meet (default: the policy stored with 'airlock checkpoints policy set'); needs database trust"},
+	}
+}
+
+// checkMirrorFlags rejects the mirror flags where no mirror is consulted:
+// with --trusted-root FILE trust comes from the file alone, and the
+// mirror is in the database.
+func checkMirrorFlags(c *cli.Context) error {
+	if c.String("trusted-root") == "" {
+		return nil
+	}
+	for _, f := range []string{"require-mirrored", "witness-policy"} {
+		if c.IsSet(f) {
+			return withHint(usageErrorf("--%s and --trusted-root cannot be used together: the checkpoint mirror is in the database, and --trusted-root does not consult it", f),
+				"drop --trusted-root to verify with the database's trust and its mirror")
+		}
+	}
+	return nil
+}
+
+// mirrorOptions sets o's mirror check for a verification with the trust
+// of the database at path: the site log held there is its own mirror,
+// every other log's checkpoints are checked against the mirrored ones.
+// The witness policy is --witness-policy FILE, else the stored one.
+func mirrorOptions(c *cli.Context, path string, o *bundle.Options) error {
+	m := &dbMirror{path: path, memo: map[claimKey]memoCheck{}}
+	l, err := tlog.Open(c.Context, &cache.SiteLogFile{Path: path})
+	switch {
+	case errors.Is(err, tlog.ErrNoLog):
+	case err != nil:
+		return siteLogTrustErr(err)
+	default:
+		meta := l.Meta()
+		m.site, m.siteOrigin = l, fmt.Sprintf("%s - %d", meta.Origin, meta.TreeID)
+		o.WitnessExempt = []string{m.siteOrigin}
+	}
+	o.Mirror = m
+	o.RequireMirrored = c.Bool("require-mirrored")
+	var text []byte
+	if p := c.String("witness-policy"); p != "" {
+		if text, err = os.ReadFile(p); err != nil {
+			return fmt.Errorf("reading witness policy: %w", err)
+		}
+	} else if err := m.read(c.Context, func(r tlog.MirrorReader) error {
+		text, err = r.WitnessPolicy(c.Context)
+		return err
+	}); err != nil {
+		return trustErr(fmt.Errorf("reading the stored witness policy: %w", err))
+	}
+	if text != nil {
+		if o.Witness, err = tlog.ParseWitnessPolicy(text); err != nil {
+			what := "the stored witness policy"
+			if p := c.String("witness-policy"); p != "" {
+				what = fmt.Sprintf("witness policy %q", p)
+			}
+			return usageErrorf("%s: %v", what, err)
+		}
+	}
+	return nil
+}
+
+// dbMirror is the database's checkpoint mirror as the verifier checks
+// against it. The database is opened read-only for each check and closed
+// after, so no lock is held while artifacts are hashed; each distinct
+// checkpoint is checked once per run.
+type dbMirror struct {
+	path string
+	// site is the database's site log, its own mirror, named siteOrigin
+	// on its checkpoints; nil when the database holds none.
+	site       *tlog.Log
+	siteOrigin string
+
+	mu   sync.Mutex
+	memo map[claimKey]memoCheck
+}
+
+type claimKey struct {
+	origin string
+	size   int64
+	root   tlog.Hash
+}
+
+type memoCheck struct {
+	mc  *tlog.MirrorCheck
+	err error
+}
+
+// read runs fn with the mirror of a read-only open of the database.
+func (m *dbMirror) read(ctx context.Context, fn func(tlog.MirrorReader) error) error {
+	db, err := cache.Open(m.path, cache.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(mirrorStore(db))
+}
+
+// CheckCheckpoint is bundle.MirrorChecker's.
+func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.MirrorCheck, error) {
+	k := claimKey{c.Origin, c.Size, c.Root}
+	m.mu.Lock()
+	r, ok := m.memo[k]
+	m.mu.Unlock()
+	if ok {
+		return r.mc, r.err
+	}
+	if m.site != nil && c.Origin == m.siteOrigin {
+		r.mc, r.err = m.site.CheckClaim(ctx, c)
+	} else {
+		r.err = m.read(ctx, func(mr tlog.MirrorReader) error {
+			var err error
+			r.mc, err = tlog.CheckMirror(ctx, mr, c)
+			return err
+		})
+	}
+	if r.err != nil && !errors.Is(r.err, tlog.ErrInconsistent) {
+		// Not remembered: a busy database may answer the next time.
+		return nil, r.err
+	}
+	m.mu.Lock()
+	m.memo[k] = r
+	m.mu.Unlock()
+	return r.mc, r.err
+}
+
+// MirroredNote is bundle.MirroredNotes': the latest mirrored checkpoint
+// of origin when it has that size (the note a witness policy counts
+// cosignatures on), else nil.
+func (m *dbMirror) MirroredNote(ctx context.Context, origin string, size int64) ([]byte, error) {
+	if m.site != nil && origin == m.siteOrigin {
+		return nil, nil
+	}
+	var note []byte
+	err := m.read(ctx, func(r tlog.MirrorReader) error {
+		logs, _, err := tlog.ListMirror(ctx, r, origin)
+		if err != nil {
+			return err
+		}
+		for _, l := range logs {
+			if l.Origin == origin && l.Size == size {
+				note = l.Note
+			}
+		}
+		return nil
+	})
+	return note, err
+}
