@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/airlock-project/airlock/tlog"
+)
+
+func init() {
+	scriptCmds["mirrorpack"] = cmdMirrorPack
+	scriptCmds["witness"] = cmdWitness
+}
+
+// mirrorpack OUT BUNDLE [WITNESS_SKEY...]: write a mirror pack holding
+// the checkpoint of BUNDLE's first log entry (no consistency proof), as
+// an exporter that fetched that checkpoint would; each WITNESS_SKEY (a
+// file written by 'witness keygen') cosigns it first.
+func cmdMirrorPack(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: mirrorpack OUT BUNDLE [WITNESS_SKEY...]")
+	}
+	cp := []byte(bundleCheckpoint(ts, ts.MkAbs(args[1])))
+	for _, skeyFile := range args[2:] {
+		cp = cosign(ts, cp, strings.TrimSpace(ts.ReadFile(skeyFile)))
+	}
+	var buf bytes.Buffer
+	p := &tlog.Pack{Logs: []tlog.PackLog{{Checkpoint: cp}}}
+	_, err := p.WriteTo(&buf)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf.Bytes(), 0o644))
+}
+
+// bundleCheckpoint is the checkpoint note of the first log entry of the
+// bundle at path.
+func bundleCheckpoint(ts *testscript.TestScript, path string) string {
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	var b struct {
+		VerificationMaterial struct {
+			TlogEntries []struct {
+				InclusionProof struct {
+					Checkpoint struct{ Envelope string }
+				}
+			}
+		}
+	}
+	ts.Check(json.Unmarshal(data, &b))
+	for _, e := range b.VerificationMaterial.TlogEntries {
+		if cp := e.InclusionProof.Checkpoint.Envelope; cp != "" {
+			return cp
+		}
+	}
+	ts.Fatalf("%s: no log entry with a checkpoint", path)
+	return ""
+}
+
+// witness keygen NAME SKEY POLICY: an Ed25519 witness key (cosignature/v1)
+// named NAME: its signer key in SKEY, and a witness policy in POLICY
+// whose quorum is that one witness.
+func cmdWitness(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 || args[0] != "keygen" {
+		ts.Fatalf("usage: witness keygen NAME SKEY POLICY")
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, args[1])
+	ts.Check(err)
+	cv, err := fnote.VKeyToCosignatureV1(vkey)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(skey+"\n"), 0o600))
+	policy := fmt.Sprintf("witness %s %s\nquorum %s\n", args[1], cv, args[1])
+	ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(policy), 0o644))
+}
+
+// cosign appends the cosignature/v1 of the witness with signer key skey
+// to the signed note.
+func cosign(ts *testscript.TestScript, signed []byte, skey string) []byte {
+	s, err := fnote.NewSignerForCosignatureV1(skey)
+	ts.Check(err)
+	text, _, ok := bytes.Cut(signed, []byte("\n\n"))
+	if !ok {
+		ts.Fatalf("not a signed note")
+	}
+	sig, err := s.Sign(append(text, '\n'))
+	ts.Check(err)
+	line := binary.BigEndian.AppendUint32(nil, s.KeyHash())
+	return fmt.Appendf(signed, "\u2014 %s %s\n", s.Name(), base64.StdEncoding.EncodeToString(append(line, sig...)))
+}
