@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxCheckpointSize bounds a signed checkpoint read from anywhere: the
@@ -101,13 +100,11 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 	if len(signed) > MaxCheckpointSize {
 		return Checkpoint{}, nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformedCheckpoint, MaxCheckpointSize)
 	}
-	if !utf8.Valid(signed) {
-		return Checkpoint{}, nil, fmt.Errorf("%w: not UTF-8", ErrMalformedCheckpoint)
+	textNL, out, err := splitNote(signed)
+	if err != nil {
+		return Checkpoint{}, nil, err
 	}
-	text, sigs, ok := bytes.Cut(signed, []byte("\n\n"))
-	if !ok {
-		return Checkpoint{}, nil, fmt.Errorf("%w: no blank line before the signatures", ErrMalformedCheckpoint)
-	}
+	text := textNL[:len(textNL)-1]
 	lines := strings.SplitN(string(text), "\n", 4)
 	if len(lines) < 3 {
 		return Checkpoint{}, nil, fmt.Errorf("%w: want 3 lines of text (origin, size, root hash), have %d", ErrMalformedCheckpoint, len(lines))
@@ -124,7 +121,6 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	c.Origin = origin
-	var err error
 	if c.TreeID, err = parseDecimal(tree); err != nil {
 		return Checkpoint{}, nil, fmt.Errorf("%w: tree id %q", ErrMalformedCheckpoint, tree)
 	}
@@ -136,29 +132,6 @@ func ParseCheckpoint(signed []byte) (Checkpoint, []NoteSignature, error) {
 		return Checkpoint{}, nil, fmt.Errorf("%w: root hash %q is not base64 of %d bytes", ErrMalformedCheckpoint, lines[2], HashSize)
 	}
 	copy(c.Hash[:], h)
-	if len(sigs) == 0 || sigs[len(sigs)-1] != '\n' {
-		return Checkpoint{}, nil, fmt.Errorf("%w: signature block does not end in a newline", ErrMalformedCheckpoint)
-	}
-	var out []NoteSignature
-	for _, line := range strings.Split(string(sigs[:len(sigs)-1]), "\n") {
-		rest, ok := strings.CutPrefix(line, "\u2014 ")
-		if !ok {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q does not start with \"\u2014 \"", ErrMalformedCheckpoint, line)
-		}
-		name, b64, ok := strings.Cut(rest, " ")
-		if !ok || name == "" || strings.Contains(b64, " ") {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature line %q is not \"\u2014 <name> <signature>\"", ErrMalformedCheckpoint, line)
-		}
-		raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-		if err != nil || len(raw) < 5 {
-			return Checkpoint{}, nil, fmt.Errorf("%w: signature of %q is not base64 of a key hint and a signature", ErrMalformedCheckpoint, name)
-		}
-		var s NoteSignature
-		s.Name = name
-		copy(s.Hint[:], raw[:4])
-		s.Sig = raw[4:]
-		out = append(out, s)
-	}
 	return c, out, nil
 }
 

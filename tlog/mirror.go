@@ -2,7 +2,13 @@ package tlog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,9 +41,11 @@ type MirrorReader interface {
 	// MirrorLatest returns origin's latest checkpoint record, nil if the
 	// origin is not mirrored.
 	MirrorLatest(ctx context.Context, origin string) ([]byte, error)
-	// MirrorHistory returns origin's checkpoint records keyed by size (the
-	// latest included).
-	MirrorHistory(ctx context.Context, origin string) (map[int64][]byte, error)
+	// MirrorCheckpointAt returns origin's checkpoint record of tree size
+	// size from its history (the latest included), nil if none.
+	MirrorCheckpointAt(ctx context.Context, origin string, size int64) ([]byte, error)
+	// MirrorSizes returns the sizes of origin's history, ascending.
+	MirrorSizes(ctx context.Context, origin string) ([]int64, error)
 	// MirrorProofsFrom returns the stored proof records of origin whose
 	// old size is from, keyed by their new size.
 	MirrorProofsFrom(ctx context.Context, origin string, from int64) (map[int64][]byte, error)
@@ -146,7 +154,202 @@ type ImportedLog struct {
 // (the mirror is unchanged; the evidence is stored with AddEvidence); an
 // older checkpoint returns ErrRollback; a missing quorum ErrNoQuorum.
 func ImportPack(ctx context.Context, s MirrorStore, p *Pack, o ImportOptions) (*ImportResult, error) {
-	return nil, errNotYet
+	policy := o.Witness
+	if policy == nil {
+		text, err := s.WitnessPolicy(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if text != nil {
+			if policy, err = ParseWitnessPolicy(text); err != nil {
+				return nil, fmt.Errorf("%w: stored witness policy: %v", ErrMirrorCorrupt, err)
+			}
+		}
+	}
+	res := &ImportResult{}
+	commit := MirrorCommit{Audit: MirrorAudit{Kind: "checkpoints-import", Time: o.Now, Fields: map[string]string{
+		"source": o.Source, "logs": strconv.Itoa(len(p.Logs)),
+	}}}
+	seen := map[string]bool{}
+	for i, pl := range p.Logs {
+		n, tl, err := OpenNote(pl.Checkpoint, o.Logs)
+		if err != nil {
+			return nil, fmt.Errorf("log %d of the pack: %w", i, err)
+		}
+		if seen[n.Origin] {
+			return nil, fmt.Errorf("%w: log %q appears twice", ErrMalformedPack, n.Origin)
+		}
+		seen[n.Origin] = true
+		var cosigners []string
+		if policy != nil {
+			if cosigners, err = policy.Check(n); err != nil {
+				return nil, err
+			}
+		}
+		oc, il, err := importLog(ctx, s, n, pl.Proofs, o, cosigners)
+		if err != nil {
+			var ie *InconsistencyError
+			if errors.As(err, &ie) {
+				if serr := storeEvidence(ctx, s, ie, o.Source, o.Now); serr != nil {
+					return nil, errors.Join(err, fmt.Errorf("storing the evidence: %w", serr))
+				}
+			}
+			return nil, err
+		}
+		il.Source = tl.Source
+		res.Logs = append(res.Logs, *il)
+		commit.Audit.Fields["log."+strconv.Itoa(i)] = fmt.Sprintf("%s %s %d->%d", il.Status, il.Origin, il.From, il.To)
+		if oc != nil {
+			commit.Origins = append(commit.Origins, *oc)
+		}
+	}
+	ok, err := s.CommitMirror(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrMirrorConflict
+	}
+	return res, nil
+}
+
+// ErrNoConsistencyProof is returned by ImportPack for a checkpoint larger
+// than the mirrored one without a proof from the mirrored size.
+var ErrNoConsistencyProof = errors.New("no consistency proof from the mirrored size")
+
+// checkpointRecord is the stored form of a mirrored checkpoint.
+type checkpointRecord struct {
+	Note      string    `json:"note"`
+	Imported  time.Time `json:"imported"`
+	Source    string    `json:"source"`
+	Cosigners []string  `json:"cosigners,omitempty"`
+
+	note *Note
+}
+
+func encodeCheckpoint(n *Note, source string, now time.Time, cosigners []string) []byte {
+	b, _ := json.Marshal(checkpointRecord{Note: string(n.Signed), Imported: now.UTC(), Source: source, Cosigners: cosigners})
+	return b
+}
+
+func decodeCheckpoint(rec []byte, origin string) (*checkpointRecord, error) {
+	var r checkpointRecord
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return nil, fmt.Errorf("%w: checkpoint record of %q: %v", ErrMirrorCorrupt, origin, err)
+	}
+	n, err := ParseNote([]byte(r.Note))
+	if err != nil || n.Origin != origin {
+		return nil, fmt.Errorf("%w: checkpoint record of %q does not hold a checkpoint of it", ErrMirrorCorrupt, origin)
+	}
+	r.note = n
+	return &r, nil
+}
+
+// importLog checks one log of a pack against the mirror and returns what
+// to commit for it (nil: nothing).
+func importLog(ctx context.Context, s MirrorStore, n *Note, proofs []ConsistencyProof, o ImportOptions, cosigners []string) (*OriginCommit, *ImportedLog, error) {
+	il := &ImportedLog{Origin: n.Origin, To: n.Size, Cosigners: cosigners}
+	for _, pr := range proofs {
+		if (pr.Origin != "" && pr.Origin != n.Origin) || pr.To != n.Size || pr.From < 0 || pr.From >= n.Size {
+			return nil, nil, fmt.Errorf("%w: proof from size %d to %d does not go to the checkpoint of %q (size %d)", ErrMalformedPack, pr.From, pr.To, n.Origin, n.Size)
+		}
+	}
+	latestRec, err := s.MirrorLatest(ctx, n.Origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	var proofRecs []ProofRecord
+	// Every proof from a size the mirror holds is checked now; the others
+	// (from a bundle's size) are stored and checked when a claim of that
+	// size comes.
+	for _, pr := range proofs {
+		pr.Origin = n.Origin
+		rec, err := s.MirrorCheckpointAt(ctx, n.Origin, pr.From)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rec != nil {
+			old, err := decodeCheckpoint(rec, n.Origin)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := VerifyConsistency(pr, old.note.Root, n.Root); err != nil {
+				return nil, nil, withNotes(err, n.Signed, old.note.Signed)
+			}
+		}
+		text, err := pr.MarshalText()
+		if err != nil {
+			return nil, nil, err
+		}
+		proofRecs = append(proofRecs, ProofRecord{From: pr.From, To: pr.To, Record: text})
+	}
+	oc := &OriginCommit{Origin: n.Origin, Size: n.Size, Latest: encodeCheckpoint(n, o.Source, o.Now, cosigners), Proofs: proofRecs}
+	if latestRec == nil {
+		il.Status = StatusNew
+		return oc, il, nil
+	}
+	latest, err := decodeCheckpoint(latestRec, n.Origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := latest.note
+	il.From = l.Size
+	oc.ExpectLatest = latestRec
+	switch {
+	case n.Size < l.Size:
+		rec, err := s.MirrorCheckpointAt(ctx, n.Origin, n.Size)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rec != nil {
+			old, err := decodeCheckpoint(rec, n.Origin)
+			if err != nil {
+				return nil, nil, err
+			}
+			if old.note.Root != n.Root {
+				return nil, nil, &InconsistencyError{Origin: n.Origin, Claimed: n.Signed, Mirrored: old.note.Signed,
+					Detail: fmt.Sprintf("two different root hashes for the tree of size %d", n.Size)}
+			}
+		}
+		return nil, nil, fmt.Errorf("%w: the pack's checkpoint of %q has size %d, the mirror's %d", ErrRollback, n.Origin, n.Size, l.Size)
+	case n.Size == l.Size:
+		if n.Root != l.Root {
+			return nil, nil, &InconsistencyError{Origin: n.Origin, Claimed: n.Signed, Mirrored: l.Signed,
+				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", n.Size)}
+		}
+		il.Status = StatusUnchanged
+		return nil, il, nil
+	}
+	if l.Size > 0 && !slices.ContainsFunc(proofs, func(pr ConsistencyProof) bool { return pr.From == l.Size }) {
+		return nil, nil, fmt.Errorf("%w: the pack's checkpoint of %q has size %d and no proof from the mirrored size %d", ErrNoConsistencyProof, n.Origin, n.Size, l.Size)
+	}
+	il.Status = StatusAdvanced
+	return oc, il, nil
+}
+
+// withNotes fills the notes into an *InconsistencyError from
+// VerifyConsistency.
+func withNotes(err error, claimed, mirrored []byte) error {
+	var ie *InconsistencyError
+	if errors.As(err, &ie) {
+		ie.Claimed, ie.Mirrored = claimed, mirrored
+	}
+	return err
+}
+
+// storeEvidence records ie in s.
+func storeEvidence(ctx context.Context, s MirrorStore, ie *InconsistencyError, source string, now time.Time) error {
+	rec, _ := json.Marshal(EvidenceRecord{Origin: ie.Origin, Time: now.UTC(), Source: source, Detail: ie.Detail, Evidence: ie.Evidence()})
+	return s.AddEvidence(ctx, ie.Origin, rec, MirrorAudit{Kind: "checkpoints-inconsistency", Time: now, Fields: map[string]string{
+		"origin": ie.Origin, "source": source, "detail": ie.Detail,
+	}})
+}
+
+// RecordEvidence stores the evidence of ie in s (with an audit record),
+// for a verifier that found an inconsistency between a bundle and the
+// mirror. source names the bundle.
+func RecordEvidence(ctx context.Context, s MirrorStore, ie *InconsistencyError, source string, now time.Time) error {
+	return storeEvidence(ctx, s, ie, source, now)
 }
 
 // Claim is a log checkpoint a bundle relies on.
@@ -203,7 +406,72 @@ type MirrorCheck struct {
 // not verify) is an *InconsistencyError; the caller may store its
 // evidence.
 func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, error) {
-	return nil, errNotYet
+	mc := &MirrorCheck{Origin: c.Origin, Status: MirrorUnmirrored}
+	latestRec, err := r.MirrorLatest(ctx, c.Origin)
+	if err != nil || latestRec == nil {
+		return mc, err
+	}
+	latest, err := decodeCheckpoint(latestRec, c.Origin)
+	if err != nil {
+		return nil, err
+	}
+	l := latest.note
+	mc.MirrorSize, mc.Witnesses = l.Size, latest.Cosigners
+	switch {
+	case c.Size > l.Size:
+		mc.Status = MirrorNewer
+		return mc, nil
+	case c.Size == l.Size:
+		if c.Root != l.Root {
+			return nil, &InconsistencyError{Origin: c.Origin, Claimed: c.Signed, Mirrored: l.Signed,
+				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", c.Size)}
+		}
+		mc.Status = MirrorMatched
+		return mc, nil
+	}
+	if rec, err := r.MirrorCheckpointAt(ctx, c.Origin, c.Size); err != nil {
+		return nil, err
+	} else if rec != nil {
+		at, err := decodeCheckpoint(rec, c.Origin)
+		if err != nil {
+			return nil, err
+		}
+		if at.note.Root != c.Root {
+			return nil, &InconsistencyError{Origin: c.Origin, Claimed: c.Signed, Mirrored: at.note.Signed,
+				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", c.Size)}
+		}
+		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorMatched, c.Size, at.Cosigners
+		return mc, nil
+	}
+	proofs, err := r.MirrorProofsFrom(ctx, c.Origin, c.Size)
+	if err != nil {
+		return nil, err
+	}
+	tos := slices.Sorted(maps.Keys(proofs))
+	for _, to := range slices.Backward(tos) {
+		rec, err := r.MirrorCheckpointAt(ctx, c.Origin, to)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			continue
+		}
+		at, err := decodeCheckpoint(rec, c.Origin)
+		if err != nil {
+			return nil, err
+		}
+		pr, err := ParseProof(proofs[to], c.Origin, to)
+		if err != nil || pr.From != c.Size {
+			return nil, fmt.Errorf("%w: stored proof of %q from %d to %d", ErrMirrorCorrupt, c.Origin, c.Size, to)
+		}
+		if err := VerifyConsistency(*pr, c.Root, at.note.Root); err != nil {
+			return nil, withNotes(err, c.Signed, at.note.Signed)
+		}
+		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorProved, to, at.Cosigners
+		return mc, nil
+	}
+	mc.Status = MirrorUnproved
+	return mc, nil
 }
 
 // CheckClaim compares c with the site log, its own mirror: a size up to
@@ -211,7 +479,39 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 // larger one is MirrorNewer. A claim of another origin is
 // MirrorUnmirrored.
 func (l *Log) CheckClaim(ctx context.Context, c Claim) (*MirrorCheck, error) {
-	return nil, errNotYet
+	origin := fmt.Sprintf("%s - %d", l.meta.Origin, l.meta.TreeID)
+	mc := &MirrorCheck{Origin: c.Origin, Status: MirrorUnmirrored}
+	if c.Origin != origin {
+		return mc, nil
+	}
+	head, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mc.MirrorSize = head.Size
+	if c.Size > head.Size {
+		mc.Status = MirrorNewer
+		return mc, nil
+	}
+	root, err := l.RootHash(ctx, c.Size)
+	if err != nil {
+		return nil, err
+	}
+	if root == c.Root {
+		mc.Status, mc.MirrorSize = MirrorMatched, c.Size
+		return mc, nil
+	}
+	ie := &InconsistencyError{Origin: c.Origin, Claimed: c.Signed, Mirrored: head.Note,
+		Detail: fmt.Sprintf("the site log's tree of size %d has another root hash", c.Size)}
+	if at, err := l.CheckpointAt(ctx, c.Size); err == nil && at != nil {
+		ie.Mirrored = at.Note
+	} else if c.Size > 0 && c.Size < head.Size {
+		if hashes, err := l.ConsistencyProof(ctx, c.Size, head.Size); err == nil {
+			ie.Proof = &ConsistencyProof{Origin: c.Origin, From: c.Size, To: head.Size, Hashes: hashes}
+			ie.Detail = fmt.Sprintf("the site log's consistency proof from size %d to %d does not verify with the claimed root hash", c.Size, head.Size)
+		}
+	}
+	return nil, ie
 }
 
 // InconsistencyError is the evidence that a log showed two histories.
@@ -227,7 +527,7 @@ type InconsistencyError struct {
 }
 
 func (e *InconsistencyError) Error() string {
-	return "log " + quote(e.Origin) + " is inconsistent with the mirror: " + e.Detail
+	return fmt.Sprintf("log %q is inconsistent: %s", e.Origin, e.Detail)
 }
 
 // Is reports whether target is ErrInconsistent.
@@ -236,7 +536,25 @@ func (e *InconsistencyError) Is(target error) bool { return target == ErrInconsi
 // Evidence returns a text block an operator can hand to others: both
 // notes verbatim, the proof in its text form, and what failed.
 func (e *InconsistencyError) Evidence() string {
-	return ""
+	var b strings.Builder
+	fmt.Fprintf(&b, "log %q shows two histories: %s\n", e.Origin, e.Detail)
+	block := func(label string, data []byte) {
+		fmt.Fprintf(&b, "-----BEGIN %s-----\n", label)
+		b.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "-----END %s-----\n", label)
+	}
+	block("CLAIMED CHECKPOINT", e.Claimed)
+	block("MIRRORED CHECKPOINT", e.Mirrored)
+	if e.Proof != nil {
+		text, err := e.Proof.MarshalText()
+		if err == nil {
+			block(fmt.Sprintf("CONSISTENCY PROOF %d TO %d", e.Proof.From, e.Proof.To), text)
+		}
+	}
+	return b.String()
 }
 
 // MirroredLog is one origin of the mirror, as listed.
@@ -256,19 +574,58 @@ type MirroredLog struct {
 
 // EvidenceRecord is stored evidence of an inconsistency.
 type EvidenceRecord struct {
-	Origin string
-	Time   time.Time
+	Origin string    `json:"origin"`
+	Time   time.Time `json:"time"`
 	// Source names where the claimed checkpoint came from (a pack, a
 	// bundle).
-	Source string
+	Source string `json:"source"`
+	// Detail says what failed.
+	Detail string `json:"detail"`
 	// Evidence is InconsistencyError.Evidence's text.
-	Evidence string
+	Evidence string `json:"evidence"`
 }
 
 // ListMirror returns the mirrored logs (only origin's when it is not
 // ""), sorted by origin, and the stored evidence records.
 func ListMirror(ctx context.Context, r MirrorReader, origin string) ([]MirroredLog, []EvidenceRecord, error) {
-	return nil, nil, errNotYet
+	origins, err := r.MirrorOrigins(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var logs []MirroredLog
+	for _, o := range origins {
+		if origin != "" && o != origin {
+			continue
+		}
+		rec, err := r.MirrorLatest(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		if rec == nil {
+			continue
+		}
+		cr, err := decodeCheckpoint(rec, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		sizes, err := r.MirrorSizes(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		logs = append(logs, MirroredLog{Origin: o, Size: cr.note.Size, Root: cr.note.Root, Note: cr.note.Signed,
+			Imported: cr.Imported, Source: cr.Source, Cosigners: cr.Cosigners, History: sizes})
+	}
+	recs, err := r.MirrorEvidence(ctx, origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ev []EvidenceRecord
+	for _, rec := range recs {
+		var e EvidenceRecord
+		if err := json.Unmarshal(rec, &e); err != nil {
+			return nil, nil, fmt.Errorf("%w: evidence record: %v", ErrMirrorCorrupt, err)
+		}
+		ev = append(ev, e)
+	}
+	return logs, ev, nil
 }
-
-func quote(s string) string { return "\"" + s + "\"" }

@@ -3,16 +3,12 @@ package rekorv2
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/airlock-project/airlock/tlog"
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
@@ -88,26 +84,11 @@ const (
 // SHA-256 of the PKIX public key; for Ed25519 it is
 // SHA-256(origin || "\n" || 0x01 || key).
 func LogID(origin string, logKey crypto.PublicKey) ([]byte, error) {
-	switch k := logKey.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("%w: ECDSA on %s, want P-256", ErrLogKey, k.Curve.Params().Name)
-		}
-		der, err := x509.MarshalPKIXPublicKey(k)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrLogKey, err)
-		}
-		h := sha256.Sum256(der)
-		return h[:], nil
-	case ed25519.PublicKey:
-		h := sha256.New()
-		h.Write([]byte(origin))
-		h.Write([]byte{'\n', 0x01})
-		h.Write(k)
-		return h.Sum(nil), nil
-	default:
-		return nil, fmt.Errorf("%w: %T, want ECDSA P-256 or Ed25519", ErrLogKey, logKey)
+	id, err := tlog.LogID(origin, logKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLogKey, err)
 	}
+	return id, nil
 }
 
 // NoteVerifier returns a golang.org/x/mod/sumdb/note verifier for the
@@ -119,17 +100,9 @@ func NoteVerifier(origin string, logKey crypto.PublicKey) (note.Verifier, error)
 	if err != nil {
 		return nil, err
 	}
-	v := &noteVerifier{name: origin, hash: binary.BigEndian.Uint32(id)}
-	switch k := logKey.(type) {
-	case *ecdsa.PublicKey:
-		v.verify = func(msg, sig []byte) bool {
-			d := sha256.Sum256(msg)
-			return ecdsa.VerifyASN1(k, d[:], sig)
-		}
-	case ed25519.PublicKey:
-		v.verify = func(msg, sig []byte) bool { return ed25519.Verify(k, msg, sig) }
-	}
-	return v, nil
+	return &noteVerifier{name: origin, hash: binary.BigEndian.Uint32(id), verify: func(msg, sig []byte) bool {
+		return tlog.VerifyNoteSignature(logKey, msg, sig)
+	}}, nil
 }
 
 type noteVerifier struct {
