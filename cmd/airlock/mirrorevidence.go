@@ -10,9 +10,9 @@ import (
 )
 
 // printEvidence prints the evidence a split view carries (both signed
-// checkpoints and the proof that fails), verbatim between two marker
-// lines, so that an operator can hand it over as it is. Nothing for
-// other errors.
+// checkpoints and the proof that fails, each between BEGIN and END
+// lines), verbatim, so that an operator can hand it over as it is.
+// Nothing for other errors.
 func printEvidence(w io.Writer, err error) {
 	var sv *bundle.SplitViewError
 	if !errors.As(err, &sv) {
@@ -22,5 +22,5 @@ func printEvidence(w io.Writer, err error) {
 	if !strings.HasSuffix(ev, "\n") {
 		ev += "\n"
 	}
-	fmt.Fprintf(w, "----- BEGIN SPLIT-VIEW EVIDENCE (log %q) -----\n%s----- END SPLIT-VIEW EVIDENCE -----\n", sv.Err.Origin, ev)
+	fmt.Fprintf(w, "airlock: evidence of the split view (hand it over as it is):\n%s", ev)
 }

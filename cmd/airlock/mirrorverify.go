@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -165,4 +166,38 @@ func (m *dbMirror) MirroredNote(ctx context.Context, origin string, size int64) 
 		return nil
 	})
 	return note, err
+}
+
+// recordSplitViews stores the evidence of each split view among results
+// in the database at path (tlog.RecordEvidence, with an audit record),
+// so that 'airlock checkpoints list' shows it to whoever comes next. The
+// verdict does not depend on it: a database that cannot be written (a
+// read-only copy, a busy one) leaves a warning on the item instead.
+func recordSplitViews(c *cli.Context, path string, items []bundle.Item, results []bundle.ItemResult, now time.Time) {
+	var db *cache.DB
+	var openErr error
+	recorded := map[string]bool{}
+	for i, ir := range results {
+		var sv *bundle.SplitViewError
+		if !errors.As(ir.Err, &sv) || recorded[sv.Evidence()] {
+			continue
+		}
+		if db == nil && openErr == nil {
+			db, openErr = cache.Open(path, cache.Options{})
+			if db != nil {
+				defer db.Close()
+			}
+		}
+		err := openErr
+		if err == nil {
+			err = tlog.RecordEvidence(c.Context, mirrorStore(db), sv.Err, "bundle "+items[i].Evidence, now)
+		}
+		if err != nil {
+			if ir.Result != nil {
+				ir.Result.Warnings = append(ir.Result.Warnings, fmt.Sprintf("the evidence of the split view was not recorded in the database: %v", err))
+			}
+			continue
+		}
+		recorded[sv.Evidence()] = true
+	}
 }

@@ -281,6 +281,11 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	}
 
 	results := v.VerifyFiles(c.Context, items)
+	if opts.Mirror != nil {
+		if path, err := dbPath(c); err == nil {
+			recordSplitViews(c, path, items, results, now)
+		}
+	}
 	for i := range results {
 		if r := results[i].Result; r != nil {
 			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)
