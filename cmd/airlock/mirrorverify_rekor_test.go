@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlock-project/airlock/tlog"
+	"github.com/airlock-project/airlock/tlog/rekorv2/rekortest"
+	"github.com/airlock-project/airlock/trust/tufgen"
+)
+
+// TestVerifyMirrorRekorFork is issue 11's fork test with a real Rekor v2:
+// two rekor-tiles servers on 127.0.0.1 with the same log key and
+// hostname but different entries are a genuine equivocating log. The
+// mirror pack is made from server A's storage directory as an exporter
+// would (tlog.PackFromTiles) and imported; then A's bundles verify with
+// the mirror status matched or proved, while B's bundles of the same
+// size, or of a smaller one contradicted by the stored proof, are a
+// SECURITY ERROR that prints the evidence, and one larger than the
+// mirror is a warning that --require-mirrored turns into a rejection.
+func TestVerifyMirrorRekorFork(t *testing.T) {
+	a := rekortest.Start(t, rekortest.Options{Hostname: "127.0.0.1"})
+	b := startRekorWithKeyOf(t, a)
+	bin, dir := keyFileDir(t)
+	writePub(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), rekorTrustedRoot(t, a.Origin, a.LogKey), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := genRepo(1, filepath.Join(dir, "trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(dir, "repo")
+	if err := tufgen.WriteDir(repo, r.Files); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		return runRekorAirlock(t, bin, dir, want, args...)
+	}
+	run(0, "trust", "init", "--root", filepath.Join(repo, "1.root.json"), "--name", "site")
+	run(0, "trust", "update", "--from", repo)
+
+	// A: a0 (tree size 1), a1 (size 2). B: b0 (1), b1 (2), b2 (3): the
+	// same sizes with other entries, so other roots.
+	sign := func(srv *rekortest.Server, name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(0, "sign-blob", "--key", "k.key", "--tlog", "rekor="+srv.URL, "--bundle", name+".json", name+".txt")
+	}
+	for _, s := range []struct {
+		srv  *rekortest.Server
+		name string
+	}{{a, "a0"}, {a, "a1"}, {b, "b0"}, {b, "b1"}, {b, "b2"}} {
+		sign(s.srv, s.name)
+	}
+	for name, size := range map[string]int64{"a0": 1, "a1": 2, "b0": 1, "b1": 2, "b2": 3} {
+		out, _ := run(0, "bundle", "inspect", "-o", "json", name+".json")
+		if !strings.Contains(out, fmt.Sprintf(`"treeSize":%d`, size)) {
+			t.Fatalf("%s: want an inclusion proof in a tree of size %d:\n%s", name, size, out)
+		}
+	}
+
+	// Before any import: not mirrored, a warning.
+	_, stderr := run(0, "verify-blob", "--key", "k.pub", "--bundle", "a1.json", "a1.txt")
+	if want := `airlock: warning: the checkpoint of "127.0.0.1" (size 2) is not mirrored`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	run(1, "verify-blob", "--require-mirrored", "--key", "k.pub", "--bundle", "a1.json", "a1.txt")
+
+	// The exporter's pack: A's checkpoint (size 2) with a proof from 1.
+	writePackFromTiles(t, a.StorageDir, []int64{1}, filepath.Join(dir, "a.pack"))
+	run(0, "checkpoints", "import", "a.pack")
+
+	for _, tc := range []struct {
+		name, status string
+	}{{"a1", `"mirror":{"status":"matched","mirroredSize":2,"policy":"require","witnesses":[]}`},
+		{"a0", `"mirror":{"status":"proved","mirroredSize":2,"policy":"require","witnesses":[]}`}} {
+		out, stderr := run(0, "verify-blob", "-o", "json", "--require-mirrored", "--key", "k.pub", "--bundle", tc.name+".json", tc.name+".txt")
+		if !strings.Contains(out, tc.status) {
+			t.Errorf("%s: stdout %s, want %s", tc.name, out, tc.status)
+		}
+		if stderr != "" {
+			t.Errorf("%s: stderr %q, want none", tc.name, stderr)
+		}
+	}
+
+	// B's bundles: same size, another root; smaller, and the stored proof
+	// from 1 to 2 fails with B's root.
+	for _, tc := range []struct {
+		name, detail string
+		proof        bool
+	}{{"b1", "two different root hashes for the tree of size 2", false}, {"b0", "", true}} {
+		out, stderr := run(1, "verify-blob", "-o", "json", "--key", "k.pub", "--bundle", tc.name+".json", tc.name+".txt")
+		for _, want := range []string{
+			`airlock: error: SECURITY ERROR: log "127.0.0.1" shows a split view: the checkpoint of log entry `,
+			"-----BEGIN CLAIMED CHECKPOINT-----\n127.0.0.1\n",
+			"-----BEGIN MIRRORED CHECKPOINT-----\n127.0.0.1\n2\n",
+			tc.detail,
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s: stderr %q, want %q", tc.name, stderr, want)
+			}
+		}
+		if got := strings.Contains(stderr, "-----BEGIN CONSISTENCY PROOF 1 TO 2-----\n"); got != tc.proof {
+			t.Errorf("%s: the failing proof printed: %v, want %v\n%s", tc.name, got, tc.proof, stderr)
+		}
+		if !strings.Contains(out, `"reasonCode":"split-view"`) || !strings.Contains(out, `"status":"inconsistent"`) {
+			t.Errorf("%s: stdout %s, want reasonCode split-view, mirror status inconsistent", tc.name, out)
+		}
+		// The claimed note is B's, verbatim.
+		claimed := bundleNote(t, filepath.Join(dir, tc.name+".json"))
+		if !strings.Contains(stderr, claimed) {
+			t.Errorf("%s: stderr does not hold the bundle's checkpoint verbatim:\n%s", tc.name, stderr)
+		}
+	}
+	// The evidence is recorded in the database.
+	out, _ := run(0, "checkpoints", "list")
+	if !strings.Contains(out, "127.0.0.1") || !strings.Contains(strings.ToLower(out), "evidence") {
+		t.Errorf("checkpoints list does not show the recorded evidence:\n%s", out)
+	}
+
+	// B's size 3 is newer than the mirror: nothing proves it either way.
+	_, stderr = run(0, "verify-blob", "--key", "k.pub", "--bundle", "b2.json", "b2.txt")
+	if want := `airlock: warning: the checkpoint of "127.0.0.1" (size 3) is newer than the mirrored one (size 2)`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	_, stderr = run(1, "verify-blob", "--require-mirrored", "--key", "k.pub", "--bundle", "b2.json", "b2.txt")
+	if want := "airlock: hint: import a newer mirror pack"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+}
+
+// writePackFromTiles writes the mirror pack of the tlog-tiles log in
+// storage (a rekor-tiles storage directory: checkpoint, tile/...), with
+// consistency proofs from each of fromSizes, as an exporter makes it.
+func writePackFromTiles(t *testing.T, storage string, fromSizes []int64, out string) {
+	t.Helper()
+	root, err := os.OpenRoot(storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cp, err := root.ReadFile("checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(_ context.Context, tile tlog.Tile) ([]byte, error) {
+		return root.ReadFile(tlog.TilePath(tile))
+	}
+	pl, err := tlog.PackFromTiles(context.Background(), cp, read, fromSizes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := (&tlog.Pack{Logs: []tlog.PackLog{*pl}}).WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bundleNote is the checkpoint note of the bundle file's first log entry.
+func bundleNote(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		VerificationMaterial struct {
+			TlogEntries []struct {
+				InclusionProof struct {
+					Checkpoint struct{ Envelope string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &b); err != nil || len(b.VerificationMaterial.TlogEntries) == 0 {
+		t.Fatalf("%s: no log entry (%v)", path, err)
+	}
+	return b.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint.Envelope
+}
+
+// startRekorWithKeyOf starts a second rekor-tiles server with a's log key
+// and hostname and a storage directory of its own: the same log identity
+// with another history. rekortest.Options has no key to give (m1 owns
+// rekortest; asked for an Options.Key), so this starts the binary
+// rekortest built, with rekortest's arguments.
+func startRekorWithKeyOf(t *testing.T, a *rekortest.Server) *rekortest.Server {
+	t.Helper()
+	bin, err := rekortest.Binary()
+	if err != nil {
+		t.Fatalf("rekor-tiles server: %v", err)
+	}
+	dir := t.TempDir()
+	key, err := os.ReadFile(filepath.Join(a.Dir, "log.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "log.key"), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ls []net.Listener
+	var ports []string
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	s := &rekortest.Server{URL: "http://127.0.0.1:" + ports[0], Origin: a.Origin, LogKey: a.LogKey, LogKeyPEM: a.LogKeyPEM,
+		StorageDir: filepath.Join(dir, "storage"), Dir: dir}
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", "--hostname", a.Origin, "--storage-dir", s.StorageDir,
+		"--signer-filepath", filepath.Join(dir, "log.key"),
+		"--http-address", "127.0.0.1", "--http-port", ports[0],
+		"--grpc-address", "127.0.0.1", "--grpc-port", ports[1],
+		"--http-metrics-port", ports[2], "--checkpoint-interval", "100ms", "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr, cmd.Dir = logf, logf, dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	c := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := c.Get(s.URL + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			t.Fatalf("second rekor-tiles server exited at start:\n%s", log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second rekor-tiles server not ready at %s", s.URL)
+		}
+	}
+}
