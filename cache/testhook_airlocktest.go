@@ -2,7 +2,7 @@
 
 package cache
 
-// SetCommitHook makes every TUF commit run hook inside its transaction,
+// SetCommitHook makes every TUF and mirror commit run hook inside its transaction,
 // after the writes and before the commit, so that a test can kill the
 // process there. It exists only in binaries built with -tags airlocktest:
 // a release binary has no way to pause inside a write transaction.

@@ -34,8 +34,8 @@ type TUFCommit struct {
 	Audit AuditRecord
 }
 
-// commitHook, when set, runs inside every CommitTUF transaction after the
-// writes and before the commit. Only binaries built with the airlocktest
+// commitHook, when set, runs inside every CommitTUF and CommitMirror
+// transaction after the writes and before the commit. Only binaries built with the airlocktest
 // tag can set it (testhook_airlocktest.go), for a test that kills a
 // process mid-commit.
 var commitHook func()

@@ -19,6 +19,10 @@ import (
 // mirror pack, or one beyond its limits.
 var ErrMalformedPack = errors.New("malformed mirror pack")
 
+// ErrSizeRange is returned by Pack and PackFromTiles for a size to prove
+// from that is negative or past the checkpoint's size.
+var ErrSizeRange = errors.New("tree size out of range")
+
 // Limits on what ReadPack reads.
 const (
 	// MaxPackLogs bounds the logs (origins) of one pack.
@@ -266,7 +270,7 @@ func proofSizes(fromSizes []int64, size int64) ([]int64, error) {
 	var out []int64
 	for _, f := range fromSizes {
 		if f < 0 || f > size {
-			return nil, fmt.Errorf("no consistency proof from size %d: the checkpoint's size is %d", f, size)
+			return nil, fmt.Errorf("%w: no consistency proof from size %d: the checkpoint's size is %d", ErrSizeRange, f, size)
 		}
 		if f > 0 && f < size {
 			out = append(out, f)

@@ -147,7 +147,8 @@ func repeatedFlag(app *cli.App, args []string) string {
 		if takesValue(flags, a) {
 			i++
 		}
-		if _, list := f.(*cli.StringSliceFlag); list {
+		switch f.(type) {
+		case *cli.StringSliceFlag, *cli.Int64SliceFlag:
 			continue
 		}
 		name := f.Names()[0]

@@ -25,7 +25,7 @@ Examples:
 			Name:  "list",
 			Usage: "print every audit record after checking the hash chain",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "kind", Usage: "only records of `KIND` (sign, attest, trust-init, trust-update, log-init)"},
+				&cli.StringFlag{Name: "kind", Usage: "only records of `KIND` (sign, attest, trust-init, trust-update, log-init, checkpoints-import, checkpoints-inconsistency, checkpoints-policy)"},
 			},
 			Description: `Reads the audit trail from the database: trust imports (with the time they were
 verified as of) and signatures (key, artifact digest, bundle digest). Each record
@@ -43,7 +43,7 @@ Examples:
 
 // auditKinds are the kinds of record airlock writes (sign-blob, attest-blob,
 // trust init, trust update); a new kind must be added here for --kind.
-var auditKinds = []string{"sign", "attest", "trust-init", "trust-update", "log-init"}
+var auditKinds = []string{"sign", "attest", "trust-init", "trust-update", "log-init", "checkpoints-import", "checkpoints-inconsistency", "checkpoints-policy"}
 
 // errAuditBroken marks an audit trail whose hash chain does not hold.
 var errAuditBroken = errors.New("audit trail does not hold")

@@ -92,6 +92,7 @@ var rejectionErrors = []error{
 	bundle.ErrRejected,
 	errAuditBroken,
 	trust.ErrRejected, // TUF metadata refused on import
+	errMirrorRejected, // a checkpoint, proof or pack refused (checkpoints.go)
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
 	// trust from a bad artifact.

@@ -89,7 +89,8 @@ func commands() []*cli.Command {
 	cmds = append(cmds, hsmCommand())
 	cmds = append(cmds, trustCommand())
 	cmds = append(cmds, auditCommand())
-	cmds = append(cmds, withSubcommands(logCommand(), logTilesCommands()...))
+	cmds = append(cmds, withSubcommands(logCommand(), append(logTilesCommands(), logPackCommand())...))
+	cmds = append(cmds, checkpointsCommand())
 	return cmds
 }
 
