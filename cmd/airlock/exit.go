@@ -240,7 +240,7 @@ var reasonTable = map[bundle.Reason]reasonRow{
 		return "the log signed two different histories: keep the bundle and the evidence printed above, hand them to the log's operator and your security team, and do not trust entries of this log until it is resolved"
 	}},
 	bundle.ReasonNotMirrored: {exitRejected, func(hintContext) string {
-		return "import a newer mirror pack for the log with 'airlock checkpoints import PACK' (its checkpoint at or after the bundle's, or a consistency proof from the bundle's size), or verify without --require-mirrored (a warning then)"
+		return "import a mirror pack that holds the log's checkpoint at or after the bundle's (or a consistency proof from the bundle's size) with 'airlock checkpoints import PACK', or verify without --require-mirrored (a warning then)"
 	}},
 	bundle.ReasonWitnessQuorum: {exitRejected, func(hintContext) string {
 		return "import a mirror pack whose checkpoints carry the witnesses' cosignatures, or check the witness policy (--witness-policy, 'airlock checkpoints policy')"
