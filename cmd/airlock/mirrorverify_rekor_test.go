@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -122,7 +121,10 @@ func TestVerifyMirrorRekorFork(t *testing.T) {
 			t.Errorf("%s: stdout %s, want reasonCode split-view, mirror status inconsistent", tc.name, out)
 		}
 		// The claimed note is B's, verbatim.
-		claimed := bundleNote(t, filepath.Join(dir, tc.name+".json"))
+		claimed, err := bundleCheckpoint(filepath.Join(dir, tc.name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(stderr, claimed) {
 			t.Errorf("%s: stderr does not hold the bundle's checkpoint verbatim:\n%s", tc.name, stderr)
 		}
@@ -172,28 +174,6 @@ func writePackFromTiles(t *testing.T, storage string, fromSizes []int64, out str
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// bundleNote is the checkpoint note of the bundle file's first log entry.
-func bundleNote(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		VerificationMaterial struct {
-			TlogEntries []struct {
-				InclusionProof struct {
-					Checkpoint struct{ Envelope string }
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(data, &b); err != nil || len(b.VerificationMaterial.TlogEntries) == 0 {
-		t.Fatalf("%s: no log entry (%v)", path, err)
-	}
-	return b.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint.Envelope
 }
 
 // startRekorWithKeyOf starts a second rekor-tiles server with a's log key

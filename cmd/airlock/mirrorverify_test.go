@@ -30,22 +30,24 @@ func cmdMirrorPack(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: mirrorpack OUT BUNDLE [WITNESS_SKEY...]")
 	}
-	cp := []byte(bundleCheckpoint(ts, ts.MkAbs(args[1])))
+	note, err := bundleCheckpoint(ts.MkAbs(args[1]))
+	ts.Check(err)
+	cp := []byte(note)
 	for _, skeyFile := range args[2:] {
 		cp = cosign(ts, cp, strings.TrimSpace(ts.ReadFile(skeyFile)))
 	}
-	var buf bytes.Buffer
-	p := &tlog.Pack{Logs: []tlog.PackLog{{Checkpoint: cp}}}
-	_, err := p.WriteTo(&buf)
+	pack, err := checkpointPack(cp)
 	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf.Bytes(), 0o644))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), pack, 0o644))
 }
 
-// bundleCheckpoint is the checkpoint note of the first log entry of the
-// bundle at path.
-func bundleCheckpoint(ts *testscript.TestScript, path string) string {
+// bundleCheckpoint is the checkpoint note of the first log entry with
+// one in the bundle at path.
+func bundleCheckpoint(path string) (string, error) {
 	data, err := os.ReadFile(path)
-	ts.Check(err)
+	if err != nil {
+		return "", err
+	}
 	var b struct {
 		VerificationMaterial struct {
 			TlogEntries []struct {
@@ -55,14 +57,23 @@ func bundleCheckpoint(ts *testscript.TestScript, path string) string {
 			}
 		}
 	}
-	ts.Check(json.Unmarshal(data, &b))
+	if err := json.Unmarshal(data, &b); err != nil {
+		return "", err
+	}
 	for _, e := range b.VerificationMaterial.TlogEntries {
 		if cp := e.InclusionProof.Checkpoint.Envelope; cp != "" {
-			return cp
+			return cp, nil
 		}
 	}
-	ts.Fatalf("%s: no log entry with a checkpoint", path)
-	return ""
+	return "", fmt.Errorf("%s: no log entry with a checkpoint", path)
+}
+
+// checkpointPack is a mirror pack holding the checkpoint note cp alone.
+func checkpointPack(cp []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	p := &tlog.Pack{Logs: []tlog.PackLog{{Checkpoint: cp}}}
+	_, err := p.WriteTo(&buf)
+	return buf.Bytes(), err
 }
 
 // witness keygen NAME SKEY POLICY: an Ed25519 witness key (cosignature/v1)
