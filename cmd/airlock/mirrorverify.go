@@ -175,9 +175,25 @@ func (m *dbMirror) MirroredNote(ctx context.Context, origin string, size int64) 
 	return note, err
 }
 
+// recordOnce records the evidence of sv unless the same evidence is
+// recorded already (the same bundle verified again).
+func recordOnce(ctx context.Context, s tlog.MirrorStore, sv *bundle.SplitViewError, source string, now time.Time) error {
+	_, stored, err := tlog.ListMirror(ctx, s, sv.Err.Origin)
+	if err != nil {
+		return err
+	}
+	for _, e := range stored {
+		if e.Evidence == sv.Evidence() {
+			return nil
+		}
+	}
+	return tlog.RecordEvidence(ctx, s, sv.Err, source, now)
+}
+
 // recordSplitViews stores the evidence of each split view among results
 // in the database at path (tlog.RecordEvidence, with an audit record),
-// so that 'airlock checkpoints list' shows it to whoever comes next. The
+// so that 'airlock checkpoints list' shows it to whoever comes next (once:
+// evidence already recorded is not recorded again). The
 // verdict does not depend on it: a database that cannot be written (a
 // read-only copy, a busy one) leaves a warning on the item instead.
 func recordSplitViews(c *cli.Context, path string, items []bundle.Item, results []bundle.ItemResult, now time.Time) {
@@ -197,7 +213,7 @@ func recordSplitViews(c *cli.Context, path string, items []bundle.Item, results 
 		}
 		err := openErr
 		if err == nil {
-			err = tlog.RecordEvidence(c.Context, mirrorStore(db), sv.Err, "bundle "+items[i].Evidence, now)
+			err = recordOnce(c.Context, mirrorStore(db), sv, "bundle "+items[i].Evidence, now)
 		}
 		if err != nil {
 			if ir.Result != nil {
