@@ -36,20 +36,11 @@ func TestVerifyMirrorRekorFork(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "trusted_root.json"), rekorTrustedRoot(t, a.Origin, a.LogKey), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := genRepo(1, filepath.Join(dir, "trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := filepath.Join(dir, "repo")
-	if err := tufgen.WriteDir(repo, r.Files); err != nil {
-		t.Fatal(err)
-	}
+	trustInDatabase(t, bin, dir, "trusted_root.json")
 	run := func(want int, args ...string) (string, string) {
 		t.Helper()
 		return runRekorAirlock(t, bin, dir, want, args...)
 	}
-	run(0, "trust", "init", "--root", filepath.Join(repo, "1.root.json"), "--name", "site")
-	run(0, "trust", "update", "--from", repo)
 
 	// A: a0 (tree size 1), a1 (size 2). B: b0 (1), b1 (2), b2 (3): the
 	// same sizes with other entries, so other roots.
@@ -144,6 +135,22 @@ func TestVerifyMirrorRekorFork(t *testing.T) {
 	if want := "airlock: hint: import a mirror pack that holds"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q, want %q", stderr, want)
 	}
+}
+
+// trustInDatabase puts the trusted root file trustedRoot of dir in dir's
+// database as a TUF repository named site (one generated for it).
+func trustInDatabase(t *testing.T, bin, dir, trustedRoot string) {
+	t.Helper()
+	r, err := genRepo(1, filepath.Join(dir, trustedRoot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(dir, "repo")
+	if err := tufgen.WriteDir(repo, r.Files); err != nil {
+		t.Fatal(err)
+	}
+	runRekorAirlock(t, bin, dir, 0, "trust", "init", "--root", filepath.Join(repo, "1.root.json"), "--name", "site")
+	runRekorAirlock(t, bin, dir, 0, "trust", "update", "--from", repo)
 }
 
 // writePackFromTiles writes the mirror pack of the tlog-tiles log in
