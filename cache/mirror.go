@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -339,4 +340,120 @@ func (s *MirrorStore) SetWitnessPolicy(ctx context.Context, text []byte, audit A
 		}
 		return appendAuditTx(tx, audit)
 	})
+}
+
+// MirrorFile is the mirror of the database at Path, opened as needed:
+// reads share one read-only open (made on the first read), and each write
+// closes it and opens the file read-write for its one transaction. So a
+// refused import, which only reads, leaves the file as it was, byte for
+// byte; and no write lock is held while a pack is checked. A change made
+// by another process in between makes CommitMirror's compare-and-swap
+// fail rather than overwrite it. Close it when done.
+type MirrorFile struct {
+	Path string
+	// Options are used for every open; ReadOnly is set for reads.
+	Options Options
+
+	ro *DB
+}
+
+// read runs fn on the read-only open; a database that does not exist yet
+// holds no mirror, and fn does not run.
+func (f *MirrorFile) read(fn func(s *MirrorStore) error) error {
+	if f.ro == nil {
+		opts := f.Options
+		opts.ReadOnly = true
+		db, err := Open(f.Path, opts)
+		if errors.Is(err, ErrNotInitialized) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f.ro = db
+	}
+	return fn(&MirrorStore{DB: f.ro})
+}
+
+// write closes the read-only open and runs fn on a read-write one.
+func (f *MirrorFile) write(fn func(s *MirrorStore) error) error {
+	if err := f.Close(); err != nil {
+		return err
+	}
+	opts := f.Options
+	opts.ReadOnly = false
+	db, err := Open(f.Path, opts)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(&MirrorStore{DB: db})
+}
+
+// Close closes the read-only open, if any.
+func (f *MirrorFile) Close() error {
+	if f.ro == nil {
+		return nil
+	}
+	err := f.ro.Close()
+	f.ro = nil
+	return err
+}
+
+// MirrorOrigins is MirrorStore.MirrorOrigins.
+func (f *MirrorFile) MirrorOrigins(ctx context.Context) (out []string, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorOrigins(ctx); return err })
+	return out, err
+}
+
+// MirrorLatest is MirrorStore.MirrorLatest.
+func (f *MirrorFile) MirrorLatest(ctx context.Context, origin string) (out []byte, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorLatest(ctx, origin); return err })
+	return out, err
+}
+
+// MirrorCheckpointAt is MirrorStore.MirrorCheckpointAt.
+func (f *MirrorFile) MirrorCheckpointAt(ctx context.Context, origin string, size int64) (out []byte, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorCheckpointAt(ctx, origin, size); return err })
+	return out, err
+}
+
+// MirrorSizes is MirrorStore.MirrorSizes.
+func (f *MirrorFile) MirrorSizes(ctx context.Context, origin string) (out []int64, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorSizes(ctx, origin); return err })
+	return out, err
+}
+
+// MirrorProofsFrom is MirrorStore.MirrorProofsFrom.
+func (f *MirrorFile) MirrorProofsFrom(ctx context.Context, origin string, from int64) (out map[int64][]byte, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorProofsFrom(ctx, origin, from); return err })
+	return out, err
+}
+
+// MirrorEvidence is MirrorStore.MirrorEvidence.
+func (f *MirrorFile) MirrorEvidence(ctx context.Context, origin string) (out [][]byte, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.MirrorEvidence(ctx, origin); return err })
+	return out, err
+}
+
+// WitnessPolicy is MirrorStore.WitnessPolicy.
+func (f *MirrorFile) WitnessPolicy(ctx context.Context) (out []byte, err error) {
+	err = f.read(func(s *MirrorStore) error { out, err = s.WitnessPolicy(ctx); return err })
+	return out, err
+}
+
+// CommitMirror is MirrorStore.CommitMirror, on a read-write open.
+func (f *MirrorFile) CommitMirror(ctx context.Context, c MirrorCommit) (ok bool, err error) {
+	err = f.write(func(s *MirrorStore) error { ok, err = s.CommitMirror(ctx, c); return err })
+	return ok, err
+}
+
+// AddEvidence is MirrorStore.AddEvidence, on a read-write open.
+func (f *MirrorFile) AddEvidence(ctx context.Context, origin string, record []byte, audit AuditRecord) error {
+	return f.write(func(s *MirrorStore) error { return s.AddEvidence(ctx, origin, record, audit) })
+}
+
+// SetWitnessPolicy is MirrorStore.SetWitnessPolicy, on a read-write open.
+func (f *MirrorFile) SetWitnessPolicy(ctx context.Context, text []byte, audit AuditRecord) error {
+	return f.write(func(s *MirrorStore) error { return s.SetWitnessPolicy(ctx, text, audit) })
 }

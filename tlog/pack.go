@@ -100,6 +100,9 @@ func ReadPack(r io.Reader) (*Pack, error) {
 	for i := 0; ; i++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			if i == 0 {
+				return nil, bad("empty archive: no %q file", packMarkerName)
+			}
 			break
 		}
 		if errors.Is(err, errTooLarge) {

@@ -27,7 +27,7 @@ from the mirrored one; verification then checks every bundle's checkpoint
 against the mirror. See docs/mirror.md.
 
 Examples:
-   airlock checkpoints import /media/usb/rekor.pack
+   airlock checkpoints import /media/usb/site-a.pack
    airlock checkpoints list
    airlock checkpoints verify-consistency old.txt new.txt --proof proof.txt`,
 		Subcommands: []*cli.Command{
@@ -43,8 +43,8 @@ audit record. A bad pack changes nothing. A checkpoint that contradicts the
 mirror is a SECURITY ERROR (exit 1): the evidence is printed and stored.
 
 Examples:
-   airlock checkpoints import /media/usb/rekor.pack
-   airlock checkpoints import site-b.pack --witness-policy witnesses.txt -o json`,
+   airlock checkpoints import /media/usb/site-a.pack
+   airlock checkpoints import /media/usb/site-a.pack --witness-policy witnesses.txt -o json`,
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "witness-policy", Usage: "check cosignatures against the witness policy `FILE` instead of the stored one"},
 				},
@@ -165,7 +165,7 @@ func rejectMirror(err error) error {
 func reportInconsistency(c *cli.Context, err error) error {
 	var ie *tlog.InconsistencyError
 	if errors.As(err, &ie) {
-		printSecurityError(c.App.ErrWriter, ie)
+		printSecurityError(c.App.ErrWriter, err, ie)
 		return &silentError{exitRejected}
 	}
 	return rejectMirror(err)
@@ -233,17 +233,21 @@ func checkpointsImportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := openMirrorDB(c, false)
+	// Trust is read from a read-only open; the import reads and commits
+	// through a file store, so a refused pack writes nothing.
+	db, err := openMirrorDB(c, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	now := time.Now().UTC()
 	logs, err := databaseLogs(c.Context, db, now, maxAge)
+	db.Close()
 	if err != nil {
 		return err
 	}
-	res, err := tlog.ImportPack(c.Context, mirrorStore(db), pack, tlog.ImportOptions{
+	store, done := mirrorFile(db.Path())
+	defer done()
+	res, err := tlog.ImportPack(c.Context, store, pack, tlog.ImportOptions{
 		Logs: logs, Witness: policy, Source: filepath.Base(name), Now: now,
 	})
 	if err != nil {

@@ -238,10 +238,14 @@ func stripComment(s string) string {
 const siteLogExample = "a site log on a token named site: log_softhsm.txtar runs these commands on its own token"
 
 var helpSkips = map[string]string{
+	"airlock checkpoints import /media/usb/site-a.pack":                                                                                 "a removable medium with another site's pack: checkpoints_site_fork.txtar imports packs",
+	"airlock checkpoints import /media/usb/site-a.pack --witness-policy witnesses.txt -o json":                                          "a removable medium and a witness policy: checkpoints_witness_policy.txtar runs both",
+	"airlock checkpoints verify-consistency old.txt new.txt --proof proof.txt":                                                          "checkpoints and a proof an operator was handed: checkpoints_site_fork.txtar runs the command",
+	"airlock checkpoints policy set witnesses.txt":                                                                                      "a witness policy naming real witnesses: checkpoints_witness_policy.txtar sets one",
 	"airlock sign-blob --key 'pkcs11:token=release;object=signer'  --tlog rekor=http://127.0.0.1:3000 --rekor-key rekor.pub dist/*.tgz": "needs a running rekor-tiles server: TestSignRekorV2 and scripts/interop.sh run it",
-	"airlock log export-tiles /media/usb/site-log": "a removable medium (log_export_tiles.txtar exports to a directory)",
-	"airlock log serve":                            "a server that runs until interrupted: TestLogServe runs it",
-	"airlock log serve --listen 10.0.0.5:8080":     "a server on a LAN address that runs until interrupted: TestLogServe runs one on loopback",
+	"airlock log export-tiles /media/usb/site-log":                                                                                      "a removable medium (log_export_tiles.txtar exports to a directory)",
+	"airlock log serve":                        "a server that runs until interrupted: TestLogServe runs it",
+	"airlock log serve --listen 10.0.0.5:8080": "a server on a LAN address that runs until interrupted: TestLogServe runs one on loopback",
 	"airlock log init --key 'pkcs11:token=site;object=logkey' --origin transparency.site.example": siteLogExample,
 	"airlock log init --key 'pkcs11:token=site;object=logkey' --origin log.example --tree-id 1":   siteLogExample,
 	"airlock log status":                                siteLogExample,

@@ -21,7 +21,7 @@ site mirrors; repeat the flag for several). Another site imports it with
 
 Examples:
    airlock log pack --out site.pack
-   airlock log pack --out site.pack --from-size 10 --from-size 250`,
+   airlock log pack --out site.pack --from-size 1 --from-size 2`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "write the pack to `FILE`"},
 			&cli.Int64SliceFlag{Name: "from-size", Usage: "add a consistency proof from tree size `N` (repeatable)"},

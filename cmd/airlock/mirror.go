@@ -14,14 +14,60 @@ import (
 	"github.com/airlock-project/airlock/trust"
 )
 
-// mirrorStore is the database's checkpoint mirror as tlog's MirrorStore.
-// cache does not import tlog, so it speaks its own commit types; this is
-// the wiring between them (as trustStore is for TUF).
+// mirrorStore is the checkpoint mirror of an open database as tlog's
+// MirrorStore (for reading: verification, list).
 func mirrorStore(db *cache.DB) mirrorAdapter {
 	return mirrorAdapter{&cache.MirrorStore{DB: db}}
 }
 
-type mirrorAdapter struct{ *cache.MirrorStore }
+// mirrorFile is the mirror of the database at path, opened as needed (see
+// cache.MirrorFile): what an import writes through, so that a refused
+// pack leaves the file untouched. Close it when done.
+func mirrorFile(path string) (mirrorAdapter, func() error) {
+	f := &cache.MirrorFile{Path: path}
+	return mirrorAdapter{f}, f.Close
+}
+
+// cacheMirror is the mirror as cache speaks it.
+type cacheMirror interface {
+	MirrorOrigins(ctx context.Context) ([]string, error)
+	MirrorLatest(ctx context.Context, origin string) ([]byte, error)
+	MirrorCheckpointAt(ctx context.Context, origin string, size int64) ([]byte, error)
+	MirrorSizes(ctx context.Context, origin string) ([]int64, error)
+	MirrorProofsFrom(ctx context.Context, origin string, from int64) (map[int64][]byte, error)
+	MirrorEvidence(ctx context.Context, origin string) ([][]byte, error)
+	WitnessPolicy(ctx context.Context) ([]byte, error)
+	CommitMirror(ctx context.Context, c cache.MirrorCommit) (bool, error)
+	AddEvidence(ctx context.Context, origin string, record []byte, audit cache.AuditRecord) error
+	SetWitnessPolicy(ctx context.Context, text []byte, audit cache.AuditRecord) error
+}
+
+// mirrorAdapter is the cache's mirror as tlog.MirrorStore. cache does not
+// import tlog, so it speaks its own commit types; this is the wiring
+// between them (as trustStore is for TUF).
+type mirrorAdapter struct{ m cacheMirror }
+
+func (m mirrorAdapter) MirrorOrigins(ctx context.Context) ([]string, error) {
+	return m.m.MirrorOrigins(ctx)
+}
+func (m mirrorAdapter) MirrorLatest(ctx context.Context, origin string) ([]byte, error) {
+	return m.m.MirrorLatest(ctx, origin)
+}
+func (m mirrorAdapter) MirrorCheckpointAt(ctx context.Context, origin string, size int64) ([]byte, error) {
+	return m.m.MirrorCheckpointAt(ctx, origin, size)
+}
+func (m mirrorAdapter) MirrorSizes(ctx context.Context, origin string) ([]int64, error) {
+	return m.m.MirrorSizes(ctx, origin)
+}
+func (m mirrorAdapter) MirrorProofsFrom(ctx context.Context, origin string, from int64) (map[int64][]byte, error) {
+	return m.m.MirrorProofsFrom(ctx, origin, from)
+}
+func (m mirrorAdapter) MirrorEvidence(ctx context.Context, origin string) ([][]byte, error) {
+	return m.m.MirrorEvidence(ctx, origin)
+}
+func (m mirrorAdapter) WitnessPolicy(ctx context.Context) ([]byte, error) {
+	return m.m.WitnessPolicy(ctx)
+}
 
 func (m mirrorAdapter) CommitMirror(ctx context.Context, c tlog.MirrorCommit) (bool, error) {
 	cc := cache.MirrorCommit{Audit: auditRecord(c.Audit)}
@@ -32,15 +78,15 @@ func (m mirrorAdapter) CommitMirror(ctx context.Context, c tlog.MirrorCommit) (b
 		}
 		cc.Origins = append(cc.Origins, oc)
 	}
-	return m.MirrorStore.CommitMirror(ctx, cc)
+	return m.m.CommitMirror(ctx, cc)
 }
 
 func (m mirrorAdapter) AddEvidence(ctx context.Context, origin string, record []byte, audit tlog.MirrorAudit) error {
-	return m.MirrorStore.AddEvidence(ctx, origin, record, auditRecord(audit))
+	return m.m.AddEvidence(ctx, origin, record, auditRecord(audit))
 }
 
 func (m mirrorAdapter) SetWitnessPolicy(ctx context.Context, text []byte, audit tlog.MirrorAudit) error {
-	return m.MirrorStore.SetWitnessPolicy(ctx, text, auditRecord(audit))
+	return m.m.SetWitnessPolicy(ctx, text, auditRecord(audit))
 }
 
 func auditRecord(a tlog.MirrorAudit) cache.AuditRecord {
@@ -50,9 +96,11 @@ func auditRecord(a tlog.MirrorAudit) cache.AuditRecord {
 // trustedLogs lists the transparency logs sel vouches for, as the mirror
 // takes them: every Rekor log of every source (TUF repositories, pinned
 // trusted roots, and the site log's keys, which trust.WithSiteLog adds as
-// a source of their own). A log's host is its base URL's host name, the
-// name its checkpoints are signed under. Logs of a key type no checkpoint
-// is signed with are left out.
+// a source of their own). A log's host is the name its checkpoints are
+// signed under: its base URL's host, with the port if it has one (Rekor
+// v1 names itself so: "localhost:8000") and without (rekor-tiles' origin
+// is its --hostname). Logs of a key type no checkpoint is signed with are
+// left out.
 func trustedLogs(sel *trust.Selection) []tlog.TrustedLog {
 	if sel == nil {
 		return nil
@@ -74,13 +122,18 @@ func trustedLogs(sel *trust.Selection) []tlog.TrustedLog {
 			if err != nil || u.Hostname() == "" {
 				continue
 			}
-			host := u.Hostname()
-			logID, err := tlog.LogID(host, l.PublicKey)
-			if err != nil {
-				continue
+			hosts := []string{u.Hostname()}
+			if u.Port() != "" {
+				hosts = append(hosts, u.Host)
 			}
-			out = append(out, tlog.TrustedLog{Host: host, Key: l.PublicKey, LogID: logID, Source: s.Name,
-				Start: l.ValidityPeriodStart, End: l.ValidityPeriodEnd})
+			for _, host := range hosts {
+				logID, err := tlog.LogID(host, l.PublicKey)
+				if err != nil {
+					continue
+				}
+				out = append(out, tlog.TrustedLog{Host: host, Key: l.PublicKey, LogID: logID, Source: s.Name,
+					Start: l.ValidityPeriodStart, End: l.ValidityPeriodEnd})
+			}
 		}
 	}
 	return out
@@ -126,10 +179,10 @@ func mirrorErr(err error) error {
 	return trustErr(err)
 }
 
-// printSecurityError prints ie on w (stderr) as a SECURITY ERROR followed
-// by its evidence, verbatim.
-func printSecurityError(w io.Writer, ie *tlog.InconsistencyError) {
-	fmt.Fprintf(w, "airlock: SECURITY ERROR: %s\n", oneLine(ie.Error()))
+// printSecurityError prints err (which holds ie) on w (stderr) as a
+// SECURITY ERROR followed by ie's evidence, verbatim.
+func printSecurityError(w io.Writer, err error, ie *tlog.InconsistencyError) {
+	fmt.Fprintf(w, "airlock: SECURITY ERROR: %s\n", oneLine(err.Error()))
 	fmt.Fprintf(w, "airlock: evidence (both signed checkpoints and the proof; hand it to the log's operator and other sites):\n")
 	fmt.Fprint(w, ie.Evidence())
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/airlock-project/airlock/cache"
 )
 
-// In a binary built with -tags airlocktest (TestTrustUpdateKilled builds
-// one), AIRLOCK_TEST_TRUST_COMMIT_DELAY=DURATION makes a trust commit pause
-// inside its transaction, so that a test can kill the process mid-commit.
+// In a binary built with -tags airlocktest (TestTrustUpdateKilled and
+// TestCheckpointsImportKill9 build one), AIRLOCK_TEST_TRUST_COMMIT_DELAY=DURATION
+// makes a trust or checkpoint-mirror commit pause inside its transaction, so that a test can kill the process mid-commit.
 // A release binary has neither this file nor cache.SetCommitHook.
 func init() {
 	d, err := time.ParseDuration(os.Getenv("AIRLOCK_TEST_TRUST_COMMIT_DELAY"))

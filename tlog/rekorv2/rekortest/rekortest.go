@@ -63,6 +63,9 @@ type Options struct {
 	// BatchMaxSize is the most entries in one batch. Zero means the
 	// server's default (256).
 	BatchMaxSize int
+	// Key is the log's signing key; nil generates one. Two servers with
+	// one key and hostname are one log showing two histories (a fork).
+	Key *ecdsa.PrivateKey
 }
 
 // Server is a running rekor-tiles server.
@@ -118,9 +121,12 @@ func start(t testing.TB, bin string, o Options) (*Server, error) {
 	}
 	dir := t.TempDir()
 	s := &Server{Origin: o.Hostname, Dir: dir, StorageDir: filepath.Join(dir, "storage"), LogKeyPEM: filepath.Join(dir, "log.pub")}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
+	key := o.Key
+	if key == nil {
+		var err error
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, err
+		}
 	}
 	s.LogKey = key.Public()
 	if err := writeKeys(dir, key); err != nil {
