@@ -18,27 +18,7 @@ import (
 )
 
 func init() {
-	scriptCmds["mirrorpack"] = cmdMirrorPack
 	scriptCmds["witness"] = cmdWitness
-}
-
-// mirrorpack OUT BUNDLE [WITNESS_SKEY...]: write a mirror pack holding
-// the checkpoint of BUNDLE's first log entry (no consistency proof), as
-// an exporter that fetched that checkpoint would; each WITNESS_SKEY (a
-// file written by 'witness keygen') cosigns it first.
-func cmdMirrorPack(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 2 {
-		ts.Fatalf("usage: mirrorpack OUT BUNDLE [WITNESS_SKEY...]")
-	}
-	note, err := bundleCheckpoint(ts.MkAbs(args[1]))
-	ts.Check(err)
-	cp := []byte(note)
-	for _, skeyFile := range args[2:] {
-		cp = cosign(ts, cp, strings.TrimSpace(ts.ReadFile(skeyFile)))
-	}
-	pack, err := checkpointPack(cp)
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[0]), pack, 0o644))
 }
 
 // bundleCheckpoint is the checkpoint note of the first log entry with
@@ -79,17 +59,25 @@ func checkpointPack(cp []byte) ([]byte, error) {
 // witness keygen NAME SKEY POLICY: an Ed25519 witness key (cosignature/v1)
 // named NAME: its signer key in SKEY, and a witness policy in POLICY
 // whose quorum is that one witness.
+//
+// witness cosign SKEY NOTE OUT: NOTE (a signed checkpoint) with the
+// cosignature of the witness whose signer key is in SKEY, to OUT.
 func cmdWitness(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 4 || args[0] != "keygen" {
-		ts.Fatalf("usage: witness keygen NAME SKEY POLICY")
+	switch {
+	case !neg && len(args) == 4 && args[0] == "keygen":
+		skey, vkey, err := note.GenerateKey(rand.Reader, args[1])
+		ts.Check(err)
+		cv, err := fnote.VKeyToCosignatureV1(vkey)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(skey+"\n"), 0o600))
+		policy := fmt.Sprintf("witness %s %s\nquorum %s\n", args[1], cv, args[1])
+		ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(policy), 0o644))
+	case !neg && len(args) == 4 && args[0] == "cosign":
+		signed := cosign(ts, []byte(ts.ReadFile(args[2])), strings.TrimSpace(ts.ReadFile(args[1])))
+		ts.Check(os.WriteFile(ts.MkAbs(args[3]), signed, 0o644))
+	default:
+		ts.Fatalf("usage: witness keygen NAME SKEY POLICY | witness cosign SKEY NOTE OUT")
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, args[1])
-	ts.Check(err)
-	cv, err := fnote.VKeyToCosignatureV1(vkey)
-	ts.Check(err)
-	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(skey+"\n"), 0o600))
-	policy := fmt.Sprintf("witness %s %s\nquorum %s\n", args[1], cv, args[1])
-	ts.Check(os.WriteFile(ts.MkAbs(args[3]), []byte(policy), 0o644))
 }
 
 // cosign appends the cosignature/v1 of the witness with signer key skey
