@@ -52,31 +52,41 @@ func mirrorOptions(c *cli.Context, path string, o *bundle.Options) error {
 // witnessPolicy, else the one stored in the database (none if none).
 func setMirror(ctx context.Context, path, witnessPolicy string, require bool, o *bundle.Options) error {
 	m := &dbMirror{path: path, memo: map[claimKey]memoCheck{}}
-	l, err := tlog.Open(ctx, &cache.SiteLogFile{Path: path})
-	switch {
-	case errors.Is(err, tlog.ErrNoLog):
-	case err != nil:
-		return siteLogTrustErr(err)
-	default:
-		meta := l.Meta()
-		m.site, m.siteOrigin = l, fmt.Sprintf("%s - %d", meta.Origin, meta.TreeID)
-		o.WitnessExempt = []string{m.siteOrigin}
-	}
-	o.Mirror = m
-	o.RequireMirrored = require
 	var text []byte
 	what := "the stored witness policy"
 	if witnessPolicy != "" {
 		what = fmt.Sprintf("witness policy %q", witnessPolicy)
+		var err error
 		if text, err = os.ReadFile(witnessPolicy); err != nil {
 			return fmt.Errorf("reading witness policy: %w", err)
 		}
-	} else if err := m.read(ctx, func(r tlog.MirrorReader) error {
-		text, err = r.WitnessPolicy(ctx)
-		return err
-	}); err != nil {
-		return trustErr(fmt.Errorf("reading the stored witness policy: %w", err))
 	}
+	// One read for the site log's name and the stored policy.
+	err := m.read(ctx, func(db *cache.DB) error {
+		l, err := tlog.Open(ctx, &cache.SiteLog{DB: db})
+		switch {
+		case errors.Is(err, tlog.ErrNoLog):
+		case err != nil:
+			return siteLogTrustErr(err)
+		default:
+			meta := l.Meta()
+			m.siteOrigin = fmt.Sprintf("%s - %d", meta.Origin, meta.TreeID)
+		}
+		if witnessPolicy == "" {
+			if text, err = mirrorStore(db).WitnessPolicy(ctx); err != nil {
+				return trustErr(fmt.Errorf("reading the stored witness policy: %w", err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if m.siteOrigin != "" {
+		o.WitnessExempt = []string{m.siteOrigin}
+	}
+	o.Mirror = m
+	o.RequireMirrored = require
 	if text != nil {
 		if o.Witness, err = tlog.ParseWitnessPolicy(text); err != nil {
 			return usageErrorf("%s: %v", what, err)
@@ -91,9 +101,8 @@ func setMirror(ctx context.Context, path, witnessPolicy string, require bool, o 
 // checkpoint is checked once per run.
 type dbMirror struct {
 	path string
-	// site is the database's site log, its own mirror, named siteOrigin
-	// on its checkpoints; nil when the database holds none.
-	site       *tlog.Log
+	// siteOrigin names the database's site log on its checkpoints ("" if
+	// it holds none): that log is its own mirror.
 	siteOrigin string
 
 	mu   sync.Mutex
@@ -114,17 +123,18 @@ type memoCheck struct {
 	err error
 }
 
-// read runs fn with the mirror of a read-only open of the database.
-func (m *dbMirror) read(ctx context.Context, fn func(tlog.MirrorReader) error) error {
+// read runs fn on a read-only open of the database, closed after.
+func (m *dbMirror) read(ctx context.Context, fn func(db *cache.DB) error) error {
 	db, err := cache.Open(m.path, cache.Options{ReadOnly: true})
 	if err != nil {
-		return err
+		return trustErr(err)
 	}
 	defer db.Close()
-	return fn(mirrorStore(db))
+	return fn(db)
 }
 
-// CheckCheckpoint is bundle.MirrorChecker's.
+// CheckCheckpoint is bundle.MirrorChecker's: the site log's checkpoints
+// against the log itself, any other against the mirrored ones.
 func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.MirrorCheck, error) {
 	k := claimKey{c.Origin, c.Size, c.Root}
 	m.mu.Lock()
@@ -133,15 +143,18 @@ func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.Mir
 	if ok && !m.noMemo {
 		return r.mc, r.err
 	}
-	if m.site != nil && c.Origin == m.siteOrigin {
-		r.mc, r.err = m.site.CheckClaim(ctx, c)
-	} else {
-		r.err = m.read(ctx, func(mr tlog.MirrorReader) error {
-			var err error
-			r.mc, err = tlog.CheckMirror(ctx, mr, c)
+	r.err = m.read(ctx, func(db *cache.DB) error {
+		var err error
+		if m.siteOrigin != "" && c.Origin == m.siteOrigin {
+			var l *tlog.Log
+			if l, err = tlog.Open(ctx, &cache.SiteLog{DB: db}); err == nil {
+				r.mc, err = l.CheckClaim(ctx, c)
+			}
 			return err
-		})
-	}
+		}
+		r.mc, err = tlog.CheckMirror(ctx, mirrorStore(db), c)
+		return err
+	})
 	if r.err != nil && !errors.Is(r.err, tlog.ErrInconsistent) {
 		// Not remembered: a busy database may answer the next time.
 		return nil, r.err
@@ -156,12 +169,12 @@ func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.Mir
 // of origin when it has that size (the note a witness policy counts
 // cosignatures on), else nil.
 func (m *dbMirror) MirroredNote(ctx context.Context, origin string, size int64) ([]byte, error) {
-	if m.site != nil && origin == m.siteOrigin {
+	if origin == m.siteOrigin {
 		return nil, nil
 	}
 	var note []byte
-	err := m.read(ctx, func(r tlog.MirrorReader) error {
-		logs, _, err := tlog.ListMirror(ctx, r, origin)
+	err := m.read(ctx, func(db *cache.DB) error {
+		logs, _, err := tlog.ListMirror(ctx, mirrorStore(db), origin)
 		if err != nil {
 			return err
 		}
