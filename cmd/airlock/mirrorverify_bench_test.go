@@ -14,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/airlock-project/airlock/bundle"
+	"github.com/airlock-project/airlock/tlog"
 )
 
 // The mirror check's cost (issue 11's target: at most 10% on a keyless
@@ -186,4 +187,31 @@ func onOff(on bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// BenchmarkMirrorSetupAndCheck is the mirror's whole cost in one
+// verification, alone: the set-up read (site log, stored policy) and
+// the check of one checkpoint (a read of the database, matched).
+func BenchmarkMirrorSetupAndCheck(b *testing.B) {
+	mb := newMirrorBench(b)
+	note, err := bundleCheckpoint(mb.bundle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := tlog.ClaimFromNote([]byte(note))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := processCPUTime()
+	for b.Loop() {
+		var o bundle.Options
+		if err := setMirror(context.Background(), mb.db, "", true, &o); err != nil {
+			b.Fatal(err)
+		}
+		mc, err := o.Mirror.CheckCheckpoint(context.Background(), c)
+		if err != nil || mc.Status != tlog.MirrorMatched {
+			b.Fatalf("%v %+v", err, mc)
+		}
+	}
+	b.ReportMetric(float64(processCPUTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
 }
