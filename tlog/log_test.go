@@ -41,19 +41,7 @@ type testLog struct {
 
 func newLog(t testing.TB) *testLog {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "airlock.db")
-	db, err := cache.Open(path, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := ecKey(t, elliptic.P256())
-	store := &cache.SiteLog{DB: db}
-	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: origin, TreeID: 1193050959916656506}, key, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testLog{log: l, key: key, store: store, db: db, path: path}
+	return createLog(t, origin, 1193050959916656506, ecKey(t, elliptic.P256()))
 }
 
 func bodies(from, n int) [][]byte {

@@ -245,6 +245,23 @@ func decodeCheckpoint(rec []byte, origin string) (*checkpointRecord, error) {
 	return &r, nil
 }
 
+// checkpointAt returns origin's mirrored checkpoint of size size, nil if
+// the mirror holds none.
+func checkpointAt(ctx context.Context, r MirrorReader, origin string, size int64) (*checkpointRecord, error) {
+	rec, err := r.MirrorCheckpointAt(ctx, origin, size)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	return decodeCheckpoint(rec, origin)
+}
+
+// sameSizeFork is the evidence of two checkpoints of one size with
+// different roots.
+func sameSizeFork(origin string, size int64, claimed, mirrored []byte) *InconsistencyError {
+	return &InconsistencyError{Origin: origin, Claimed: claimed, Mirrored: mirrored,
+		Detail: fmt.Sprintf("two different root hashes for the tree of size %d", size)}
+}
+
 // importLog checks one log of a pack against the mirror and returns what
 // to commit for it (nil: nothing).
 func importLog(ctx context.Context, s MirrorStore, n *Note, proofs []ConsistencyProof, o ImportOptions, cosigners []string) (*OriginCommit, *ImportedLog, error) {
@@ -264,15 +281,11 @@ func importLog(ctx context.Context, s MirrorStore, n *Note, proofs []Consistency
 	// size comes.
 	for _, pr := range proofs {
 		pr.Origin = n.Origin
-		rec, err := s.MirrorCheckpointAt(ctx, n.Origin, pr.From)
+		old, err := checkpointAt(ctx, s, n.Origin, pr.From)
 		if err != nil {
 			return nil, nil, err
 		}
-		if rec != nil {
-			old, err := decodeCheckpoint(rec, n.Origin)
-			if err != nil {
-				return nil, nil, err
-			}
+		if old != nil {
 			if err := VerifyConsistency(pr, old.note.Root, n.Root); err != nil {
 				return nil, nil, withNotes(err, n.Signed, old.note.Signed)
 			}
@@ -297,25 +310,17 @@ func importLog(ctx context.Context, s MirrorStore, n *Note, proofs []Consistency
 	oc.ExpectLatest = latestRec
 	switch {
 	case n.Size < l.Size:
-		rec, err := s.MirrorCheckpointAt(ctx, n.Origin, n.Size)
+		old, err := checkpointAt(ctx, s, n.Origin, n.Size)
 		if err != nil {
 			return nil, nil, err
 		}
-		if rec != nil {
-			old, err := decodeCheckpoint(rec, n.Origin)
-			if err != nil {
-				return nil, nil, err
-			}
-			if old.note.Root != n.Root {
-				return nil, nil, &InconsistencyError{Origin: n.Origin, Claimed: n.Signed, Mirrored: old.note.Signed,
-					Detail: fmt.Sprintf("two different root hashes for the tree of size %d", n.Size)}
-			}
+		if old != nil && old.note.Root != n.Root {
+			return nil, nil, sameSizeFork(n.Origin, n.Size, n.Signed, old.note.Signed)
 		}
 		return nil, nil, fmt.Errorf("%w: the pack's checkpoint of %q has size %d, the mirror's %d", ErrRollback, n.Origin, n.Size, l.Size)
 	case n.Size == l.Size:
 		if n.Root != l.Root {
-			return nil, nil, &InconsistencyError{Origin: n.Origin, Claimed: n.Signed, Mirrored: l.Signed,
-				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", n.Size)}
+			return nil, nil, sameSizeFork(n.Origin, n.Size, n.Signed, l.Signed)
 		}
 		il.Status = StatusUnchanged
 		return nil, il, nil
@@ -423,22 +428,16 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 		return mc, nil
 	case c.Size == l.Size:
 		if c.Root != l.Root {
-			return nil, &InconsistencyError{Origin: c.Origin, Claimed: c.Signed, Mirrored: l.Signed,
-				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", c.Size)}
+			return nil, sameSizeFork(c.Origin, c.Size, c.Signed, l.Signed)
 		}
 		mc.Status = MirrorMatched
 		return mc, nil
 	}
-	if rec, err := r.MirrorCheckpointAt(ctx, c.Origin, c.Size); err != nil {
+	if at, err := checkpointAt(ctx, r, c.Origin, c.Size); err != nil {
 		return nil, err
-	} else if rec != nil {
-		at, err := decodeCheckpoint(rec, c.Origin)
-		if err != nil {
-			return nil, err
-		}
+	} else if at != nil {
 		if at.note.Root != c.Root {
-			return nil, &InconsistencyError{Origin: c.Origin, Claimed: c.Signed, Mirrored: at.note.Signed,
-				Detail: fmt.Sprintf("two different root hashes for the tree of size %d", c.Size)}
+			return nil, sameSizeFork(c.Origin, c.Size, c.Signed, at.note.Signed)
 		}
 		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorMatched, c.Size, at.Cosigners
 		return mc, nil
@@ -447,28 +446,33 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 	if err != nil {
 		return nil, err
 	}
-	tos := slices.Sorted(maps.Keys(proofs))
-	for _, to := range slices.Backward(tos) {
-		rec, err := r.MirrorCheckpointAt(ctx, c.Origin, to)
+	// A stored proof is not signed: one that fails does not show a fork
+	// while another proves the claim. Only when every proof to a mirrored
+	// size fails is the claim reported inconsistent (with the first).
+	var failed error
+	for _, to := range slices.Backward(slices.Sorted(maps.Keys(proofs))) {
+		at, err := checkpointAt(ctx, r, c.Origin, to)
 		if err != nil {
 			return nil, err
 		}
-		if rec == nil {
+		if at == nil {
 			continue
-		}
-		at, err := decodeCheckpoint(rec, c.Origin)
-		if err != nil {
-			return nil, err
 		}
 		pr, err := ParseProof(proofs[to], c.Origin, to)
 		if err != nil || pr.From != c.Size {
 			return nil, fmt.Errorf("%w: stored proof of %q from %d to %d", ErrMirrorCorrupt, c.Origin, c.Size, to)
 		}
 		if err := VerifyConsistency(*pr, c.Root, at.note.Root); err != nil {
-			return nil, withNotes(err, c.Signed, at.note.Signed)
+			if failed == nil {
+				failed = withNotes(err, c.Signed, at.note.Signed)
+			}
+			continue
 		}
 		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorProved, to, at.Cosigners
 		return mc, nil
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	mc.Status = MirrorUnproved
 	return mc, nil

@@ -39,6 +39,12 @@ func newMirror(t testing.TB) *mirrorDB {
 // key: two of them with one key are one log's key showing two histories.
 func logWithKey(t testing.TB, key *ecdsa.PrivateKey) *testLog {
 	t.Helper()
+	return createLog(t, origin, 1193050959916656506, key)
+}
+
+// createLog creates a site log in a database of its own.
+func createLog(t testing.TB, o string, tree int64, key *ecdsa.PrivateKey) *testLog {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "airlock.db")
 	db, err := cache.Open(path, cache.Options{})
 	if err != nil {
@@ -46,7 +52,7 @@ func logWithKey(t testing.TB, key *ecdsa.PrivateKey) *testLog {
 	}
 	t.Cleanup(func() { db.Close() })
 	store := &cache.SiteLog{DB: db}
-	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: origin, TreeID: 1193050959916656506}, key, t0)
+	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: o, TreeID: tree}, key, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,5 +325,21 @@ func TestCheckMirror(t *testing.T) {
 	c.Root[0] ^= 1
 	if _, err := tlog.CheckMirror(ctx, m.store, c); !errors.Is(err, tlog.ErrInconsistent) {
 		t.Errorf("forked claim at the mirrored size: got %v, want ErrInconsistent", err)
+	}
+
+	// A pack's proof from a size the mirror does not hold cannot be
+	// checked at import; a forged one stored beside a good one does not
+	// make the claim inconsistent while the good one proves it.
+	p := tl.pack(t, 15, 5)
+	for i := range p.Logs[0].Proofs {
+		if p.Logs[0].Proofs[i].From == 5 {
+			p.Logs[0].Proofs[i].Hashes[0][0] ^= 1
+		}
+	}
+	if _, err := m.importPack(t, tl, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tlog.CheckMirror(ctx, m.store, claim(at5.Note)); err != nil || got.Status != tlog.MirrorProved || got.MirrorSize != 15 {
+		t.Errorf("claim at 5 with a forged proof to 20 and a good one to 15: %+v, %v", got, err)
 	}
 }

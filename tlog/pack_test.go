@@ -3,32 +3,17 @@ package tlog_test
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"crypto/elliptic"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/airlock-project/airlock/cache"
 	"github.com/airlock-project/airlock/tlog"
 )
 
 func newLogOrigin(t testing.TB, o string) *testLog {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "airlock.db")
-	db, err := cache.Open(path, cache.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	key := ecKey(t, elliptic.P256())
-	store := &cache.SiteLog{DB: db}
-	l, err := tlog.Create(context.Background(), store, tlog.Config{Origin: o, TreeID: 7}, key, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testLog{log: l, key: key, store: store, db: db, path: path}
+	return createLog(t, o, 7, ecKey(t, elliptic.P256()))
 }
 
 func TestPackRoundTrip(t *testing.T) {

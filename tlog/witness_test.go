@@ -2,8 +2,8 @@ package tlog_test
 
 import (
 	"context"
-	"encoding/base64"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"reflect"
 	"strings"

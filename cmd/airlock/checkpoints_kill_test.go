@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -119,32 +118,7 @@ func TestCheckpointsImportKill9(t *testing.T) {
 	victim := exec.Command(bin, "checkpoints", "import", "p6.pack")
 	victim.Dir = dir
 	victim.Env = append(os.Environ(), "AIRLOCK_DB="+mirror, "HOME="+dir, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=2m")
-	stderr, err := victim.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	inside := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "test hook: inside the") {
-				inside <- true
-			}
-		}
-		close(inside)
-	}()
-	select {
-	case ok := <-inside:
-		if !ok {
-			t.Fatal("the import ended before reaching its transaction")
-		}
-	case <-time.After(time.Minute):
-		victim.Process.Kill()
-		t.Fatal("the import never reached its transaction")
-	}
+	startInsideCommit(t, victim)
 	victim.Process.Kill() // SIGKILL
 	victim.Wait()
 	if got := size(); got != 3 {

@@ -34,6 +34,10 @@ func logPackAction(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageErrorf("log pack takes no arguments")
 	}
+	asJSON, err := outputJSON(c)
+	if err != nil {
+		return err
+	}
 	out := c.String("out")
 	if out == "" {
 		return usageErrorf("log pack needs --out FILE")
@@ -73,6 +77,21 @@ func logPackAction(c *cli.Context) error {
 	if err := b.Commit(c.Context, func() error { return nil }); err != nil {
 		return err
 	}
+	if asJSON {
+		froms := []int64{}
+		for _, pr := range p.Logs[0].Proofs {
+			froms = append(froms, pr.From)
+		}
+		return writeJSON(c.App.Writer, logPackJSON{Out: out, Origin: n.Origin, Size: n.Size, ProofsFrom: froms})
+	}
 	fmt.Fprintf(c.App.Writer, "Wrote the mirror pack of the site log %s (size %d, %d consistency proofs) to %s\n", n.Origin, n.Size, len(p.Logs[0].Proofs), out)
 	return nil
+}
+
+// logPackJSON is the --output json of log pack (docs/json.md).
+type logPackJSON struct {
+	Out        string  `json:"out"`
+	Origin     string  `json:"origin"`
+	Size       int64   `json:"size"`
+	ProofsFrom []int64 `json:"proofsFrom"`
 }

@@ -174,6 +174,39 @@ func buildTestBinary(t *testing.T) string {
 	return bin
 }
 
+// startInsideCommit starts victim (an airlocktest build run with
+// AIRLOCK_TEST_TRUST_COMMIT_DELAY set) and returns once its test hook says
+// it is inside its commit transaction, where it waits.
+func startInsideCommit(t *testing.T, victim *exec.Cmd) {
+	t.Helper()
+	stderr, err := victim.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	inside := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "test hook: inside the") {
+				inside <- true
+			}
+		}
+		close(inside)
+	}()
+	select {
+	case ok := <-inside:
+		if !ok {
+			t.Fatalf("%s ended before reaching its transaction", victim.Args[1:])
+		}
+	case <-time.After(time.Minute):
+		victim.Process.Kill()
+		t.Fatalf("%s never reached its transaction", victim.Args[1:])
+	}
+}
+
 // TestTrustUpdateKilled kills a real airlock process inside its update
 // transaction (held there by a test hook of an airlocktest build), checks
 // that a second writer is told the database is busy meanwhile, and that the
@@ -228,32 +261,7 @@ func TestTrustUpdateKilled(t *testing.T) {
 
 	victim := exec.Command(bin, "trust", "update", "--from", filepath.Join(dir, "v2"))
 	victim.Env = append(env, "AIRLOCK_TEST_TRUST_COMMIT_DELAY=2m")
-	stderr, err := victim.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	inside := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "inside the trust transaction") {
-				inside <- true
-			}
-		}
-		close(inside)
-	}()
-	select {
-	case ok := <-inside:
-		if !ok {
-			t.Fatal("the update ended before reaching its transaction")
-		}
-	case <-time.After(time.Minute):
-		victim.Process.Kill()
-		t.Fatal("the update never reached its transaction")
-	}
+	startInsideCommit(t, victim)
 
 	// Meanwhile a second writer waits for the lock, then gives up.
 	_, errOut := run(2, "trust", "update", "--from", filepath.Join(dir, "v2"))
