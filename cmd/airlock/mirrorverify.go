@@ -210,25 +210,21 @@ func recordOnce(ctx context.Context, s tlog.MirrorStore, sv *bundle.SplitViewErr
 // verdict does not depend on it: a database that cannot be written (a
 // read-only copy, a busy one) leaves a warning on the item instead.
 func recordSplitViews(c *cli.Context, path string, items []bundle.Item, results []bundle.ItemResult, now time.Time) {
-	var db *cache.DB
-	var openErr error
+	var store tlog.MirrorStore
 	recorded := map[string]bool{}
 	for i, ir := range results {
 		var sv *bundle.SplitViewError
 		if !errors.As(ir.Err, &sv) || recorded[sv.Evidence()] {
 			continue
 		}
-		if db == nil && openErr == nil {
-			db, openErr = cache.Open(path, cache.Options{})
-			if db != nil {
-				defer db.Close()
-			}
+		if store == nil {
+			// Read-only until the write, which opens the file
+			// read-write for its one transaction (cache.MirrorFile).
+			f, done := mirrorFile(path)
+			defer done()
+			store = f
 		}
-		err := openErr
-		if err == nil {
-			err = recordOnce(c.Context, mirrorStore(db), sv, "bundle "+items[i].Evidence, now)
-		}
-		if err != nil {
+		if err := recordOnce(c.Context, store, sv, "bundle "+items[i].Evidence, now); err != nil {
 			if ir.Result != nil {
 				ir.Result.Warnings = append(ir.Result.Warnings, fmt.Sprintf("the evidence of the split view was not recorded in the database: %v", err))
 			}
