@@ -83,7 +83,7 @@ func (v *Verifier) VerifyFiles(ctx context.Context, items []Item) []ItemResult {
 				out[i] = ItemResult{Err: &notChecked{context.Cause(ctx)}}
 				return nil
 			}
-			r, err := v.VerifyFile(items[i])
+			r, err := v.verifyFile(ctx, items[i])
 			out[i] = ItemResult{r, err}
 			return nil
 		})
@@ -96,6 +96,10 @@ func (v *Verifier) VerifyFiles(ctx context.Context, items []Item) []ItemResult {
 // which digest the artifact needs; then the artifact is streamed (or its
 // ALG:HEX argument parsed) and the evidence verified.
 func (v *Verifier) VerifyFile(it Item) (*Result, error) {
+	return v.verifyFile(context.Background(), it)
+}
+
+func (v *Verifier) verifyFile(ctx context.Context, it Item) (*Result, error) {
 	// A missing artifact is said first: a mistyped FILE is the mistake,
 	// not its FILE.sigstore.json that is missing as a consequence.
 	if it.ArtifactReader == nil {
@@ -169,7 +173,7 @@ func (v *Verifier) VerifyFile(it Item) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		return v.VerifyBundle(b, it.Evidence, a)
+		return v.VerifyBundleContext(ctx, b, it.Evidence, a)
 	}
 }
 

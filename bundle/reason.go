@@ -119,6 +119,21 @@ const (
 	// ReasonOutsideValidity: the log's integrated time for the entry is
 	// outside the signing certificate's validity (or the key's).
 	ReasonOutsideValidity Reason = "signed-outside-validity"
+	// ReasonSplitView: a log entry's checkpoint, signed by its log,
+	// contradicts the mirrored history of that log (same size and another
+	// root, or a consistency proof that fails): the log shows the site
+	// another history than it showed before. A *SplitViewError carries
+	// the evidence.
+	ReasonSplitView Reason = "split-view"
+	// ReasonNotMirrored: a log entry's checkpoint is not vouched for by
+	// the mirror (newer than it, older with no consistency proof, or no
+	// mirror of its log), and a mirrored one is required
+	// (Options.RequireMirrored).
+	ReasonNotMirrored Reason = "checkpoint-not-mirrored"
+	// ReasonWitnessQuorum: a log entry's checkpoint does not carry the
+	// witness cosignatures the witness policy's quorum requires (itself
+	// or through the mirrored checkpoint it was checked against).
+	ReasonWitnessQuorum Reason = "witness-quorum-not-met"
 	// ReasonTlogUnverified: the log entries could not be verified for
 	// another reason (fewer verified entries than required).
 	ReasonTlogUnverified Reason = "tlog-unverified"
@@ -154,7 +169,7 @@ var Reasons = []Reason{
 	ReasonSignatureInvalid, ReasonKeyMismatch, ReasonKeyInvalid, ReasonIdentityMismatch,
 	ReasonCertificateChainInvalid, ReasonSCTInvalid,
 	ReasonNoTlogEntry, ReasonNoLogEntryFound, ReasonLogBundleMismatch, ReasonTlogEntryInconsistent, ReasonNoLogInTrustedRoot, ReasonSETInvalid, ReasonInclusionProofInvalid,
-	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonOutsideValidity, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
+	ReasonCheckpointInvalid, ReasonTlogEntryMismatch, ReasonOutsideValidity, ReasonSplitView, ReasonNotMirrored, ReasonWitnessQuorum, ReasonTlogUnverified, ReasonNoSigningTime, ReasonTimestampUnverified,
 	ReasonTrustedRootInvalid, ReasonTrustTooOld,
 	ReasonVerificationFailed,
 }

@@ -86,6 +86,10 @@ type LogEntry struct {
 	Version          string `json:"version,omitempty"`
 	InclusionProof   bool   `json:"inclusionProof"`
 	InclusionPromise bool   `json:"inclusionPromise"`
+	// Mirror is what the mirror of the entry's log said about its
+	// checkpoint; nil when no mirror was consulted (trust from a
+	// --trusted-root file, no inclusion proof, or the entry not verified).
+	Mirror *LogMirror `json:"mirror,omitempty"`
 }
 
 // TimeUsed is one verified time: "Tlog" (a log's integrated time),

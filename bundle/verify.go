@@ -18,6 +18,7 @@ package bundle
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -40,6 +41,8 @@ import (
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/airlock-project/airlock/tlog"
 )
 
 // ErrRejected is wrapped by every error that means the evidence does not
@@ -136,6 +139,29 @@ type Options struct {
 	// a CA's intermediate is checked against its root once. Worth it for
 	// batches; a single verification gains nothing.
 	CacheCertificates bool
+
+	// Mirror, when set, checks the checkpoint of every log entry with an
+	// inclusion proof against the mirrored history of its log, after
+	// sigstore-go has verified the bundle (so the checkpoint's signature
+	// by the log is verified). A checkpoint that contradicts the mirror is
+	// rejected (ReasonSplitView); one the mirror cannot vouch for (newer
+	// than the mirror, older with no proof, no mirror of its log) is a
+	// warning, or a rejection under RequireMirrored. nil: no mirror is
+	// consulted (trust from a trusted_root.json file alone).
+	Mirror MirrorChecker
+	// RequireMirrored rejects (ReasonNotMirrored) a checkpoint the mirror
+	// does not vouch for, instead of warning. Without Mirror it is
+	// ignored.
+	RequireMirrored bool
+	// Witness, when set with Mirror, requires each checked checkpoint to
+	// carry a quorum of witness cosignatures under this policy, itself or
+	// through the mirrored checkpoint it was matched or proved against
+	// (ReasonWitnessQuorum otherwise). nil: cosignatures are not required.
+	Witness *tlog.WitnessPolicy
+	// WitnessExempt lists checkpoint origins the witness policy does not
+	// apply to: the site log, which is its own mirror and has no
+	// witnesses.
+	WitnessExempt []string
 }
 
 // Verifier verifies evidence under one Trust and Policy. It is safe for
@@ -148,6 +174,7 @@ type Verifier struct {
 	identity *sgverify.CertificateIdentity
 	keyFP    string
 	cached   bool // sources wrap plain with certificate caches
+	opts     Options
 
 	mu        sync.Mutex
 	verifiers map[verifierKey]*sgverify.Verifier
@@ -162,7 +189,7 @@ type verifierKey struct {
 // NewVerifier checks the policy and prepares trusted material. Its errors
 // are usage errors (no key or identity, a bad regexp), not rejections.
 func NewVerifier(t Trust, p Policy, o Options) (*Verifier, error) {
-	v := &Verifier{trust: t, policy: p, cached: o.CacheCertificates, verifiers: map[verifierKey]*sgverify.Verifier{}}
+	v := &Verifier{trust: t, policy: p, cached: o.CacheCertificates, opts: o, verifiers: map[verifierKey]*sgverify.Verifier{}}
 	hasID := p.CertificateIdentity != "" || p.CertificateIdentityRegexp != ""
 	hasIss := p.CertificateOIDCIssuer != "" || p.CertificateOIDCIssuerRegexp != ""
 	switch {
@@ -385,6 +412,12 @@ func (e *reworded) Unwrap() error { return e.err }
 // DigestAlgorithms(b). The Result is never nil; err wraps ErrRejected when
 // the evidence does not hold.
 func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact) (*Result, error) {
+	return v.VerifyBundleContext(context.Background(), b, evidence, a)
+}
+
+// VerifyBundleContext is VerifyBundle with a context for the mirror check
+// (Options.Mirror).
+func (v *Verifier) VerifyBundleContext(ctx context.Context, b *sgbundle.Bundle, evidence string, a Artifact) (*Result, error) {
 	rej := func(r *Result, err error) (*Result, error) {
 		if v.policy.InsecureIgnoreTlogUnsafe && v.policy.Key != nil && !slices.Contains(r.Warnings, insecureTlogWarning) {
 			r.Warnings = append(r.Warnings, insecureTlogWarning)
@@ -538,6 +571,19 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 		if err := v.fill(r, res, b, i); err != nil {
 			return rej(r, err)
 		}
+		var mirrorWarnings []string
+		if k.tlog {
+			// Only checkpoints sigstore-go verified are checked: under
+			// --insecure-ignore-tlog on the key alone, none was.
+			w, err := v.checkMirror(ctx, r, b)
+			if err != nil && !errors.Is(err, ErrRejected) {
+				return nil, err
+			}
+			if err != nil {
+				return rej(r, err)
+			}
+			mirrorWarnings = w
+		}
 		if !(k.now && !k.tlog && !k.tsa) {
 			// Trust material vouched: what weakens it concerns this
 			// result. (On the key alone, it does not; nor does what
@@ -570,6 +616,7 @@ func (v *Verifier) VerifyBundle(b *sgbundle.Bundle, evidence string, a Artifact)
 			// used.
 			r.Trust.Source = "--key"
 		}
+		r.Warnings = append(r.Warnings, mirrorWarnings...)
 		return r, nil
 	}
 	r.Warnings = append(append([]string{}, v.trust.Warnings...), r.Warnings...)

@@ -120,7 +120,14 @@ func report(stderr io.Writer, err error) int {
 	// One line, whatever a library put in its message.
 	msg := strings.Join(strings.FieldsFunc(err.Error(), func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
-	fmt.Fprintf(stderr, "airlock: error: %s\n", msg)
+	if sv := new(bundle.SplitViewError); errors.As(err, &sv) {
+		// Not an error like the others: said as checkpoints import says
+		// it, with the evidence.
+		fmt.Fprintf(stderr, "airlock: %s\n", msg)
+		printEvidence(stderr, err)
+	} else {
+		fmt.Fprintf(stderr, "airlock: error: %s\n", msg)
+	}
 	var he *hintError
 	if errors.As(err, &he) && he.hint != "" {
 		fmt.Fprintf(stderr, "airlock: hint: %s\n", he.hint)
@@ -240,7 +247,16 @@ var reasonTable = map[bundle.Reason]reasonRow{
 		}
 		return ""
 	}},
-	bundle.ReasonOutsideValidity:     {exitRejected, nil},
+	bundle.ReasonOutsideValidity: {exitRejected, nil},
+	bundle.ReasonSplitView: {exitRejected, func(hintContext) string {
+		return "the log signed two different histories: keep the bundle and the evidence printed above, hand them to the log's operator and your security team, and do not trust entries of this log until it is resolved"
+	}},
+	bundle.ReasonNotMirrored: {exitRejected, func(hintContext) string {
+		return "import a mirror pack that holds the log's checkpoint at or after the bundle's (or a consistency proof from the bundle's size) with 'airlock checkpoints import PACK', or verify without --require-mirrored (a warning then)"
+	}},
+	bundle.ReasonWitnessQuorum: {exitRejected, func(hintContext) string {
+		return "import a mirror pack whose checkpoints carry the witnesses' cosignatures, or check the witness policy (--witness-policy, 'airlock checkpoints policy')"
+	}},
 	bundle.ReasonTlogUnverified:      {exitRejected, trustedRootMissing},
 	bundle.ReasonNoSigningTime:       {exitRejected, nil},
 	bundle.ReasonTimestampUnverified: {exitRejected, trustedRootMissing},

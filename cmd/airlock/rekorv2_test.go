@@ -21,7 +21,6 @@ import (
 	"github.com/airlock-project/airlock/hsm/softhsmtest"
 	"github.com/airlock-project/airlock/tlog/rekorv2"
 	"github.com/airlock-project/airlock/tlog/rekorv2/rekortest"
-	"github.com/airlock-project/airlock/trust/tufgen"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
 
@@ -149,16 +148,7 @@ func TestSignRekorV2(t *testing.T) {
 
 	// Without --rekor-key the log key comes from the database's trusted
 	// roots; the bundle then verifies with trust from the database too.
-	r, err := genRepo(1, filepath.Join(dir, "trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := filepath.Join(dir, "repo")
-	if err := tufgen.WriteDir(repo, r.Files); err != nil {
-		t.Fatal(err)
-	}
-	runRekorAirlock(t, bin, dir, 0, "trust", "init", "--root", filepath.Join(repo, "1.root.json"), "--name", "site")
-	runRekorAirlock(t, bin, dir, 0, "trust", "update", "--from", repo)
+	trustInDatabase(t, bin, dir, "trusted_root.json")
 	runRekorAirlock(t, bin, dir, 0, "sign-blob", "--key", "k.key", "--tlog", "rekor="+srv.URL, "--bundle", "f2.db.json", "f2.txt")
 	runRekorAirlock(t, bin, dir, 0, "verify-blob", "--key", "k.pub", "--bundle", "f2.db.json", "f2.txt")
 }

@@ -77,6 +77,7 @@ func renderResults(c *cli.Context, jsonOut, anyType bool, v *bundle.Verifier, it
 		}
 		if jsonOut {
 			writeJSONLine(stdout, r)
+			printEvidence(stderr, ir.Err)
 			continue
 		}
 		switch {
@@ -84,6 +85,7 @@ func renderResults(c *cli.Context, jsonOut, anyType bool, v *bundle.Verifier, it
 			fmt.Fprintf(stdout, "OK %s\n", r.Artifact.Name)
 		case errors.Is(ir.Err, bundle.ErrRejected):
 			fmt.Fprintf(stdout, "REJECTED %s: %s\n", r.Artifact.Name, oneLine(ir.Err.Error()))
+			printEvidence(stderr, ir.Err)
 		default:
 			fmt.Fprintf(stdout, "ERROR %s: %s\n", r.Artifact.Name, oneLine(ir.Err.Error()))
 		}

@@ -34,7 +34,7 @@ func verifyCommands() []*cli.Command {
 			&cli.BoolFlag{Name: "insecure-ignore-tlog", Usage: "accept key-signed evidence with no transparency-log entry (a bundle without one, a detached signature whose entry the site log does not hold); with --use-signed-timestamps, certificate-signed bundles verified by an RFC 3161 timestamp (prints a warning)"},
 			&cli.BoolFlag{Name: "use-signed-timestamps", Usage: "with --insecure-ignore-tlog: accept a certificate-signed bundle with no log entry on its RFC 3161 timestamps from a TSA of the trusted root (GitHub private-instance attestations)"},
 			&cli.BoolFlag{Name: "insecure-ignore-sct", Usage: "do not require the certificate's signed certificate timestamp (a private CA without a CT log; prints a warning)"},
-		}, trustFlags()...)
+		}, append(mirrorFlags(), trustFlags()...)...)
 	}
 	return []*cli.Command{
 		{
@@ -50,6 +50,15 @@ in the database's site log, or in the bundle given beside it with --bundle, whic
 must hold that very signature (or with --insecure-ignore-tlog). FILE.sigstore.json
 is not picked up for --signature. Prints "Verified OK"; --output json prints one
 JSON object per verification (docs/json.md).
+
+With trust from the database, each log entry's checkpoint is also checked against
+the database's checkpoint mirror ('airlock checkpoints import'; the site log is its
+own mirror): a checkpoint that contradicts it is a SECURITY ERROR that prints the
+evidence (exit 1); one the mirror cannot vouch for (newer than the mirror, older
+with no consistency proof, or of a log not mirrored) is a warning, or a rejection
+with --require-mirrored. --witness-policy FILE (or the stored policy) requires
+witness cosignatures. With --trusted-root FILE the mirror is not consulted
+(docs/mirror-verify.md).
 
 Exit codes: 0 verified; 1 rejected; 2 could not run, including database trust
 older than --max-trust-age: none left, or the trust left (the site log, fresher
@@ -78,7 +87,9 @@ Examples:
 or in the bundle given beside it with --bundle). --type requires the predicate type; cosign's
 names map as cosign maps them (spdxjson -> https://spdx.dev/Document, cyclonedx ->
 https://cyclonedx.org/bom, slsaprovenance -> https://slsa.dev/provenance/v0.2,
-slsaprovenance1 -> https://slsa.dev/provenance/v1).
+slsaprovenance1 -> https://slsa.dev/provenance/v1). With trust from the database, each
+log entry's checkpoint is checked against the checkpoint mirror, as verify-blob
+does (--require-mirrored, --witness-policy; docs/mirror-verify.md).
 
 Examples:
    airlock verify-attestation --bundle hello.tgz.att.sigstore.json --type spdxjson \
@@ -133,6 +144,9 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	case sigPath != "" && keyPath == "":
 		return withHint(usageErrorf("--signature needs --key"),
 			"a detached signature carries no certificate; verify a bundle for keyless signatures")
+	}
+	if err := checkMirrorFlags(c); err != nil {
+		return err
 	}
 	// A malformed --max-trust-age is a mistake even when no database trust
 	// is used (--trusted-root, --signature): say so before any work.
@@ -206,6 +220,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	var trustWarnings []string
 	var setAside string // the hint naming repositories left out of database trust
 	var stale error     // repositories set aside as older than --max-trust-age
+	opts := bundle.Options{CacheCertificates: len(items) > 1}
 	if sigPath != "" && bundlePath == "" {
 		// A detached .sig/.att is checked against --key: it has no
 		// certificate for trusted material to vouch for. Its log entry is
@@ -238,6 +253,17 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			trust.Warnings = sel.Warnings
 			setAside = setAsideHint(sel)
 			stale = sel.StaleError()
+			if c.String("trusted-root") == "" {
+				// Database trust: the checkpoints are checked against
+				// the database's mirror (the site log is its own).
+				path, err := dbPath(c)
+				if err != nil {
+					return err
+				}
+				if err := mirrorOptions(c, path, &opts); err != nil {
+					return err
+				}
+			}
 		case p.Key != nil && p.InsecureIgnoreTlogUnsafe && c.String("trusted-root") == "" &&
 			noTrustConfigured(err):
 			// No trust configured at all: nothing but the key could be
@@ -259,7 +285,7 @@ func verifyAction(c *cli.Context, attestation bool) error {
 			return err
 		}
 	}
-	v, err := bundle.NewVerifier(trust, p, bundle.Options{CacheCertificates: len(items) > 1})
+	v, err := bundle.NewVerifier(trust, p, opts)
 	if err != nil {
 		if errors.Is(err, bundle.ErrRejected) {
 			return rejectAll(c, jsonOut, items, trust.From, now, err)
@@ -268,6 +294,11 @@ func verifyAction(c *cli.Context, attestation bool) error {
 	}
 
 	results := v.VerifyFiles(c.Context, items)
+	if opts.Mirror != nil {
+		if path, err := dbPath(c); err == nil {
+			recordSplitViews(c, path, items, results, now)
+		}
+	}
 	for i := range results {
 		if r := results[i].Result; r != nil {
 			r.Warnings = append(append([]string{}, trustWarnings...), r.Warnings...)

@@ -159,6 +159,26 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 	run(0, append(append([]string{"verify-blob", "--bundle", filepath.Join(conf, "happy-path-v0.3", "bundle.sigstore.json")}, id...),
 		"sha256:"+fileSHA256(t, filepath.Join(conf, "a.txt")))...)
 
+	// The checkpoint mirror: a pack of the shard's checkpoint imported
+	// (the import is traced too), then the bundle verified with the
+	// mirror required (matched), as an attestation of a shard not
+	// mirrored (a warning).
+	v03 := filepath.Join(conf, "happy-path-v0.3", "bundle.sigstore.json")
+	note, err := bundleCheckpoint(v03)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack, err := checkpointPack([]byte(note))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pg.pack"), pack, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(0, "checkpoints", "import", "pg.pack")
+	run(0, append(append([]string{"verify-blob", "--require-mirrored", "--bundle", v03}, id...), filepath.Join(conf, "a.txt"))...)
+	run(0, append(append([]string{"verify-attestation", "--bundle", dsse, "--type", "slsaprovenance1"}, id...), filepath.Join(conf, "a.txt"))...)
+
 	// Key-signed evidence airlock makes (signing is not traced): a bundle,
 	// a detached .sig, a DSSE attestation as bundle and envelope, a batch.
 	key, err := generateKey("ecdsa-p256")
@@ -221,6 +241,8 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(0, "verify-blob", "--key", "k.pub", "--bundle", "s.json", "s.tgz")
+	// The site log as its own mirror.
+	run(0, "verify-blob", "--require-mirrored", "--key", "k.pub", "--bundle", "s.json", "s.tgz")
 	run(0, "verify-blob", "--key", "k.pub", "--signature", "s.sig", "s.tgz")
 	run(0, "verify-attestation", "--key", "k.pub", "--type", "spdxjson", "--signature", "s.att", "s.tgz")
 	// The .sig with the bundle written beside it: its log evidence.
@@ -233,9 +255,9 @@ func TestVerifyUsesNoNetwork(t *testing.T) {
 		t.Errorf("%d connection(s) to the proxy tripwire: airlock made HTTP requests", n)
 	}
 	// A floor, so that losing the conformance cases or a verify form
-	// cannot pass quietly (today 77: 2 trust runs, the conformance cases, the
-	// good ones again from the database, and the forms above).
-	const minTracedRuns = 70
+	// cannot pass quietly (today 81: 2 trust runs, 55 cases, the good ones
+	// again from the database, 13 more forms, 4 of the mirror).
+	const minTracedRuns = 78
 	if traced < minTracedRuns {
 		t.Errorf("%d traced runs, want at least %d", traced, minTracedRuns)
 	}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/airlock-project/airlock/bundle"
+)
+
+// printEvidence prints the evidence a split view carries (both signed
+// checkpoints and the proof that fails, each between BEGIN and END
+// lines), verbatim, so that an operator can hand it over as it is.
+// Nothing for other errors.
+func printEvidence(w io.Writer, err error) {
+	var sv *bundle.SplitViewError
+	if !errors.As(err, &sv) {
+		return
+	}
+	ev := sv.Evidence()
+	if !strings.HasSuffix(ev, "\n") {
+		ev += "\n"
+	}
+	// The words of printSecurityError (checkpoints import), so that a
+	// split view reads the same wherever it is found.
+	fmt.Fprintf(w, "airlock: evidence (both signed checkpoints and the proof; hand it to the log's operator and other sites):\n%s", ev)
+}
