@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -139,9 +140,15 @@ func Open(path string, opts Options) (*DB, error) {
 	// (a site log of many entries) gets the meta, length and freelist
 	// checks above, and its reads and writes run under guard as before.
 	if st, err := os.Stat(path); err == nil && st.Size() <= FullCheckMaxSize {
-		if err := db.checkAll(); err != nil {
-			b.Close()
-			return nil, err
+		id, known := fileIdentity(st)
+		if _, done := checked.Load(id); !known || !done {
+			if err := db.checkAll(); err != nil {
+				b.Close()
+				return nil, err
+			}
+			if known {
+				checked.Store(id, struct{}{})
+			}
 		}
 	}
 	if err := db.checkSchema(opts.ReadOnly); err != nil {
@@ -150,6 +157,14 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	return db, nil
 }
+
+// checked holds the identities of the files this process has walked page
+// by page and found whole (fileID): a batch verification opens the
+// database once per distinct checkpoint, and the walk is the larger part
+// of an open. Any write changes a file's change time (which no user
+// process can set back), so a file written since, by anyone, is walked
+// again.
+var checked sync.Map
 
 func (db *DB) checkSchema(readOnly bool) error {
 	check := func(tx *bolt.Tx) error {
