@@ -401,6 +401,22 @@ func LogInitTx(keyRef string, recs ...AuditRecord) func(*bolt.Tx) error {
 	}
 }
 
+// LogInitSealTx is LogInitTx with the audit records of plan, sealed as
+// planned (AuditPlan.Tx), instead of recs.
+func LogInitSealTx(keyRef string, plan *AuditPlan) func(*bolt.Tx) error {
+	audit := plan.Tx()
+	return func(tx *bolt.Tx) error {
+		b := tx.Bucket(BucketLog)
+		if b == nil {
+			return errors.New("no site log in the database")
+		}
+		if err := b.Put(logKeyKeyRef, []byte(keyRef)); err != nil {
+			return err
+		}
+		return audit(tx)
+	}
+}
+
 // LogKeyRef returns the log key's reference stored by LogInitTx, "" if
 // there is none.
 func (s *SiteLog) LogKeyRef(ctx context.Context) (string, error) {

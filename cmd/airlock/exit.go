@@ -91,6 +91,8 @@ func isRejection(err error) bool {
 var rejectionErrors = []error{
 	bundle.ErrRejected,
 	errAuditBroken,
+	errAuditTampered,    // audit verify found the database changed
+	errAuditNotExtended, // a seal would vouch for a rewritten trail
 	trust.ErrRejected, // TUF metadata refused on import
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
