@@ -279,7 +279,11 @@ func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 		rep.Unsealed = append(rep.Unsealed, leaves[i].rec)
 	}
 	if len(rep.Unsealed) > 0 && newest != nil {
-		problem(AuditUnsealed, leaves[sealed].seq, "", "%d audit records after the newest seal (%s) are not sealed: %s", len(rep.Unsealed), seqRange(leaves[sealed].seq, leaves[n-1].seq), kindsOf(rep.Unsealed))
+		what := fmt.Sprintf("%d audit records after the newest seal (%s) are", len(rep.Unsealed), seqRange(leaves[sealed].seq, leaves[n-1].seq))
+		if len(rep.Unsealed) == 1 {
+			what = fmt.Sprintf("1 audit record after the newest seal (%d) is", leaves[sealed].seq)
+		}
+		problem(AuditUnsealed, leaves[sealed].seq, "", "%s not sealed: %s", what, kindsOf(rep.Unsealed))
 	}
 	for _, seq := range chain {
 		if int64(seq) > sealed && newest != nil {
@@ -418,7 +422,11 @@ func locateRewrite(al, seals *bolt.Bucket, leaves []auditLeaf, size int64, check
 	if lo < int64(len(leaves)) {
 		first = leaves[lo].seq
 	}
-	problem(AuditRecordRewritten, first, "", "the sealed audit records do not hash to the seal's root: a record among %s was rewritten (with the stored tree hashes)", seqRange(first, leaves[hi-1].seq))
+	which := "a record among " + seqRange(first, leaves[hi-1].seq)
+	if first == leaves[hi-1].seq {
+		which = fmt.Sprintf("record %d", first)
+	}
+	problem(AuditRecordRewritten, first, "", "the sealed audit records do not hash to the seal's root: %s was rewritten (with the stored tree hashes; the seals of smaller trees bound it)", which)
 }
 
 func sealDesc(s AuditSeal) string {
