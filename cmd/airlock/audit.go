@@ -35,7 +35,7 @@ Examples:
 			Name:  "list",
 			Usage: "print every audit record after checking the hash chain",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "kind", Usage: "only records of `KIND` (sign, attest, trust-init, trust-update, log-init)"},
+				&cli.StringFlag{Name: "kind", Usage: "only records of `KIND` (sign, attest, trust-init, trust-update, log-init, audit-baseline)"},
 			},
 			Description: `Reads the audit trail from the database: trust imports (with the time they were
 verified as of) and signatures (key, artifact digest, bundle digest). Each record
