@@ -135,22 +135,31 @@ func (db *DB) VerifyAudit(check AuditCheck) (*AuditReport, error) {
 
 // auditLeaf is one record as read back.
 type auditLeaf struct {
-	seq  uint64
-	rec  AuditRecord
-	ok   bool // parsed
-	hash sumdb.Hash
+	seq    uint64
+	data   []byte // the stored bytes (valid in the read transaction)
+	hash   sumdb.Hash
+	parsed bool
+	rec    AuditRecord
+	ok     bool // parsed, and numbered as its key
+}
+
+func (l *auditLeaf) parse() {
+	if !l.parsed {
+		l.parsed = true
+		l.ok = json.Unmarshal(l.data, &l.rec) == nil && l.rec.Seq == l.seq
+	}
 }
 
 func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 	problem := func(code string, seq uint64, repo, format string, args ...any) {
 		rep.Problems = append(rep.Problems, AuditProblem{Code: code, Record: seq, Repository: repo, Message: fmt.Sprintf(format, args...)})
 	}
-	// The records, in key order: leaf i is the i-th record read.
+	// The records, in key order: leaf i is the i-th record read. Their
+	// bytes stay in the read transaction's map; a record is parsed only
+	// when a check needs what it says (see parse, below).
 	var leaves []auditLeaf
-	var chain []uint64 // records that do not link to the one before
 	if audit := tx.Bucket(bucketAudit); audit != nil {
 		var want uint64 = 1
-		var prev []byte
 		err := audit.ForEach(func(k, v []byte) error {
 			if len(k) != 8 || v == nil {
 				return fmt.Errorf("audit trail holds a key %x that is not a record number", k)
@@ -162,16 +171,7 @@ func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 				}
 				want = seq
 			}
-			l := auditLeaf{seq: seq, hash: sumdb.RecordHash(v)}
-			if json.Unmarshal(v, &l.rec) == nil && l.rec.Seq == seq {
-				l.ok = true
-			}
-			sum := sha256.Sum256(prev)
-			if prev == nil && l.rec.Prev != "" || prev != nil && l.rec.Prev != hex.EncodeToString(sum[:]) || !l.ok {
-				chain = append(chain, seq)
-			}
-			prev = v
-			leaves = append(leaves, l)
+			leaves = append(leaves, auditLeaf{seq: seq, data: v, hash: sumdb.RecordHash(v)})
 			want++
 			return nil
 		})
@@ -274,9 +274,20 @@ func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 		}
 	}
 
-	// Unsealed records.
+	// Unsealed records, and their links (a seal covers the sealed ones').
+	var chain []uint64 // unsealed records that do not link to the one before
 	for i := sealed; i < n; i++ {
-		rep.Unsealed = append(rep.Unsealed, leaves[i].rec)
+		l := &leaves[i]
+		l.parse()
+		rep.Unsealed = append(rep.Unsealed, l.rec)
+		want := ""
+		if i > 0 {
+			sum := sha256.Sum256(leaves[i-1].data)
+			want = hex.EncodeToString(sum[:])
+		}
+		if !l.ok || l.rec.Prev != want {
+			chain = append(chain, l.seq)
+		}
 	}
 	if len(rep.Unsealed) > 0 && newest != nil {
 		what := fmt.Sprintf("%d audit records after the newest seal (%s) are", len(rep.Unsealed), seqRange(leaves[sealed].seq, leaves[n-1].seq))
@@ -299,7 +310,13 @@ func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 		sealed bool
 	}
 	last := map[string]desc{}
-	for i, l := range leaves {
+	stateField := []byte(`"` + AuditFieldState + `"`)
+	for i := range leaves {
+		l := &leaves[i]
+		if !bytes.Contains(l.data, stateField) {
+			continue // not a record of a repository's state
+		}
+		l.parse()
 		name, state := l.rec.Fields[AuditFieldRepository], l.rec.Fields[AuditFieldState]
 		if !l.ok || name == "" || state == "" {
 			continue
@@ -377,7 +394,8 @@ func locateRewrite(al, seals *bolt.Bucket, leaves []auditLeaf, size int64, check
 		for i := int64(0); i < size; i++ {
 			v := hb.Get(key64(sumdb.StoredHashIndex(0, i)))
 			if v != nil && !bytes.Equal(v, leaves[i].hash[:]) {
-				l := leaves[i]
+				l := &leaves[i]
+				l.parse()
 				what := "its stored bytes"
 				if l.ok {
 					what = fmt.Sprintf("a %s record of %s", l.rec.Kind, l.rec.Time.Format(time.RFC3339))
