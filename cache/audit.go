@@ -255,10 +255,11 @@ type AuditPlan struct {
 
 // PlanAudit plans appending recs and sealing the result. check, if not
 // nil, runs in the same read transaction with the latest seal (nil if
-// none) and the root of the stored tree at any size up to Base: it should
-// refuse (return an error) a trail that is not an extension of the latest
-// seal, which a new seal must not vouch for.
-func (db *DB) PlanAudit(check func(headSeal []byte, rootAt func(size int64) ([32]byte, error)) error, recs ...AuditRecord) (*AuditPlan, error) {
+// none), the number of records before the append (base) and the root of
+// the stored tree at any size up to base: it should refuse (return an
+// error) a trail that is not an extension of the latest seal, which a new
+// seal must not vouch for.
+func (db *DB) PlanAudit(check func(headSeal []byte, base int64, rootAt func(size int64) ([32]byte, error)) error, recs ...AuditRecord) (*AuditPlan, error) {
 	p := &AuditPlan{recs: recs}
 	err := db.view(func(tx *bolt.Tx) error {
 		audit := tx.Bucket(bucketAudit)
@@ -310,7 +311,7 @@ func (db *DB) PlanAudit(check func(headSeal []byte, rootAt func(size int64) ([32
 				}
 				return sumdb.TreeHash(size, o)
 			}
-			if err := check(p.HeadSeal, rootAt); err != nil {
+			if err := check(p.HeadSeal, p.Base, rootAt); err != nil {
 				return err
 			}
 		}

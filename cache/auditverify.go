@@ -294,7 +294,7 @@ func verifyAuditTx(tx *bolt.Tx, check AuditCheck, rep *AuditReport) error {
 		if len(rep.Unsealed) == 1 {
 			what = fmt.Sprintf("1 audit record after the newest seal (%d) is", leaves[sealed].seq)
 		}
-		problem(AuditUnsealed, leaves[sealed].seq, "", "%s not sealed: %s", what, kindsOf(rep.Unsealed))
+		problem(AuditUnsealed, leaves[sealed].seq, "", "%s not sealed: %s", what, AuditKinds(rep.Unsealed))
 	}
 	for _, seq := range chain {
 		if int64(seq) > sealed && newest != nil {
@@ -468,8 +468,9 @@ func shortHash(h string) string {
 	return h
 }
 
-// kindsOf says how many records of each kind recs holds.
-func kindsOf(recs []AuditRecord) string {
+// AuditKinds says how many records of each kind recs holds: "2 sign, 1
+// trust-update".
+func AuditKinds(recs []AuditRecord) string {
 	count := map[string]int{}
 	var kinds []string
 	for _, r := range recs {

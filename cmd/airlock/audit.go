@@ -188,12 +188,15 @@ Examples:
 
 // auditSealResult is `audit seal -o json`.
 type auditSealResult struct {
-	Database string    `json:"database"`
-	Records  int64     `json:"records"`
-	Baseline []string  `json:"baseline"` // repositories recorded by this seal
-	Sealed   bool      `json:"sealed"`   // false: the trail was sealed already
-	Seal     *sealJSON `json:"seal"`
-	LogKey   string    `json:"logKey"`
+	Database string   `json:"database"`
+	Records  int64    `json:"records"`
+	Baseline []string `json:"baseline"` // repositories recorded by this seal
+	// Newly are the records written since the last seal, which this seal
+	// vouches for from now on (the baseline records besides).
+	Newly  []cache.AuditRecord `json:"newlySealed"`
+	Sealed bool                `json:"sealed"` // false: the trail was sealed already
+	Seal   *sealJSON           `json:"seal"`
+	LogKey string              `json:"logKey"`
 }
 
 func auditSealAction(c *cli.Context) error {
@@ -255,12 +258,15 @@ func auditSealAction(c *cli.Context) error {
 		db.Close()
 		return err
 	}
-	plan, err := sealer.plan(db, now, baseline...)
+	plan, err := sealer.plan(db, now, true, baseline...)
 	db.Close()
 	if err != nil {
 		return err
 	}
-	res := auditSealResult{Database: path, Records: plan.Size, Baseline: []string{}, LogKey: logKeyFingerprint(lk)}
+	res := auditSealResult{Database: path, Records: plan.Size, Baseline: []string{}, LogKey: logKeyFingerprint(lk), Newly: rep.Unsealed}
+	if res.Newly == nil {
+		res.Newly = []cache.AuditRecord{}
+	}
 	for _, r := range baseline {
 		res.Baseline = append(res.Baseline, r.Fields[cache.AuditFieldRepository])
 	}
@@ -294,6 +300,11 @@ func auditSealAction(c *cli.Context) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Sealed the audit trail: %d records, root %s\n", res.Records, res.Seal.RootHash)
+	if n := len(res.Newly); n > 0 && rep.Seal != nil {
+		fmt.Fprintf(w, "  sealed: %d records written since the last seal (%s)\n", n, cache.AuditKinds(res.Newly))
+	} else if n > 0 {
+		fmt.Fprintf(w, "  sealed: the %d records of a trail never sealed before (%s)\n", n, cache.AuditKinds(res.Newly))
+	}
 	if len(res.Baseline) > 0 {
 		fmt.Fprintf(w, "  first seal: recorded the state of %s as it is now (audit-baseline records); it vouches from now on\n", strings.Join(res.Baseline, ", "))
 	}

@@ -46,12 +46,24 @@ func logKeys(m tlog.Meta) []*tlog.LogKey {
 	return keys
 }
 
+// errUnsealedTail means records written without the log key (trust init
+// or update, signing without the site log) follow the latest seal: a
+// signing batch does not seal them unseen; audit seal does, once the
+// custodian has looked.
+var errUnsealedTail = errors.New("the trail holds records no seal covers")
+
 // plan plans appending recs to db's trail with a seal signed at now. It
-// refuses a trail whose records no longer hash to its latest seal.
-func (s auditSealer) plan(db *cache.DB, now time.Time, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
+// refuses a trail whose records no longer hash to its latest seal, and,
+// unless tail, one with records after the latest seal (or, never sealed,
+// any record): a seal made on the side of another command vouches only
+// for what was sealed already and what that command recorded.
+func (s auditSealer) plan(db *cache.DB, now time.Time, tail bool, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
 	keys := append(logKeys(s.meta), s.key)
-	check := func(head []byte, rootAt func(int64) ([32]byte, error)) error {
+	check := func(head []byte, base int64, rootAt func(int64) ([32]byte, error)) error {
 		if head == nil {
+			if !tail && base > 0 {
+				return fmt.Errorf("%w: the trail's %d records were never sealed", errUnsealedTail, base)
+			}
 			return nil
 		}
 		seal, _, err := tlog.OpenSeal(head, keys)
@@ -65,6 +77,9 @@ func (s auditSealer) plan(db *cache.DB, now time.Time, recs ...cache.AuditRecord
 		if root != seal.Hash {
 			return fmt.Errorf("%w: its first %d records no longer hash to the seal's root", errAuditNotExtended, seal.Size)
 		}
+		if !tail && base > seal.Size {
+			return fmt.Errorf("%w: %s, written after the latest seal (of %d records)", errUnsealedTail, seqSpan(seal.Size+1, base), seal.Size)
+		}
 		return nil
 	}
 	p, err := db.PlanAudit(check, recs...)
@@ -77,18 +92,29 @@ func (s auditSealer) plan(db *cache.DB, now time.Time, recs ...cache.AuditRecord
 	return p, nil
 }
 
+func seqSpan(a, b int64) string {
+	if a == b {
+		return fmt.Sprintf("record %d", a)
+	}
+	return fmt.Sprintf("records %d to %d", a, b)
+}
+
 // planFile is plan on the database at path, opened read-only for it.
-func (s auditSealer) planFile(path string, now time.Time, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
+func (s auditSealer) planFile(path string, now time.Time, tail bool, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
 	db, err := cache.Open(path, cache.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	return s.plan(db, now, recs...)
+	return s.plan(db, now, tail, recs...)
 }
 
 // warnUnsealed says that records were written without a seal.
 func warnUnsealed(w io.Writer, why error) {
+	if errors.Is(why, errUnsealedTail) {
+		fmt.Fprintf(w, "airlock: warning: the audit records were written unsealed: %v (by commands that do not hold the log key); review them ('airlock audit verify --log-key PUB' lists them) and seal them with 'airlock audit seal --key LOGKEY'\n", why)
+		return
+	}
 	fmt.Fprintf(w, "airlock: warning: the audit records were written unsealed: %v; 'airlock audit verify' reports them until 'airlock audit seal' seals them\n", why)
 }
 

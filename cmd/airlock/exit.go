@@ -93,7 +93,7 @@ var rejectionErrors = []error{
 	errAuditBroken,
 	errAuditTampered,    // audit verify found the database changed
 	errAuditNotExtended, // a seal would vouch for a rewritten trail
-	trust.ErrRejected, // TUF metadata refused on import
+	trust.ErrRejected,   // TUF metadata refused on import
 	// Not trust.ErrStale: trust past --max-trust-age says nothing about the
 	// evidence; verification could not run (exit 2), so that CI tells stale
 	// trust from a bad artifact.

@@ -550,7 +550,7 @@ func planLogInitSeal(path string, sealer auditSealer, now time.Time, recs ...cac
 	if err != nil {
 		return nil, err
 	}
-	return sealer.plan(db, now, append(baseline, recs...)...)
+	return sealer.plan(db, now, true, append(baseline, recs...)...)
 }
 
 // appendSiteLog commits the pending append p with the audit records in
@@ -568,7 +568,7 @@ func appendSiteLog(p *bundle.SiteLogAppend, tl *signingLog, recs []cache.AuditRe
 		lk, err := tlog.NewLogKey(tl.key.signer.Public())
 		if err == nil {
 			sealer := auditSealer{meta: p.Log.Meta(), key: lk, signer: tl.key.signer}
-			plan, err = sealer.planFile(store.Path, time.Now(), recs...)
+			plan, err = sealer.planFile(store.Path, time.Now(), false, recs...)
 		}
 		if err != nil {
 			warnUnsealed(warn, err)
