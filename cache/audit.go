@@ -102,6 +102,7 @@ func appendAuditTx(tx *bolt.Tx, r AuditRecord) error {
 	if err != nil {
 		return err
 	}
+	b.FillPercent = 1 // keys only grow: full pages keep the file small
 	if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), data); err != nil {
 		return err
 	}
@@ -364,6 +365,7 @@ func (p *AuditPlan) Tx() func(*bolt.Tx) error {
 			}
 			return nil
 		}
+		audit.FillPercent = 1
 		for i, data := range p.data {
 			if err := audit.Put(key64(p.Base+int64(i)+1), data); err != nil {
 				return err
