@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/airlock-project/airlock/cache"
@@ -123,17 +122,9 @@ const maxPublicKeyFile = 64 << 10
 
 // readLogPublicKey reads a PEM public key file (PKIX) as a log key.
 func readLogPublicKey(path string) (*tlog.LogKey, error) {
-	f, err := os.Open(path)
+	data, err := readBounded(path, maxPublicKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading the log key %q: %w", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPublicKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the log key %q: %w", path, err)
-	}
-	if len(data) > maxPublicKeyFile {
-		return nil, fmt.Errorf("log key %q is larger than %d bytes", path, maxPublicKeyFile)
+		return nil, fmt.Errorf("log key: %w", err)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PUBLIC KEY" {
