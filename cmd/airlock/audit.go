@@ -361,20 +361,11 @@ func auditVerifyAction(c *cli.Context) error {
 	if err != nil {
 		return withHint(err, "--log-key takes the site log key's PEM public key ('airlock hsm pubkey' of the log key, or a copy kept since log init)")
 	}
-	// The keys the pinned key vouches for: itself. A rotated log's new
-	// key is accepted only through a handover the pinned key signed.
-	keys := []*tlog.LogKey{pinned}
-	var saved *cache.AuditSeal
+	var savedNote []byte
 	if f := c.String("checkpoint"); f != "" {
-		note, err := readBounded(f, tlog.MaxCheckpointSize)
-		if err != nil {
+		if savedNote, err = readBounded(f, tlog.MaxCheckpointSize); err != nil {
 			return err
 		}
-		s, _, err := tlog.OpenSeal(note, keys)
-		if err != nil {
-			return withHint(fmt.Errorf("--checkpoint %q: %w", f, err), "give a seal saved with 'airlock audit checkpoint' from this database, signed by the --log-key key")
-		}
-		saved = &cache.AuditSeal{Size: s.Size, Root: s.Hash, Time: s.Time}
 	}
 	path, err := dbPath(c)
 	if err != nil {
@@ -388,10 +379,11 @@ func auditVerifyAction(c *cli.Context) error {
 		return trustErr(err)
 	}
 	defer db.Close()
-	// The site log: its key must be the pinned one (or one it handed
-	// over to), else the log was replaced.
+	// The site log: its key must be one the pinned key vouches for, else
+	// the log was replaced.
 	var meta tlog.Meta
 	var extra []cache.AuditProblem
+	keys := auditKeys(pinned, meta)
 	l, err := tlog.Open(c.Context, &cache.SiteLog{DB: db})
 	switch {
 	case errors.Is(err, tlog.ErrNoLog):
@@ -399,11 +391,20 @@ func auditVerifyAction(c *cli.Context) error {
 		extra = append(extra, cache.AuditProblem{Code: cache.AuditLogKeyMismatch, Message: fmt.Sprintf("the site log does not open: %v", err)})
 	default:
 		meta = l.Meta()
-		if l.Key().ID != pinned.ID {
+		keys = auditKeys(pinned, meta)
+		if !slices.ContainsFunc(keys, func(k *tlog.LogKey) bool { return k.ID == l.Key().ID }) {
 			extra = append(extra, cache.AuditProblem{Code: cache.AuditLogKeyMismatch, Message: fmt.Sprintf(
 				"the site log is signed by %s, not by the pinned key %s (and no handover from the pinned key names it): the log was replaced, or --log-key is another log's key",
 				logKeyFingerprint(l.Key()), logKeyFingerprint(pinned))})
 		}
+	}
+	var saved *cache.AuditSeal
+	if savedNote != nil {
+		s, _, err := tlog.OpenSeal(savedNote, keys)
+		if err != nil {
+			return withHint(fmt.Errorf("--checkpoint %q: %w", c.String("checkpoint"), err), "give a seal saved with 'airlock audit checkpoint' from this database, signed by the --log-key key")
+		}
+		saved = &cache.AuditSeal{Size: s.Size, Root: s.Hash, Time: s.Time}
 	}
 	rep, err := db.VerifyAudit(cache.AuditCheck{OpenSeal: sealOpener(keys, meta), Saved: saved})
 	if err != nil {
@@ -497,6 +498,17 @@ func auditCheckpointAction(c *cli.Context) error {
 	}
 	_, err = c.App.Writer.Write(head)
 	return err
+}
+
+// auditKeys are the keys whose seals audit verify accepts: the pinned key
+// and the keys it handed over to. A handover is a note the retiring key
+// signs naming its successor (log rotate-key's, stored in the log's
+// metadata); until this airlock follows them, only the pinned key is
+// accepted, and after a rotation the auditor pins the current key. The
+// metadata's key list alone is not enough: anyone who can write the file
+// can write it.
+func auditKeys(pinned *tlog.LogKey, meta tlog.Meta) []*tlog.LogKey {
+	return []*tlog.LogKey{pinned}
 }
 
 // readBounded reads at most limit bytes of the file at path.
