@@ -425,10 +425,9 @@ func auditVerifyAction(c *cli.Context) error {
 	if res.Problems == nil {
 		res.Problems = []cache.AuditProblem{}
 	}
-	onlyUnsealed := true
-	for _, p := range rep.Problems {
-		onlyUnsealed = onlyUnsealed && (p.Code == cache.AuditUnsealed || p.Code == cache.AuditSealMissing)
-	}
+	// Only what a seal answers (unsealed records; for a trail never
+	// sealed, repositories no record describes yet)?
+	sealAnswers := len(extra) == 0 && len(rep.BlocksSeal()) == 0
 	if asJSON {
 		if err := writeJSON(c.App.Writer, res); err != nil {
 			return err
@@ -467,10 +466,16 @@ func auditVerifyAction(c *cli.Context) error {
 		return nil
 	}
 	err = fmt.Errorf("%w: %s", errAuditTampered, res.Problems[0].Message)
-	if len(res.Problems) > 1 {
-		err = fmt.Errorf("%w: %s (and %d more problems)", errAuditTampered, res.Problems[0].Message, len(res.Problems)-1)
+	switch n := len(res.Problems) - 1; {
+	case n == 1:
+		err = fmt.Errorf("%w: %s (and 1 more problem)", errAuditTampered, res.Problems[0].Message)
+	case n > 1:
+		err = fmt.Errorf("%w: %s (and %d more problems)", errAuditTampered, res.Problems[0].Message, n)
 	}
-	if onlyUnsealed {
+	switch {
+	case sealAnswers && rep.Seal == nil:
+		return withHint(err, "the audit trail was never sealed (a database from before seals, or one whose log key never sealed): have the custodian review it and seal it with 'airlock audit seal --key LOGKEY'; the first seal vouches from then on")
+	case sealAnswers:
 		return withHint(err, "records no seal covers are vouched for by nothing: if they are the site's own, seal them with 'airlock audit seal --key LOGKEY' and verify again")
 	}
 	return withHint(err, "the database was changed outside airlock: keep the file for investigation, and restore it from a backup or a copy you trust")

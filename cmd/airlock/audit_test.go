@@ -34,6 +34,7 @@ func init() {
 //	audit-tamper plant FROM TO      copy repository FROM's sub-bucket as TO
 //	audit-tamper anchor REPO        replace REPO's anchor, with its recorded sha256
 //	audit-tamper forge-seal KEY     sign a seal of the trail as it is with the key file KEY
+//	audit-tamper legacy x           make the trail one from before seals (no tree, no seals, no states)
 func cmdAuditTamper(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: audit-tamper rewrite|rewrite-all|truncate|plant|anchor|forge-seal ARGS")
@@ -147,6 +148,31 @@ func cmdAuditTamper(ts *testscript.TestScript, neg bool, args []string) {
 				}
 			}
 			return nil
+		case "legacy":
+			// As an airlock from before seals left it: no audit tree,
+			// no seals, trust records without the repository's state.
+			if err := tx.DeleteBucket([]byte("auditlog")); err != nil {
+				return err
+			}
+			var prev []byte
+			return audit.ForEach(func(k, v []byte) error {
+				var r cache.AuditRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return err
+				}
+				delete(r.Fields, cache.AuditFieldState)
+				r.Prev = ""
+				if prev != nil {
+					sum := sha256.Sum256(prev)
+					r.Prev = hex.EncodeToString(sum[:])
+				}
+				data, err := json.Marshal(r)
+				if err != nil {
+					return err
+				}
+				prev = data
+				return audit.Put(k, data)
+			})
 		case "truncate":
 			n, err := strconv.ParseUint(args[1], 10, 64)
 			if err != nil {
