@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ import (
 // files with the site log at many points (delays spread over one
 // uncontested run), and after each kill checks that the log is consistent
 // (it opens, its checkpoint verifies, every entry's inclusion proof
-// verifies against the signed root, the audit chain holds) and that no
+// verifies against the signed root, the audit chain holds and its seals
+// verify with the log key) and that no
 // bundle on disk names an entry the log does not hold (its index is below
 // the log's size and its body is the stored entry's). The delays spread
 // the kills; nothing asserts a timing.
@@ -51,6 +53,13 @@ func TestSiteLogKill9(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pub, err := cryptoutils.MarshalPublicKeyToPEM(k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, strings.TrimSuffix(name, ".key")+".pub"), pub, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -159,6 +168,13 @@ func checkSiteLog(t *testing.T, dir, db string) {
 	}
 	if int64(logged) != head.Size {
 		t.Fatalf("%d audit records name log entries, the log has %d", logged, head.Size)
+	}
+	// Each batch's seal commits with its records: whatever the kill, the
+	// trail is sealed whole.
+	verify := exec.Command("airlock", "audit", "verify", "--log-key", filepath.Join(dir, "log.pub"))
+	verify.Env = append(os.Environ(), "AIRLOCK_DB="+db)
+	if out, err := verify.CombinedOutput(); err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 	bundles, err := filepath.Glob(filepath.Join(dir, "r*", "*.sigstore.json"))
 	if err != nil {
