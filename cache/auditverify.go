@@ -23,6 +23,11 @@ type AuditSeal struct {
 	Size int64
 	Root [32]byte
 	Time time.Time
+	// LogSize and LogRoot are the site log's tree when the seal was
+	// signed; VerifyAudit does not read them (the caller checks the site
+	// log: AuditLogRolledBack, AuditLogRewritten).
+	LogSize int64
+	LogRoot [32]byte
 }
 
 // AuditCheck configures VerifyAudit.
@@ -56,6 +61,11 @@ const (
 	// the site log in the database is signed by a key the pinned key did
 	// not hand over to (a replaced log).
 	AuditLogKeyMismatch = "log-key-mismatch"
+	// AuditLogRolledBack and AuditLogRewritten are found by the command
+	// line: the site log holds fewer entries than the newest seal saw, or
+	// its tree at that size is not the one the seal recorded.
+	AuditLogRolledBack = "site-log-rolled-back"
+	AuditLogRewritten  = "site-log-rewritten"
 )
 
 // AuditProblem is one thing VerifyAudit found wrong.

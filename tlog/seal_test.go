@@ -32,7 +32,7 @@ func TestSealOpens(t *testing.T) {
 	_, other := sealKey(t)
 	meta := tlog.Meta{Origin: "log.example", TreeID: 42}
 	at := time.Date(2026, 12, 4, 17, 0, 0, 123, time.UTC)
-	note, err := tlog.SignSeal(meta, 57, tlog.Hash{9}, at, lk, key)
+	note, err := tlog.SignSeal(meta, 57, tlog.Hash{9}, at, 12, tlog.Hash{7}, lk, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSealOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Size != 57 || s.Hash != (tlog.Hash{9}) || !s.Time.Equal(at) || by != lk || s.Origin != tlog.SealOrigin("log.example") {
+	if s.Size != 57 || s.Hash != (tlog.Hash{9}) || !s.Time.Equal(at) || by != lk || s.Origin != tlog.SealOrigin("log.example") || s.LogSize != 12 || s.LogRoot != (tlog.Hash{7}) {
 		t.Errorf("opened %+v by %x", s, by.ID)
 	}
 	if _, _, err := tlog.OpenSeal(note, []*tlog.LogKey{other}); !errors.Is(err, tlog.ErrBadSeal) {
@@ -72,13 +72,14 @@ func TestCheckpointIsNotASeal(t *testing.T) {
 // FuzzOpenSeal: whatever opens is a seal the key signed.
 func FuzzOpenSeal(f *testing.F) {
 	key, lk := sealKey(f)
-	good, err := tlog.SignSeal(tlog.Meta{Origin: "log.example", TreeID: 1}, 3, tlog.Hash{1}, time.Unix(1, 2), lk, key)
+	good, err := tlog.SignSeal(tlog.Meta{Origin: "log.example", TreeID: 1}, 3, tlog.Hash{1}, time.Unix(1, 2), 0, tlog.Hash{}, lk, key)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)
 	f.Add([]byte("a/audit - 0\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nTimestamp: 5\n\n\u2014 a/audit AQIDBAU=\n"))
 	f.Add([]byte("a/audit - 0\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nTimestamp: -5\n\n\u2014 a/audit AQIDBAU=\n"))
+	f.Add([]byte("a/audit - 0\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nTimestamp: 5\nSite-Log: 0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n\u2014 a/audit AQIDBAU=\n"))
 	text := good[:bytes.Index(good, []byte("\n\n"))]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, _, err := tlog.OpenSeal(data, []*tlog.LogKey{lk}); err == nil && !bytes.HasPrefix(data, text) {

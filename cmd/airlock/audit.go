@@ -253,12 +253,17 @@ func auditSealAction(c *cli.Context) error {
 		db.Close()
 		return err
 	}
-	head, err := db.AuditHead()
+	sealHead, err := db.AuditHead()
 	if err != nil {
 		db.Close()
 		return err
 	}
-	plan, err := sealer.plan(db, now, true, baseline...)
+	head, err := l.Checkpoint(c.Context)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	plan, err := sealer.plan(db, now, true, head.Size, head.Hash, baseline...)
 	db.Close()
 	if err != nil {
 		return err
@@ -270,7 +275,7 @@ func auditSealAction(c *cli.Context) error {
 	for _, r := range baseline {
 		res.Baseline = append(res.Baseline, r.Fields[cache.AuditFieldRepository])
 	}
-	if cur, err := tlog.ParseSealUnverified(head); head != nil && err == nil && cur.Size == plan.Size && rep.Seal != nil && rep.Seal.Size == plan.Size {
+	if cur, err := tlog.ParseSealUnverified(sealHead); sealHead != nil && err == nil && cur.Size == plan.Size && rep.Seal != nil && rep.Seal.Size == plan.Size {
 		// Nothing new: the latest seal stands.
 		res.Seal = toSealJSON(rep.Seal)
 	} else {
@@ -324,11 +329,11 @@ func sealOpener(keys []*tlog.LogKey, m tlog.Meta) func([]byte) (cache.AuditSeal,
 		if err != nil {
 			claimed := cache.AuditSeal{Size: -1}
 			if u, perr := tlog.ParseSealUnverified(note); perr == nil {
-				claimed = cache.AuditSeal{Size: u.Size, Root: u.Hash, Time: u.Time}
+				claimed = cache.AuditSeal{Size: u.Size, Root: u.Hash, Time: u.Time, LogSize: u.LogSize, LogRoot: u.LogRoot}
 			}
 			return claimed, err
 		}
-		return cache.AuditSeal{Size: s.Size, Root: s.Hash, Time: s.Time}, nil
+		return cache.AuditSeal{Size: s.Size, Root: s.Hash, Time: s.Time, LogSize: s.LogSize, LogRoot: s.LogRoot}, nil
 	}
 }
 
@@ -409,6 +414,11 @@ func auditVerifyAction(c *cli.Context) error {
 	rep, err := db.VerifyAudit(cache.AuditCheck{OpenSeal: sealOpener(keys, meta), Saved: saved})
 	if err != nil {
 		return fmt.Errorf("reading the audit trail: %w", err)
+	}
+	// The newest seal names the site log's tree when it was signed: the
+	// site log must still hold it (not rolled back, not rewritten).
+	if l != nil && rep.Seal != nil {
+		extra = append(extra, checkSealedSiteLog(c, l, rep.Seal)...)
 	}
 	rep.Problems = append(extra, rep.Problems...)
 	res := auditVerifyResult{Database: path, Verified: len(rep.Problems) == 0, LogKey: logKeyFingerprint(pinned), Records: rep.Records,
@@ -503,6 +513,25 @@ func auditCheckpointAction(c *cli.Context) error {
 	}
 	_, err = c.App.Writer.Write(head)
 	return err
+}
+
+// checkSealedSiteLog checks that the site log l extends the tree the seal
+// s recorded.
+func checkSealedSiteLog(c *cli.Context, l *tlog.Log, s *cache.AuditSeal) []cache.AuditProblem {
+	head, err := l.Checkpoint(c.Context)
+	if err != nil {
+		return []cache.AuditProblem{{Code: cache.AuditLogKeyMismatch, Message: fmt.Sprintf("the site log does not open: %v", err)}}
+	}
+	if s.LogSize > head.Size {
+		return []cache.AuditProblem{{Code: cache.AuditLogRolledBack, Message: fmt.Sprintf(
+			"the site log was rolled back or truncated: the newest seal (%s) saw %d entries, the database's site log has %d", s.Time.Format(time.RFC3339), s.LogSize, head.Size)}}
+	}
+	root, err := l.RootHash(c.Context, s.LogSize)
+	if err != nil || root != s.LogRoot {
+		return []cache.AuditProblem{{Code: cache.AuditLogRewritten, Message: fmt.Sprintf(
+			"the site log was rewritten: its first %d entries no longer hash to the root the newest seal (%s) recorded", s.LogSize, s.Time.Format(time.RFC3339))}}
+	}
+	return nil
 }
 
 // auditKeys are the keys whose seals audit verify accepts: the pinned key

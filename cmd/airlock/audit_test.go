@@ -35,6 +35,7 @@ func init() {
 //	audit-tamper anchor REPO        replace REPO's anchor, with its recorded sha256
 //	audit-tamper forge-seal KEY     sign a seal of the trail as it is with the key file KEY
 //	audit-tamper legacy x           make the trail one from before seals (no tree, no seals, no states)
+//	audit-tamper sitelog-from FILE  replace the site log with the one of an older copy FILE of the database
 func cmdAuditTamper(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: audit-tamper rewrite|rewrite-all|truncate|plant|anchor|forge-seal ARGS")
@@ -49,14 +50,38 @@ func cmdAuditTamper(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		l, err := tlog.Open(context.Background(), &cache.SiteLogFile{Path: path})
 		ts.Check(err)
+		head, err := l.Checkpoint(context.Background())
+		ts.Check(err)
 		db, err := cache.Open(path, cache.Options{})
 		ts.Check(err)
 		defer db.Close()
 		p, err := db.PlanAudit(nil)
 		ts.Check(err)
-		p.Seal, err = tlog.SignSeal(l.Meta(), p.Size, p.Root, time.Now(), lk, signer)
+		p.Seal, err = tlog.SignSeal(l.Meta(), p.Size, p.Root, time.Now(), head.Size, head.Hash, lk, signer)
 		ts.Check(err)
 		ts.Check(db.CommitAudit(p))
+		return
+	}
+	if args[0] == "sitelog-from" {
+		// The site log bucket as another (older) copy of the file has it.
+		old, err := bolt.Open(ts.MkAbs(args[1]), 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+		ts.Check(err)
+		defer old.Close()
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		ts.Check(err)
+		defer db.Close()
+		ts.Check(old.View(func(otx *bolt.Tx) error {
+			return db.Update(func(tx *bolt.Tx) error {
+				if err := tx.DeleteBucket(cache.BucketLog); err != nil {
+					return err
+				}
+				dst, err := tx.CreateBucket(cache.BucketLog)
+				if err != nil {
+					return err
+				}
+				return copyBucket(dst, otx.Bucket(cache.BucketLog))
+			})
+		}))
 		return
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
@@ -224,4 +249,17 @@ func cmdAuditTamper(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		return fmt.Errorf("unknown audit-tamper %q", args[0])
 	}))
+}
+
+func copyBucket(dst, src *bolt.Bucket) error {
+	return src.ForEach(func(k, v []byte) error {
+		if v != nil {
+			return dst.Put(k, v)
+		}
+		sub, err := dst.CreateBucket(k)
+		if err != nil {
+			return err
+		}
+		return copyBucket(sub, src.Bucket(k))
+	})
 }

@@ -51,12 +51,13 @@ func logKeys(m tlog.Meta) []*tlog.LogKey {
 // custodian has looked.
 var errUnsealedTail = errors.New("the trail holds records no seal covers")
 
-// plan plans appending recs to db's trail with a seal signed at now. It
+// plan plans appending recs to db's trail with a seal signed at now, when
+// the site log is logSize entries long with root logRoot. It
 // refuses a trail whose records no longer hash to its latest seal, and,
 // unless tail, one with records after the latest seal (or, never sealed,
 // any record): a seal made on the side of another command vouches only
 // for what was sealed already and what that command recorded.
-func (s auditSealer) plan(db *cache.DB, now time.Time, tail bool, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
+func (s auditSealer) plan(db *cache.DB, now time.Time, tail bool, logSize int64, logRoot tlog.Hash, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
 	keys := append(logKeys(s.meta), s.key)
 	check := func(head []byte, base int64, rootAt func(int64) ([32]byte, error)) error {
 		if head == nil {
@@ -85,7 +86,7 @@ func (s auditSealer) plan(db *cache.DB, now time.Time, tail bool, recs ...cache.
 	if err != nil {
 		return nil, err
 	}
-	if p.Seal, err = tlog.SignSeal(s.meta, p.Size, p.Root, now, s.key, s.signer); err != nil {
+	if p.Seal, err = tlog.SignSeal(s.meta, p.Size, p.Root, now, logSize, logRoot, s.key, s.signer); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -99,13 +100,13 @@ func seqSpan(a, b int64) string {
 }
 
 // planFile is plan on the database at path, opened read-only for it.
-func (s auditSealer) planFile(path string, now time.Time, tail bool, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
+func (s auditSealer) planFile(path string, now time.Time, tail bool, logSize int64, logRoot tlog.Hash, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
 	db, err := cache.Open(path, cache.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	return s.plan(db, now, tail, recs...)
+	return s.plan(db, now, tail, logSize, logRoot, recs...)
 }
 
 // warnUnsealed says that records were written without a seal.

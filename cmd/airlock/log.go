@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -550,7 +551,8 @@ func planLogInitSeal(path string, sealer auditSealer, now time.Time, recs ...cac
 	if err != nil {
 		return nil, err
 	}
-	return sealer.plan(db, now, true, append(baseline, recs...)...)
+	// The new log is empty: the root of no entries, SHA-256 of nothing.
+	return sealer.plan(db, now, true, 0, sha256.Sum256(nil), append(baseline, recs...)...)
 }
 
 // appendSiteLog commits the pending append p with the audit records in
@@ -568,7 +570,7 @@ func appendSiteLog(p *bundle.SiteLogAppend, tl *signingLog, recs []cache.AuditRe
 		lk, err := tlog.NewLogKey(tl.key.signer.Public())
 		if err == nil {
 			sealer := auditSealer{meta: p.Log.Meta(), key: lk, signer: tl.key.signer}
-			plan, err = sealer.planFile(store.Path, time.Now(), false, recs...)
+			plan, err = sealer.planFile(store.Path, time.Now(), false, p.Batch.Checkpoint.Size, p.Batch.Checkpoint.Hash, recs...)
 		}
 		if err != nil {
 			warnUnsealed(warn, err)
