@@ -150,9 +150,10 @@ records it covers are all there and hash to it (none rewritten, removed or
 truncated); that every trust repository in the database is the one its last
 record describes (none planted or changed) and none that a sealed record
 describes is gone; that every stored target blob hashes to its name; and that
-the site log is signed by PUB. With --checkpoint FILE, a seal saved earlier
-('airlock audit checkpoint > FILE'), the newest seal must also extend it: a
-rollback of the whole file to an older sealed state is detected only this way.
+the site log is signed by PUB and still holds the tree the newest seal saw.
+With --checkpoint FILE, a seal saved earlier ('airlock audit checkpoint > FILE'),
+the newest seal must also extend it: a rollback of the whole file to an older
+sealed state is detected only this way.
 
 Records after the newest seal are not vouched for by anything: they are
 reported, and the database does not verify until they are sealed ('airlock
