@@ -2,6 +2,15 @@
 // repository, target blobs, the site log, mirrored checkpoints and the
 // hash-chained audit trail.
 //
+// The audit trail is also a Merkle tree (the audit log, beside the site
+// log): every record is a leaf, and seals, its checkpoints signed by the
+// site log key, are stored with it (AuditPlan commits records and a seal
+// in one transaction). Every record of a change to a TUF repository
+// carries the digest of the repository's stored state (RepositoryDigest).
+// VerifyAudit checks the database against its newest seal: records,
+// repositories, target blobs. cache does not sign or open seals: the
+// caller passes that in (package tlog's SignSeal and OpenSeal).
+//
 // A command opens the database, works in short transactions and closes it;
 // no lock is held while hashing artifacts or talking to a token. Every open
 // has a timeout, so a second writer gets ErrLocked rather than a hang.

@@ -515,7 +515,16 @@ func AuditTx(recs ...AuditRecord) func(*bolt.Tx) error {
 // keyRef, where the log key is (a pkcs11: URI without any PIN, or a key
 // file's path), and appends recs to the audit trail.
 func LogInitTx(keyRef string, recs ...AuditRecord) func(*bolt.Tx) error {
-	audit := AuditTx(recs...)
+	return keyRefTx(keyRef, AuditTx(recs...))
+}
+
+// LogInitSealTx is LogInitTx with the audit records of plan, sealed as
+// planned (AuditPlan.Tx), instead of recs.
+func LogInitSealTx(keyRef string, plan *AuditPlan) func(*bolt.Tx) error {
+	return keyRefTx(keyRef, plan.Tx())
+}
+
+func keyRefTx(keyRef string, audit func(*bolt.Tx) error) func(*bolt.Tx) error {
 	return func(tx *bolt.Tx) error {
 		b := tx.Bucket(BucketLog)
 		if b == nil {

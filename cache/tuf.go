@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,7 +31,8 @@ type TUFCommit struct {
 	// Blobs are target blobs by hex sha256; each is checked against its key.
 	Blobs map[string][]byte
 	// Audit is the record appended to the audit trail (Seq and Prev are
-	// filled in).
+	// filled in, and the fields AuditFieldRepository and AuditFieldState:
+	// the repository's state after the change).
 	Audit AuditRecord
 }
 
@@ -110,7 +112,17 @@ func (s *TUFStore) CommitTUF(c TUFCommit) (ok bool, err error) {
 				return err
 			}
 		}
-		if err := appendAuditTx(tx, c.Audit); err != nil {
+		// The record carries the repository's state after the change, so
+		// that a sealed trail vouches for it (VerifyAudit).
+		rec := c.Audit
+		rec.Fields = maps.Clone(rec.Fields)
+		if rec.Fields == nil {
+			rec.Fields = map[string]string{}
+		}
+		sum := RepositoryDigest(b)
+		rec.Fields[AuditFieldRepository] = c.Repo
+		rec.Fields[AuditFieldState] = hex.EncodeToString(sum[:])
+		if err := appendAuditTx(tx, rec); err != nil {
 			return err
 		}
 		if commitHook != nil {

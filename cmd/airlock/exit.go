@@ -91,6 +91,8 @@ func isRejection(err error) bool {
 var rejectionErrors = []error{
 	bundle.ErrRejected,
 	errAuditBroken,
+	errAuditTampered,        // audit verify found the database changed
+	errAuditNotExtended,     // a seal would vouch for a rewritten trail
 	trust.ErrRejected,       // TUF metadata refused on import
 	trust.ErrNotTrustedRoot, // a file pinned as a trusted root is not one
 	errMirrorRejected,       // a checkpoint, proof or pack refused (checkpoints.go)

@@ -211,6 +211,7 @@ func TestJSONTypesLowerCamel(t *testing.T) {
 		trust.RepoStatus{}, trust.UpdateResult{}, statusJSON{},
 		hsm.TokenInfo{}, hsm.KeyInfo{},
 		signOutput{}, cache.AuditRecord{}, exportJSON{},
+		auditVerifyResult{}, auditSealResult{},
 	} {
 		checkJSONTags(t, reflect.TypeOf(v), reflect.TypeOf(v).String(), map[reflect.Type]bool{})
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -246,9 +248,18 @@ func logInitAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	store.InTx = cache.LogInitTx(stored, cache.AuditRecord{Time: now, Kind: "log-init", Fields: map[string]string{
+	initRec := cache.AuditRecord{Time: now, Kind: "log-init", Fields: map[string]string{
 		"log_origin": origin, "tree_id": fmt.Sprint(tree), "log_key": stored, "log_key_sha256": hex.EncodeToString(lk.ID[:]),
-	}})
+	}}
+	store.InTx = cache.LogInitTx(stored, initRec)
+	// The log key is in hand: seal the audit trail with the log-init
+	// record (and, on a database with history, what is there).
+	sealer := auditSealer{meta: tlog.Meta{Origin: origin, TreeID: tree}, key: lk, signer: key.signer}
+	if plan, err := planLogInitSeal(path, sealer, now, initRec); err != nil {
+		warnUnsealed(c.App.ErrWriter, err)
+	} else {
+		store.InTx = cache.LogInitSealTx(stored, plan)
+	}
 	l, err := tlog.Create(c.Context, store, tlog.Config{Origin: origin, TreeID: tree}, key.signer, now)
 	if err != nil {
 		return err
@@ -599,11 +610,48 @@ func (s *signingLog) bundleLogger() bundle.Logger {
 	return s.logger
 }
 
+// planLogInitSeal plans log init's first seal on the database at path
+// (created if missing, as log init creates it): the records recs and, when
+// the trail was never sealed, a baseline record of each repository that
+// no record describes.
+func planLogInitSeal(path string, sealer auditSealer, now time.Time, recs ...cache.AuditRecord) (*cache.AuditPlan, error) {
+	db, err := cache.Open(path, cache.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	baseline, err := db.AuditBaseline(now)
+	if err != nil {
+		return nil, err
+	}
+	// The new log is empty: the root of no entries, SHA-256 of nothing.
+	return sealer.plan(db, now, true, 0, sha256.Sum256(nil), append(baseline, recs...)...)
+}
+
 // appendSiteLog commits the pending append p with the audit records in
-// one transaction of the database.
-func appendSiteLog(p *bundle.SiteLogAppend, store *cache.SiteLogFile, recs []cache.AuditRecord) error {
+// one transaction of the database, and a seal of the audit trail signed
+// by the log key (tl.key) that covers them. When the trail cannot be
+// sealed (it no longer extends its latest seal, or another process wrote
+// to it meanwhile), the records are written unsealed, with a warning on
+// warn: the signatures are not lost for it.
+func appendSiteLog(p *bundle.SiteLogAppend, tl *signingLog, recs []cache.AuditRecord, warn io.Writer) error {
+	store := tl.store
 	store.InTx = cache.AuditTx(recs...)
 	defer func() { store.InTx = nil }()
+	var plan *cache.AuditPlan
+	if tl.key != nil {
+		lk, err := tlog.NewLogKey(tl.key.signer.Public())
+		if err == nil {
+			sealer := auditSealer{meta: p.Log.Meta(), key: lk, signer: tl.key.signer}
+			plan, err = sealer.planFile(store.Path, time.Now(), false, p.Batch.Checkpoint.Size, p.Batch.Checkpoint.Hash, recs...)
+		}
+		if err != nil {
+			warnUnsealed(warn, err)
+			plan = nil
+		} else {
+			store.InTx = plan.Tx()
+		}
+	}
 	// The commit is not cancelled halfway: a signal lands before or after.
 	err := p.Log.Append(context.Background(), p.Batch)
 	if errors.Is(err, tlog.ErrWriteConflict) {
@@ -613,6 +661,9 @@ func appendSiteLog(p *bundle.SiteLogAppend, store *cache.SiteLogFile, recs []cac
 	if err != nil {
 		return withHint(fmt.Errorf("recording the signatures in the site log and the audit trail: %w", err),
 			"nothing was written; retry when the database is free")
+	}
+	if plan != nil && !plan.Sealed {
+		warnUnsealed(warn, errors.New("another airlock process wrote to the audit trail while the batch was signed"))
 	}
 	return nil
 }

@@ -442,7 +442,7 @@ func (a auditRecorder) RecordSignatures(sc *bundle.SignCommit) error {
 		recs[i] = cache.AuditRecord{Time: r.Time, Kind: r.Kind, Fields: r.Fields}
 	}
 	if p, ok := sc.Log.(*bundle.SiteLogAppend); ok && a.tl != nil {
-		return appendSiteLog(p, a.tl.store, recs)
+		return appendSiteLog(p, a.tl, recs, a.c.App.ErrWriter)
 	}
 	if sc.Log != nil {
 		return fmt.Errorf("recording the signatures: a log append of type %T this command cannot commit", sc.Log)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/airlock-project/airlock/cache"
@@ -29,7 +30,8 @@ import (
 // files with the site log at many points (delays spread over one
 // uncontested run), and after each kill checks that the log is consistent
 // (it opens, its checkpoint verifies, every entry's inclusion proof
-// verifies against the signed root, the audit chain holds), that no
+// verifies against the signed root, the audit chain holds and its seals
+// verify with the log key) and that no
 // bundle on disk names an entry the log does not hold (its index is below
 // the log's size and its body is the stored entry's), and that the token
 // survived: the killed processes and the checker share one SoftHSM token,
@@ -55,6 +57,17 @@ func TestSiteLogKill9(t *testing.T) {
 	}
 	dir := t.TempDir()
 	db := filepath.Join(dir, "airlock.db")
+	// The first log key's public half, pinned outside the database: audit
+	// verify follows the rotations' handovers from it.
+	logKey := tok.OpenKey(t, "logkey")
+	pub, err := cryptoutils.MarshalPublicKeyToPEM(logKey.Public())
+	logKey.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "log.pub"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	run := func(sub string, args ...string) *exec.Cmd {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = filepath.Join(dir, sub)
@@ -282,6 +295,13 @@ func checkSiteLog(t *testing.T, dir, db string) {
 	}
 	if int64(logged) != head.Size {
 		t.Fatalf("%d audit records name log entries, the log has %d", logged, head.Size)
+	}
+	// Each batch's seal commits with its records: whatever the kill, the
+	// trail is sealed whole.
+	verify := exec.Command("airlock", "audit", "verify", "--log-key", filepath.Join(dir, "log.pub"))
+	verify.Env = append(os.Environ(), "AIRLOCK_DB="+db)
+	if out, err := verify.CombinedOutput(); err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 	bundles, err := filepath.Glob(filepath.Join(dir, "r*", "*.sigstore.json"))
 	if err != nil {
