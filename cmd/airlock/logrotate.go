@@ -122,11 +122,21 @@ func logRotateKeyAction(c *cli.Context) error {
 	}
 	h := rot.Handover
 	m := l.Meta()
-	store.InTx = cache.LogInitTx(stored, cache.AuditRecord{Time: h.Time, Kind: "log-rotate-key", Fields: map[string]string{
+	rec := cache.AuditRecord{Time: h.Time, Kind: "log-rotate-key", Fields: map[string]string{
 		"log_origin": m.Origin, "tree_id": fmt.Sprint(m.TreeID), "tree_size": fmt.Sprint(h.Size),
 		"rotated_at": h.Time.Format(time.RFC3339), "old_log_key_sha256": hex.EncodeToString(h.Old[:]),
 		"log_key": stored, "log_key_sha256": hex.EncodeToString(h.New.ID[:]),
-	}})
+	}}
+	store.InTx = cache.LogInitTx(stored, rec)
+	// The new key is in hand: seal the rotation's record with it, in the
+	// rotation's transaction (as log init and signing batches do; records
+	// others left unsealed stay for audit seal).
+	sealer := auditSealer{meta: m, key: h.New, signer: newKey.signer}
+	if plan, err := sealer.planFile(path, time.Now(), false, h.Size, h.Root, rec); err != nil {
+		warnUnsealed(c.App.ErrWriter, err)
+	} else {
+		store.InTx = cache.LogInitSealTx(stored, plan)
+	}
 	err = l.CommitRotation(c.Context, rot)
 	store.InTx = nil
 	if errors.Is(err, tlog.ErrWriteConflict) {
