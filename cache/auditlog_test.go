@@ -154,20 +154,24 @@ func TestRepositoryDigestCoversEverything(t *testing.T) {
 	}
 	put(func(b *bolt.Bucket) error { return b.Put([]byte("anchor"), []byte("a")) })
 	seen := map[[32]byte]string{digest(): "anchor"}
-	for name, fn := range map[string]func(b *bolt.Bucket) error{
-		"value changed": func(b *bolt.Bucket) error { return b.Put([]byte("anchor"), []byte("b")) },
-		"key added":     func(b *bolt.Bucket) error { return b.Put([]byte("pinned"), []byte("x")) },
-		"nested bucket": func(b *bolt.Bucket) error { _, err := b.CreateBucket([]byte("n")); return err },
-		"nested value":  func(b *bolt.Bucket) error { return b.Bucket([]byte("n")).Put([]byte("k"), []byte("v")) },
+	// In order: the nested value goes into the nested bucket.
+	for _, step := range []struct {
+		name string
+		fn   func(b *bolt.Bucket) error
+	}{
+		{"value changed", func(b *bolt.Bucket) error { return b.Put([]byte("anchor"), []byte("b")) }},
+		{"key added", func(b *bolt.Bucket) error { return b.Put([]byte("pinned"), []byte("x")) }},
+		{"nested bucket", func(b *bolt.Bucket) error { _, err := b.CreateBucket([]byte("n")); return err }},
+		{"nested value", func(b *bolt.Bucket) error { return b.Bucket([]byte("n")).Put([]byte("k"), []byte("v")) }},
 		// "ab"+"" and "a"+"b" are not one record.
-		"split": func(b *bolt.Bucket) error { return b.Put([]byte("pinne"), []byte("dx")) },
+		{"split", func(b *bolt.Bucket) error { return b.Put([]byte("pinne"), []byte("dx")) }},
 	} {
-		put(fn)
+		put(step.fn)
 		d := digest()
 		if prev, ok := seen[d]; ok {
-			t.Errorf("%s: digest unchanged since %s", name, prev)
+			t.Errorf("%s: digest unchanged since %s", step.name, prev)
 		}
-		seen[d] = name
+		seen[d] = step.name
 	}
 }
 

@@ -181,8 +181,11 @@ func mirrorErr(err error) error {
 
 // printSecurityError prints err (which holds ie) on w (stderr) as a
 // SECURITY ERROR followed by ie's evidence, verbatim.
+// evidenceIntro introduces a split view's evidence, wherever it is found
+// (checkpoints import, verify-consistency, verification).
+const evidenceIntro = "airlock: evidence (both signed checkpoints and the proof; hand it to the log's operator and other sites):\n"
+
 func printSecurityError(w io.Writer, err error, ie *tlog.InconsistencyError) {
 	fmt.Fprintf(w, "airlock: SECURITY ERROR: %s\n", oneLine(err.Error()))
-	fmt.Fprintf(w, "airlock: evidence (both signed checkpoints and the proof; hand it to the log's operator and other sites):\n")
-	fmt.Fprint(w, ie.Evidence())
+	fmt.Fprint(w, evidenceIntro, ie.Evidence())
 }

@@ -22,7 +22,5 @@ func printEvidence(w io.Writer, err error) {
 	if !strings.HasSuffix(ev, "\n") {
 		ev += "\n"
 	}
-	// The words of printSecurityError (checkpoints import), so that a
-	// split view reads the same wherever it is found.
-	fmt.Fprintf(w, "airlock: evidence (both signed checkpoints and the proof; hand it to the log's operator and other sites):\n%s", ev)
+	fmt.Fprint(w, evidenceIntro, ev)
 }
