@@ -141,6 +141,21 @@ JSON
   else
     echo "(cosign is not on this machine: make interop builds it and checks the same)"
   fi
+
+  echo
+  echo "== tamper evidence and the mirror (issues 10 and 11): what crosses the gap to another site"
+  step "the log key's public half, kept outside the database" \
+    sh -c "'$A' hsm pubkey 'pkcs11:token=release;object=logkey?pin-source=$S/pin' > logkey.pub"
+  step "the audit trail is sealed by the log key (log init and every batch): an auditor checks the database" \
+    "$A" audit verify --log-key logkey.pub
+  step "the site log's mirror pack: its checkpoint, and a consistency proof from the size of the first bundle's tree" \
+    "$A" log pack --out site.pack --from-size 1
+  step "site B pins site A's exported root (no TUF) and imports the pack" sh -c \
+    "AIRLOCK_DB=siteb.db '$A' trust init --trusted-root site_root.json --name site-a &&
+     AIRLOCK_DB=siteb.db '$A' checkpoints import site.pack && AIRLOCK_DB=siteb.db '$A' checkpoints list"
+  step "site B verifies A's first bundle: its checkpoint is proved consistent with the mirror (--require-mirrored)" \
+    env AIRLOCK_DB=siteb.db "$A" verify-blob --require-mirrored -o json --key release.pub \
+    --bundle hello.tgz.logged.sigstore.json ./hello.tgz
   if grep -rqF "$(head -1 pin)" --exclude=pin --exclude-dir=tokens . ; then echo "PIN found in an output"; exit 1; fi
   echo "the PIN appears in no output"
 )
