@@ -178,6 +178,63 @@ func (s *MirrorStore) MirrorProofsFrom(ctx context.Context, origin string, from 
 	return out, err
 }
 
+// MirrorOrigin is one origin's whole mirror, read at once: its latest
+// checkpoint record, its history by size (the latest included) and its
+// stored proofs by (from, to).
+type MirrorOrigin struct {
+	Latest  []byte
+	History map[int64][]byte
+	Proofs  map[int64]map[int64][]byte
+}
+
+// ReadMirrorOrigin reads origin's whole mirror in one transaction, nil if
+// it is not mirrored: what a verification checks a batch's checkpoints of
+// that origin against, without reopening the database for each.
+func (s *MirrorStore) ReadMirrorOrigin(ctx context.Context, origin string) (*MirrorOrigin, error) {
+	var out *MirrorOrigin
+	err := s.DB.view(func(tx *bolt.Tx) error {
+		b := originBucket(tx, origin)
+		if b == nil {
+			return nil
+		}
+		o := &MirrorOrigin{Latest: bytes.Clone(b.Get(originKeyLatest)), History: map[int64][]byte{}, Proofs: map[int64]map[int64][]byte{}}
+		if o.Latest == nil {
+			return s.corrupt("origin %q has no latest checkpoint", origin)
+		}
+		h := b.Bucket(originBucketHistory)
+		if h == nil {
+			return s.corrupt("origin %q has no history", origin)
+		}
+		if err := h.ForEach(func(k, v []byte) error {
+			if len(k) != 8 || v == nil {
+				return s.corrupt("history of %q has a key of %d bytes", origin, len(k))
+			}
+			o.History[int64(binary.BigEndian.Uint64(k))] = bytes.Clone(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if p := b.Bucket(originBucketProofs); p != nil {
+			if err := p.ForEach(func(k, v []byte) error {
+				if len(k) != 16 || v == nil {
+					return s.corrupt("proofs of %q have a key of %d bytes", origin, len(k))
+				}
+				from, to := int64(binary.BigEndian.Uint64(k)), int64(binary.BigEndian.Uint64(k[8:]))
+				if o.Proofs[from] == nil {
+					o.Proofs[from] = map[int64][]byte{}
+				}
+				o.Proofs[from][to] = bytes.Clone(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
 // evidence entries are uint16 BE len(origin) || origin || record.
 func evidenceEntry(origin string, record []byte) []byte {
 	b := binary.BigEndian.AppendUint16(nil, uint16(len(origin)))

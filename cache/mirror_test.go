@@ -43,6 +43,15 @@ func TestMirrorCommitCompareAndSwap(t *testing.T) {
 	if string(latest) != "r9" || len(sizes) != 2 || sizes[0] != 5 || sizes[1] != 9 || string(at5) != "r5" || len(proofs) != 1 || string(proofs[9]) != "p59" {
 		t.Fatalf("latest %q sizes %v at5 %q proofs %v", latest, sizes, at5, proofs)
 	}
+	// The whole origin in one read says what the single reads say.
+	o, err := s.ReadMirrorOrigin(ctx, "o")
+	if err != nil || string(o.Latest) != "r9" || len(o.History) != 2 || string(o.History[5]) != "r5" || string(o.History[9]) != "r9" ||
+		len(o.Proofs) != 3 || string(o.Proofs[2][5]) != "p25" || string(o.Proofs[3][5]) != "p35" || string(o.Proofs[5][9]) != "p59" {
+		t.Fatalf("ReadMirrorOrigin = %+v, %v", o, err)
+	}
+	if o, err := s.ReadMirrorOrigin(ctx, "other"); o != nil || err != nil {
+		t.Fatalf("ReadMirrorOrigin of an origin not mirrored = %+v, %v", o, err)
+	}
 	recs, err := db.Audit()
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("audit: %d records, %v", len(recs), err)

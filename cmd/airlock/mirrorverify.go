@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,7 +53,7 @@ func mirrorOptions(c *cli.Context, path string, o *bundle.Options) error {
 // checked against the mirrored ones. The witness policy is the file
 // witnessPolicy, else the one stored in the database (none if none).
 func setMirror(ctx context.Context, path, witnessPolicy string, require bool, o *bundle.Options) error {
-	m := &dbMirror{path: path, memo: map[claimKey]memoCheck{}}
+	m := &dbMirror{path: path, memo: map[claimKey]memoCheck{}, origins: map[string]originMirror{}}
 	var text []byte
 	what := "the stored witness policy"
 	if witnessPolicy != "" {
@@ -107,6 +109,9 @@ type dbMirror struct {
 
 	mu   sync.Mutex
 	memo map[claimKey]memoCheck
+	// origins holds each origin's mirror, read once per run: a batch's
+	// checkpoints of one log cost one open of the database, not one each.
+	origins map[string]originMirror
 	// noMemo checks every claim afresh (benchmarks: the cost of a batch
 	// whose bundles all have distinct checkpoints).
 	noMemo bool
@@ -143,18 +148,20 @@ func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.Mir
 	if ok && !m.noMemo {
 		return r.mc, r.err
 	}
-	r.err = m.read(ctx, func(db *cache.DB) error {
-		var err error
-		if m.siteOrigin != "" && c.Origin == m.siteOrigin {
-			var l *tlog.Log
-			if l, err = tlog.Open(ctx, &cache.SiteLog{DB: db}); err == nil {
+	if m.siteOrigin != "" && c.Origin == m.siteOrigin {
+		r.err = m.read(ctx, func(db *cache.DB) error {
+			l, err := tlog.Open(ctx, &cache.SiteLog{DB: db})
+			if err == nil {
 				r.mc, err = l.CheckClaim(ctx, c)
 			}
 			return err
+		})
+	} else {
+		var om originMirror
+		if om, r.err = m.originMirror(ctx, c.Origin); r.err == nil {
+			r.mc, r.err = tlog.CheckMirror(ctx, om, c)
 		}
-		r.mc, err = tlog.CheckMirror(ctx, mirrorStore(db), c)
-		return err
-	})
+	}
 	if r.err != nil && !errors.Is(r.err, tlog.ErrInconsistent) {
 		// Not remembered: a busy database may answer the next time.
 		return nil, r.err
@@ -164,6 +171,77 @@ func (m *dbMirror) CheckCheckpoint(ctx context.Context, c tlog.Claim) (*tlog.Mir
 	m.mu.Unlock()
 	return r.mc, r.err
 }
+
+// originMirror returns origin's mirror, read from the database the first
+// time (under m.mu: concurrent workers wait for one read).
+func (m *dbMirror) originMirror(ctx context.Context, origin string) (originMirror, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if om, ok := m.origins[origin]; ok {
+		return om, nil
+	}
+	om := originMirror{origin: origin}
+	err := m.read(ctx, func(db *cache.DB) error {
+		var err error
+		om.o, err = (&cache.MirrorStore{DB: db}).ReadMirrorOrigin(ctx, origin)
+		return err
+	})
+	if err != nil {
+		return originMirror{}, err
+	}
+	m.origins[origin] = om
+	return om, nil
+}
+
+// originMirror is one origin's mirror read at once
+// (cache.ReadMirrorOrigin), as the tlog.MirrorReader CheckMirror reads:
+// the origin's latest checkpoint, history and proofs; no other origin's,
+// no evidence, no policy.
+type originMirror struct {
+	origin string
+	o      *cache.MirrorOrigin // nil: the origin is not mirrored
+}
+
+func (m originMirror) has(origin string) bool { return m.o != nil && origin == m.origin }
+
+func (m originMirror) MirrorOrigins(context.Context) ([]string, error) {
+	if m.o == nil {
+		return nil, nil
+	}
+	return []string{m.origin}, nil
+}
+
+func (m originMirror) MirrorLatest(_ context.Context, origin string) ([]byte, error) {
+	if !m.has(origin) {
+		return nil, nil
+	}
+	return m.o.Latest, nil
+}
+
+func (m originMirror) MirrorCheckpointAt(_ context.Context, origin string, size int64) ([]byte, error) {
+	if !m.has(origin) {
+		return nil, nil
+	}
+	return m.o.History[size], nil
+}
+
+func (m originMirror) MirrorSizes(_ context.Context, origin string) ([]int64, error) {
+	if !m.has(origin) {
+		return nil, nil
+	}
+	return slices.Sorted(maps.Keys(m.o.History)), nil
+}
+
+func (m originMirror) MirrorProofsFrom(_ context.Context, origin string, from int64) (map[int64][]byte, error) {
+	if !m.has(origin) {
+		return map[int64][]byte{}, nil
+	}
+	return maps.Clone(m.o.Proofs[from]), nil
+}
+
+func (originMirror) MirrorEvidence(context.Context, string) ([][]byte, error) { return nil, nil }
+
+func (originMirror) WitnessPolicy(context.Context) ([]byte, error) { return nil, nil }
 
 // MirroredNote is bundle.MirroredNotes': the latest mirrored checkpoint
 // of origin when it has that size (the note a witness policy counts
