@@ -132,7 +132,7 @@ func (v *Verifier) checkMirror(ctx context.Context, r *Result, b *sgbundle.Bundl
 		}
 		m.Status, m.MirroredSize = mc.Status, mc.MirrorSize
 		if v.opts.Witness != nil && !slices.Contains(v.opts.WitnessExempt, n.Origin) {
-			cosigners, err := v.witnessed(ctx, n, mc)
+			cosigners, err := v.witnessed(n, mc)
 			m.Witnesses = append(m.Witnesses, cosigners...)
 			switch {
 			case errors.Is(err, tlog.ErrNoQuorum):
@@ -153,32 +153,17 @@ func (v *Verifier) checkMirror(ctx context.Context, r *Result, b *sgbundle.Bundl
 	return warnings, nil
 }
 
-// MirroredNotes is implemented by a MirrorChecker that can return the
-// signed checkpoint it holds for an origin at a size (nil if none), so
-// that a witness policy can count the cosignatures of the mirrored
-// checkpoint a bundle's was matched or proved against.
-type MirroredNotes interface {
-	MirroredNote(ctx context.Context, origin string, size int64) ([]byte, error)
-}
-
 // witnessed checks the witness policy: the bundle's checkpoint n must
 // carry a quorum of cosignatures, or, when the mirror vouches for it, the
 // mirrored checkpoint it was matched or proved against must (witnesses
 // that cosigned a later checkpoint of one consistent history vouch for
 // the history up to it). It returns the witnesses counted.
-func (v *Verifier) witnessed(ctx context.Context, n *tlog.Note, mc *tlog.MirrorCheck) ([]string, error) {
+func (v *Verifier) witnessed(n *tlog.Note, mc *tlog.MirrorCheck) ([]string, error) {
 	cosigners, err := v.opts.Witness.Check(n)
 	if err == nil || !vouched(mc.Status) {
 		return cosigners, err
 	}
-	mn, ok := v.opts.Mirror.(MirroredNotes)
-	if !ok {
-		return cosigners, err
-	}
-	signed, rerr := mn.MirroredNote(ctx, mc.Origin, mc.MirrorSize)
-	if rerr != nil {
-		return nil, rerr
-	}
+	signed := mc.Note // the mirrored checkpoint it was matched or proved against
 	if signed == nil {
 		return cosigners, err
 	}

@@ -404,6 +404,10 @@ type MirrorCheck struct {
 	MirrorSize int64
 	// Witnesses are the cosigners recorded with that mirrored checkpoint.
 	Witnesses []string
+	// Note is that mirrored checkpoint's signed note (with its
+	// cosignatures), nil when unmirrored or for the site log (which has
+	// no witnesses).
+	Note []byte
 }
 
 // CheckMirror compares c with the mirror r, read-only. A claim that
@@ -421,7 +425,7 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 		return nil, err
 	}
 	l := latest.note
-	mc.MirrorSize, mc.Witnesses = l.Size, latest.Cosigners
+	mc.MirrorSize, mc.Witnesses, mc.Note = l.Size, latest.Cosigners, l.Signed
 	switch {
 	case c.Size > l.Size:
 		mc.Status = MirrorNewer
@@ -439,7 +443,7 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 		if at.note.Root != c.Root {
 			return nil, sameSizeFork(c.Origin, c.Size, c.Signed, at.note.Signed)
 		}
-		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorMatched, c.Size, at.Cosigners
+		mc.Status, mc.MirrorSize, mc.Witnesses, mc.Note = MirrorMatched, c.Size, at.Cosigners, at.note.Signed
 		return mc, nil
 	}
 	proofs, err := r.MirrorProofsFrom(ctx, c.Origin, c.Size)
@@ -468,7 +472,7 @@ func CheckMirror(ctx context.Context, r MirrorReader, c Claim) (*MirrorCheck, er
 			}
 			continue
 		}
-		mc.Status, mc.MirrorSize, mc.Witnesses = MirrorProved, to, at.Cosigners
+		mc.Status, mc.MirrorSize, mc.Witnesses, mc.Note = MirrorProved, to, at.Cosigners, at.note.Signed
 		return mc, nil
 	}
 	if failed != nil {

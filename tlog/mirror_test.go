@@ -304,6 +304,8 @@ func TestCheckMirror(t *testing.T) {
 		got, err := tlog.CheckMirror(ctx, m.store, claim(tc.note))
 		if err != nil || got.Status != tc.want || got.MirrorSize != tc.size {
 			t.Errorf("%s: got %+v, %v; want %s at %d", tc.name, got, err, tc.want, tc.size)
+		} else if !bytes.Equal(got.Note, at15.Note) {
+			t.Errorf("%s: Note is %q, want the mirrored checkpoint of size 15", tc.name, got.Note)
 		}
 		sl, err := tl.log.CheckClaim(ctx, claim(tc.note))
 		if err != nil || sl.Status != tlog.MirrorMatched {
@@ -341,5 +343,11 @@ func TestCheckMirror(t *testing.T) {
 	}
 	if got, err := tlog.CheckMirror(ctx, m.store, claim(at5.Note)); err != nil || got.Status != tlog.MirrorProved || got.MirrorSize != 15 {
 		t.Errorf("claim at 5 with a forged proof to 20 and a good one to 15: %+v, %v", got, err)
+	}
+	// Size 15 is history now: a claim of it is matched against the
+	// mirrored checkpoint of that size, whose note (and cosignatures) a
+	// witness policy counts, not the latest's.
+	if got, err := tlog.CheckMirror(ctx, m.store, claim(at15.Note)); err != nil || got.Status != tlog.MirrorMatched || got.MirrorSize != 15 || !bytes.Equal(got.Note, at15.Note) {
+		t.Errorf("claim at the historical size 15: %+v, %v", got, err)
 	}
 }

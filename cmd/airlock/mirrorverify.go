@@ -243,29 +243,6 @@ func (originMirror) MirrorEvidence(context.Context, string) ([][]byte, error) { 
 
 func (originMirror) WitnessPolicy(context.Context) ([]byte, error) { return nil, nil }
 
-// MirroredNote is bundle.MirroredNotes': the latest mirrored checkpoint
-// of origin when it has that size (the note a witness policy counts
-// cosignatures on), else nil.
-func (m *dbMirror) MirroredNote(ctx context.Context, origin string, size int64) ([]byte, error) {
-	if origin == m.siteOrigin {
-		return nil, nil
-	}
-	var note []byte
-	err := m.read(ctx, func(db *cache.DB) error {
-		logs, _, err := tlog.ListMirror(ctx, mirrorStore(db), origin)
-		if err != nil {
-			return err
-		}
-		for _, l := range logs {
-			if l.Origin == origin && l.Size == size {
-				note = l.Note
-			}
-		}
-		return nil
-	})
-	return note, err
-}
-
 // recordOnce records the evidence of sv unless the same evidence is
 // recorded already (the same bundle verified again).
 func recordOnce(ctx context.Context, s tlog.MirrorStore, sv *bundle.SplitViewError, source string, now time.Time) error {
