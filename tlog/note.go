@@ -274,8 +274,6 @@ func LogID(host string, key crypto.PublicKey) ([]byte, error) {
 	}
 }
 
-var errNotYet = errors.New("not implemented yet")
-
 func noteHost(origin string) string {
 	for i := 0; i+3 <= len(origin); i++ {
 		if origin[i:i+3] == " - " {
