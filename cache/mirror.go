@@ -105,13 +105,20 @@ func (s *MirrorStore) MirrorLatest(ctx context.Context, origin string) ([]byte, 
 		if b == nil {
 			return nil
 		}
-		out = bytes.Clone(b.Get(originKeyLatest))
-		if out == nil {
-			return s.corrupt("origin %q has no latest checkpoint", origin)
-		}
-		return nil
+		var err error
+		out, err = s.latest(b, origin)
+		return err
 	})
 	return out, err
+}
+
+// latest returns the latest checkpoint record of origin's bucket b.
+func (s *MirrorStore) latest(b *bolt.Bucket, origin string) ([]byte, error) {
+	rec := bytes.Clone(b.Get(originKeyLatest))
+	if rec == nil {
+		return nil, s.corrupt("origin %q has no latest checkpoint", origin)
+	}
+	return rec, nil
 }
 
 // MirrorCheckpointAt returns origin's checkpoint record of size size, nil
@@ -137,19 +144,25 @@ func (s *MirrorStore) MirrorSizes(ctx context.Context, origin string) ([]int64, 
 		if b == nil {
 			return nil
 		}
-		h := b.Bucket(originBucketHistory)
-		if h == nil {
-			return s.corrupt("origin %q has no history", origin)
-		}
-		return h.ForEach(func(k, v []byte) error {
-			if len(k) != 8 || v == nil {
-				return s.corrupt("history of %q has a key of %d bytes", origin, len(k))
-			}
-			out = append(out, int64(binary.BigEndian.Uint64(k)))
-			return nil
-		})
+		return s.eachHistory(b, origin, func(size int64, _ []byte) { out = append(out, size) })
 	})
 	return out, err
+}
+
+// eachHistory calls fn with each size and checkpoint record of the
+// history of origin's bucket b, by size.
+func (s *MirrorStore) eachHistory(b *bolt.Bucket, origin string, fn func(size int64, rec []byte)) error {
+	h := b.Bucket(originBucketHistory)
+	if h == nil {
+		return s.corrupt("origin %q has no history", origin)
+	}
+	return h.ForEach(func(k, v []byte) error {
+		if len(k) != 8 || v == nil {
+			return s.corrupt("history of %q has a key of %d bytes", origin, len(k))
+		}
+		fn(int64(binary.BigEndian.Uint64(k)), v)
+		return nil
+	})
 }
 
 // MirrorProofsFrom returns origin's proof records from size from, keyed by
@@ -161,21 +174,26 @@ func (s *MirrorStore) MirrorProofsFrom(ctx context.Context, origin string, from 
 		if b == nil {
 			return nil
 		}
-		p := b.Bucket(originBucketProofs)
-		if p == nil {
-			return nil
-		}
-		prefix := key64(from)
-		c := p.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != 16 || v == nil {
-				return s.corrupt("proofs of %q have a key of %d bytes", origin, len(k))
-			}
-			out[int64(binary.BigEndian.Uint64(k[8:]))] = bytes.Clone(v)
-		}
-		return nil
+		return s.eachProof(b, origin, key64(from), func(_, to int64, rec []byte) { out[to] = bytes.Clone(rec) })
 	})
 	return out, err
+}
+
+// eachProof calls fn with each stored proof of origin's bucket b whose
+// key (from || to) starts with prefix: its sizes and its record.
+func (s *MirrorStore) eachProof(b *bolt.Bucket, origin string, prefix []byte, fn func(from, to int64, rec []byte)) error {
+	p := b.Bucket(originBucketProofs)
+	if p == nil {
+		return nil
+	}
+	c := p.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != 16 || v == nil {
+			return s.corrupt("proofs of %q have a key of %d bytes", origin, len(k))
+		}
+		fn(int64(binary.BigEndian.Uint64(k)), int64(binary.BigEndian.Uint64(k[8:])), v)
+	}
+	return nil
 }
 
 // MirrorOrigin is one origin's whole mirror, read at once: its latest
@@ -197,37 +215,21 @@ func (s *MirrorStore) ReadMirrorOrigin(ctx context.Context, origin string) (*Mir
 		if b == nil {
 			return nil
 		}
-		o := &MirrorOrigin{Latest: bytes.Clone(b.Get(originKeyLatest)), History: map[int64][]byte{}, Proofs: map[int64]map[int64][]byte{}}
-		if o.Latest == nil {
-			return s.corrupt("origin %q has no latest checkpoint", origin)
-		}
-		h := b.Bucket(originBucketHistory)
-		if h == nil {
-			return s.corrupt("origin %q has no history", origin)
-		}
-		if err := h.ForEach(func(k, v []byte) error {
-			if len(k) != 8 || v == nil {
-				return s.corrupt("history of %q has a key of %d bytes", origin, len(k))
-			}
-			o.History[int64(binary.BigEndian.Uint64(k))] = bytes.Clone(v)
-			return nil
-		}); err != nil {
+		latest, err := s.latest(b, origin)
+		if err != nil {
 			return err
 		}
-		if p := b.Bucket(originBucketProofs); p != nil {
-			if err := p.ForEach(func(k, v []byte) error {
-				if len(k) != 16 || v == nil {
-					return s.corrupt("proofs of %q have a key of %d bytes", origin, len(k))
-				}
-				from, to := int64(binary.BigEndian.Uint64(k)), int64(binary.BigEndian.Uint64(k[8:]))
-				if o.Proofs[from] == nil {
-					o.Proofs[from] = map[int64][]byte{}
-				}
-				o.Proofs[from][to] = bytes.Clone(v)
-				return nil
-			}); err != nil {
-				return err
+		o := &MirrorOrigin{Latest: latest, History: map[int64][]byte{}, Proofs: map[int64]map[int64][]byte{}}
+		if err := s.eachHistory(b, origin, func(size int64, rec []byte) { o.History[size] = bytes.Clone(rec) }); err != nil {
+			return err
+		}
+		if err := s.eachProof(b, origin, nil, func(from, to int64, rec []byte) {
+			if o.Proofs[from] == nil {
+				o.Proofs[from] = map[int64][]byte{}
 			}
+			o.Proofs[from][to] = bytes.Clone(rec)
+		}); err != nil {
+			return err
 		}
 		out = o
 		return nil
